@@ -1,0 +1,158 @@
+"""Configuration of the plugin, all in nova.conf's ``[powervm]`` group.
+
+Fabric port options are dynamic (``fabric_<name>_port_wwpns``, one per name in
+``fabrics``): they can only be registered once ``fabrics`` has been read, so
+:func:`register_fabric_opts` is called after the config files are parsed and
+:func:`list_opts` asks the generator's own config for the fabric names.
+"""
+
+from oslo_config import cfg
+
+from nova_npiv import exception
+from nova_npiv import wwpn as wwpn_util
+
+GROUP = 'powervm'
+
+STAGING_AUTO = 'auto'
+STAGING_NONE = 'none'
+
+#: Upper bound of ``ports_per_fabric``: the platform hands out at most eight
+#: WWPN pairs per allocation job, and one job must cover a whole fabric.
+MAX_PORTS_PER_FABRIC = 8
+
+console_opts = [
+    cfg.HostAddressOpt(
+        'host', default='localhost',
+        help='Management console (HMC or NovaLink) REST API host.'),
+    cfg.PortOpt(
+        'port', default=None,
+        help='Management console REST API port. Default: 12443 for https, '
+             '12080 for http.'),
+    cfg.StrOpt(
+        'protocol', default='https', choices=['https', 'http'],
+        help='Protocol for the management console REST API. Plain http is '
+             'only sensible against the embedded simulator on loopback.'),
+    cfg.StrOpt(
+        'username', default='hscroot',
+        help='User name for the management console.'),
+    cfg.StrOpt(
+        'password', secret=True,
+        help='Password for the management console. Never logged.'),
+    cfg.BoolOpt(
+        'verify_tls', default=True,
+        help='Verify the management console TLS certificate. Turn off only '
+             'for a lab console with a self-signed certificate.'),
+    cfg.StrOpt(
+        'ca_path',
+        help='CA bundle (file or directory) used to verify the management '
+             'console certificate instead of the system store.'),
+    cfg.IntOpt(
+        'conn_timeout', default=60, min=1,
+        help='Seconds to wait for a management console reply.'),
+    cfg.StrOpt(
+        'managed_system',
+        help='Name, serial number or UUID of the managed system (CEC) this '
+             'nova-compute service drives. Required when the console '
+             'manages more than one system.'),
+]
+
+npiv_opts = [
+    cfg.ListOpt(
+        'fabrics', default=['A'],
+        help='Names of the SAN fabrics cabled to the Virtual I/O Servers. '
+             'Each name needs a fabric_<name>_port_wwpns option.'),
+    cfg.IntOpt(
+        'ports_per_fabric', default=1, min=1, max=MAX_PORTS_PER_FABRIC,
+        help='Physical FC ports (and so virtual FC client adapters) given '
+             'to each instance on each fabric.'),
+    cfg.StrOpt(
+        'staging_partition', default=STAGING_AUTO,
+        help="Partition that hosts an instance's virtual FC adapters "
+             "before the instance's LPAR exists, so that its WWPNs log in "
+             "and the SAN can be zoned early. 'auto': the NovaLink "
+             "management partition when there is one, otherwise none; "
+             "'none': never stage; any other value: the name of a "
+             "partition on the managed system."),
+]
+
+ALL_OPTS = console_opts + npiv_opts
+
+
+def fabric_opt_name(fabric):
+    return 'fabric_%s_port_wwpns' % fabric
+
+
+def _fabric_opt(fabric):
+    return cfg.ListOpt(
+        fabric_opt_name(fabric), default=[],
+        help='Physical FC port WWPNs of the Virtual I/O Servers that are '
+             'cabled to fabric %s (case and colons do not matter).' % fabric)
+
+
+def register_opts(conf=cfg.CONF):
+    conf.register_opts(ALL_OPTS, group=GROUP)
+
+
+def register_fabric_opts(conf=cfg.CONF):
+    """Register ``fabric_<name>_port_wwpns`` for every configured fabric."""
+    register_opts(conf)
+    for fabric in conf[GROUP].fabrics:
+        conf.register_opt(_fabric_opt(fabric), group=GROUP)
+
+
+def fabric_names(conf=cfg.CONF):
+    register_fabric_opts(conf)
+    names = [f.strip() for f in conf[GROUP].fabrics]
+    if not names or any(not f for f in names):
+        raise exception.NPIVConfigError(
+            option='[%s] fabrics' % GROUP,
+            reason='must list at least one non-empty fabric name')
+    if len(set(names)) != len(names):
+        raise exception.NPIVConfigError(
+            option='[%s] fabrics' % GROUP, reason='fabric names repeat')
+    return names
+
+
+def fabric_ports(fabric, conf=cfg.CONF):
+    """Normalised physical port WWPNs configured for ``fabric``."""
+    register_fabric_opts(conf)
+    option = '[%s] %s' % (GROUP, fabric_opt_name(fabric))
+    raw = conf[GROUP].get(fabric_opt_name(fabric)) or []
+    ports = []
+    for value in raw:
+        try:
+            ports.append(wwpn_util.normalize(value))
+        except ValueError as err:
+            raise exception.NPIVConfigError(option=option, reason=str(err))
+    if not ports:
+        raise exception.NPIVConfigError(
+            option=option, reason='fabric %s has no physical ports' % fabric)
+    return ports
+
+
+def all_fabric_ports(conf=cfg.CONF):
+    """``{fabric: [port wwpn, ...]}`` for every configured fabric."""
+    mapping = {f: fabric_ports(f, conf) for f in fabric_names(conf)}
+    seen = {}
+    for fabric, ports in mapping.items():
+        for port in ports:
+            if port in seen and seen[port] != fabric:
+                raise exception.NPIVConfigError(
+                    option='[%s] %s' % (GROUP, fabric_opt_name(fabric)),
+                    reason='port %s is also configured on fabric %s'
+                    % (port, seen[port]))
+            seen[port] = fabric
+    return mapping
+
+
+def list_opts():
+    """Options for oslo-config-generator.
+
+    The fabric port options depend on ``fabrics``; the sample shows one per
+    default fabric so that operators see the option's name and help.
+    """
+    fabric_opts = [_fabric_opt(f) for f in npiv_opts[0].default]
+    return [(GROUP, ALL_OPTS + fabric_opts)]
+
+
+register_opts()

@@ -1,0 +1,63 @@
+"""Plugin errors, all nova exceptions so that nova reports them as faults."""
+
+from nova import exception as nova_exc
+from nova.i18n import _
+
+
+class NPIVConfigError(nova_exc.InvalidConfiguration):
+    msg_fmt = _("Invalid configuration option %(option)s: %(reason)s")
+
+
+class InvalidConnectionInfo(nova_exc.InvalidInput):
+    msg_fmt = _("Invalid Fibre Channel connection_info for volume "
+                "%(volume_id)s: field %(field)s %(reason)s")
+
+
+class CorruptFabricMetadata(nova_exc.NovaException):
+    msg_fmt = _("Instance %(instance)s has corrupt NPIV metadata in "
+                "system_metadata key %(key)s: %(reason)s")
+
+
+class FabricPortsNotFound(nova_exc.NovaException):
+    msg_fmt = _("Fabric %(fabric)s: configured physical port(s) %(ports)s "
+                "are not on any active Virtual I/O Server of %(host)s")
+
+
+class NoFabricCapacity(nova_exc.NovaException):
+    msg_fmt = _("Fabric %(fabric)s: needs %(wanted)d physical port(s) with "
+                "free NPIV capacity, only %(found)d available")
+
+
+class ManagedSystemNotFound(nova_exc.NovaException):
+    msg_fmt = _("Managed system %(name)s is not known to the management "
+                "console (it has: %(known)s)")
+
+
+class AmbiguousManagedSystem(nova_exc.NovaException):
+    msg_fmt = _("The management console manages %(count)d systems "
+                "(%(known)s): set [powervm] managed_system")
+
+
+class StagingPartitionNotFound(nova_exc.NovaException):
+    msg_fmt = _("Staging partition %(name)s named in [powervm] "
+                "staging_partition does not exist on %(host)s")
+
+
+class VolumeAdapterNotFound(nova_exc.NovaException):
+    msg_fmt = _("No volume adapter for driver_volume_type %(type)s: only "
+                "'fibre_channel' volumes are supported")
+
+
+class ImageBootNotSupported(nova_exc.InvalidRequest):
+    msg_fmt = _("nova-npiv boots from Cinder Fibre Channel volumes only; "
+                "instance %(instance)s asks for an image-backed root disk")
+
+
+class VolumeMappingFailed(nova_exc.NovaException):
+    msg_fmt = _("Virtual FC mapping of instance %(instance)s failed: "
+                "%(reason)s")
+
+
+class LiveMigrationDataError(nova_exc.MigrationPreCheckError):
+    msg_fmt = _("NPIV live migration data for instance %(instance)s is "
+                "unusable: %(reason)s")

@@ -145,6 +145,29 @@ def all_fabric_ports(conf=cfg.CONF):
     return mapping
 
 
+def validated_ports_per_fabric(conf=cfg.CONF):
+    """``ports_per_fabric``, with a bad value reported as NPIVConfigError.
+
+    oslo.config checks min/max only when the option is read, and then raises
+    ``ConfigFileValueError`` whose text names neither the group nor what the
+    bound means; nova-compute should fail with the option named instead.
+    """
+    register_opts(conf)
+    option = '[%s] ports_per_fabric' % GROUP
+    try:
+        value = conf[GROUP].ports_per_fabric
+    except ValueError as err:
+        raise exception.NPIVConfigError(
+            option=option,
+            reason='must be an integer from 1 to %d (%s)'
+            % (MAX_PORTS_PER_FABRIC, err))
+    if not 1 <= value <= MAX_PORTS_PER_FABRIC:
+        raise exception.NPIVConfigError(
+            option=option, reason='is %d, must be from 1 to %d'
+            % (value, MAX_PORTS_PER_FABRIC))
+    return value
+
+
 def list_opts():
     """Options for oslo-config-generator.
 

@@ -1,0 +1,88 @@
+"""Which partition hosts an instance's vFC adapters before the LPAR exists.
+
+Mapping new WWPNs to a running partition makes them log in on the fabric, so
+Cinder and zone managers can see them while the instance is still being
+scheduled.  On NovaLink that is the management partition; an operator may name
+another partition; a plain HMC has neither, and staging is then skipped.
+"""
+
+import threading
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+from pypowervm.wrappers import virtual_io_server as pvm_vios
+
+from nova_npiv import conf as npiv_conf
+from nova_npiv import exception
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+class StagingPartition(object):
+    """Resolves (once) and remembers the staging partition of a system.
+
+    The answer only changes when the operator reconfigures or the system is
+    rebuilt, both of which restart nova-compute, so one lookup per process is
+    enough and keeps connector calls cheap.
+    """
+
+    def __init__(self, adapter, host_uuid, conf=CONF):
+        self.adapter = adapter
+        self.host_uuid = host_uuid
+        self._conf = conf
+        self._lock = threading.Lock()
+        self._resolved = False
+        self._uuid = None
+        self._name = None
+
+    @property
+    def uuid(self):
+        self._resolve()
+        return self._uuid
+
+    @property
+    def name(self):
+        self._resolve()
+        return self._name
+
+    def _resolve(self):
+        with self._lock:
+            if self._resolved:
+                return
+            choice = self._conf[npiv_conf.GROUP].staging_partition
+            wrapper = None
+            if choice.lower() == npiv_conf.STAGING_AUTO:
+                wrapper = self._find_mgmt_partition()
+            elif choice.lower() != npiv_conf.STAGING_NONE:
+                wrapper = self._find_named(choice)
+            if wrapper is not None:
+                self._uuid, self._name = wrapper.uuid, wrapper.name
+                LOG.info('vFC staging partition: %s (%s)', self._name,
+                         self._uuid)
+            else:
+                LOG.info('No vFC staging partition: WWPNs are stored but '
+                         'log in only when the instance starts.')
+            self._resolved = True
+
+    def _partitions(self, wrapper_cls):
+        return wrapper_cls.get(self.adapter, parent_type=pvm_ms.System,
+                               parent_uuid=self.host_uuid)
+
+    def _find_mgmt_partition(self):
+        for wrapper_cls in (pvm_lpar.LPAR, pvm_vios.VIOS):
+            mgmt = [p for p in self._partitions(wrapper_cls)
+                    if p.is_mgmt_partition]
+            if mgmt:
+                return mgmt[0]
+        return None
+
+    def _find_named(self, name):
+        for wrapper_cls in (pvm_lpar.LPAR, pvm_vios.VIOS):
+            for part in self._partitions(wrapper_cls):
+                if part.name == name:
+                    return part
+        raise exception.StagingPartitionNotFound(name=name,
+                                                 host=self.host_uuid)

@@ -1,0 +1,101 @@
+"""taskflow tasks for the storage side of instance operations.
+
+The VIOS changes themselves run inside pypowervm FeedTasks (one POST per
+touched VIOS); these tasks queue work onto them, record the outcome in the
+instance's metadata, and undo what landed when a later step fails.
+"""
+
+from oslo_log import log as logging
+from taskflow import task
+
+from nova_npiv import fabric_meta
+
+LOG = logging.getLogger(__name__)
+
+
+class SaveFabricState(task.Task):
+    """Record a new fabric state once the VIOS changes have landed.
+
+    Runs as a FeedTask post-execute step, so the metadata never claims a
+    state the VIOSes have not reached.
+    """
+
+    def __init__(self, instance, fabrics, state):
+        super().__init__('save_fabric_state_%s_%s' % (state, instance.uuid))
+        self.instance = instance
+        self.fabrics = list(fabrics)
+        self.state = state
+
+    def execute(self):
+        for fabric in self.fabrics:
+            record = fabric_meta.get_fabric(self.instance, fabric)
+            fabric_meta.set_fabric(self.instance, fabric, self.state,
+                                   record.port_map)
+        self.instance.save()
+
+
+class UndoOnFailure(task.Task):
+    """Run a compensating action if a later task of the flow fails.
+
+    A FeedTask POSTs to its VIOSes in parallel and has no revert of its own:
+    when one VIOS update fails after another landed, this brings the landed
+    ones back.
+    """
+
+    def __init__(self, undo, *args, **kwargs):
+        super().__init__('undo_%s' % getattr(undo, '__name__', 'changes'))
+        self._undo = undo
+        self._args = args
+        self._kwargs = kwargs
+
+    def execute(self):
+        pass
+
+    def revert(self, *args, **kwargs):
+        try:
+            self._undo(*self._args, **self._kwargs)
+        except Exception:
+            # The original failure is what nova must report; the leftover is
+            # visible to `nova-npiv audit`.
+            LOG.exception('Could not undo VIOS changes')
+
+
+class ConnectVolume(task.Task):
+    """Queue the connection of one volume on the operation's FeedTask."""
+
+    def __init__(self, vol_drv):
+        super().__init__('connect_vol_%s' % vol_drv.volume_id)
+        self.vol_drv = vol_drv
+
+    def execute(self):
+        self.vol_drv.connect_volume()
+
+    def revert(self, result, flow_failures):
+        # Only an adapter that owns the instance's mappings can undo them.
+        rollback = getattr(self.vol_drv, 'rollback_connect', None)
+        if rollback is not None:
+            rollback()
+
+
+class DisconnectVolume(task.Task):
+    """Detach one volume (the vFC adapters stay with the instance)."""
+
+    def __init__(self, vol_drv):
+        super().__init__('disconnect_vol_%s' % vol_drv.volume_id)
+        self.vol_drv = vol_drv
+
+    def execute(self):
+        self.vol_drv.disconnect_volume()
+
+
+class UnmapInstance(task.Task):
+    """Queue removal of all vFC mappings of an instance (delete, rollback)."""
+
+    def __init__(self, npiv_drv, update_metadata=True):
+        super().__init__('unmap_instance_%s' % npiv_drv.instance.uuid)
+        self.npiv_drv = npiv_drv
+        self.update_metadata = update_metadata
+
+    def execute(self):
+        self.npiv_drv.queue_instance_unmapping(
+            update_metadata=self.update_metadata)

@@ -1,0 +1,444 @@
+"""NPIV: the instance owns virtual FC adapters with WWPNs of its own.
+
+The vFC adapters belong to the instance, not to a volume: the first connector
+call allocates their WWPN pairs and chooses physical ports, every volume of the
+instance is then zoned to the same WWPNs, and only deleting the instance (or
+undoing its spawn) unmaps them.  Per fabric the progress is recorded in
+``system_metadata`` (see :mod:`nova_npiv.fabric_meta`) so that a restart of
+nova-compute, or another host during live migration, knows where it stands.
+"""
+
+import weakref
+
+from nova.compute import task_states
+from oslo_concurrency import lockutils
+from oslo_config import cfg
+from oslo_log import log as logging
+from pypowervm import exceptions as pvm_exc
+from pypowervm.tasks import vfc_mapper
+from pypowervm.utils import uuid as pvm_uuid
+from taskflow import engines as tf_engines
+from taskflow.patterns import linear_flow as tf_lf
+
+from nova_npiv import conf as npiv_conf
+from nova_npiv import exception
+from nova_npiv import fabric_meta
+from nova_npiv import vios as npiv_vios
+from nova_npiv import wwpn as wwpn_util
+from nova_npiv.tasks import storage as tf_stg
+from nova_npiv.volume import fc
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+#: WWPN pairs the platform hands out per GetNextWWPNs job.
+MAX_PAIRS_PER_JOB = 8
+
+#: FeedTasks that already carry the mapping work of an instance, so that the
+#: second and later volumes of one operation queue nothing more.
+_QUEUED = weakref.WeakKeyDictionary()
+
+
+def lpar_uuid(instance):
+    """The PowerVM UUID of the instance's LPAR.
+
+    The LPAR is created with this UUID, so it can be derived instead of
+    looked up: no REST call is needed to address the instance's partition.
+    """
+    return pvm_uuid.convert_uuid_to_pvm(instance.uuid)
+
+
+def _pair(port_map_entry):
+    return port_map_entry[1].split()
+
+
+class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
+
+    vios_xags = npiv_vios.XAGS_PORTS
+
+    def __init__(self, adapter, host_uuid, instance, connection_info,
+                 stg_ftsk=None, staging=None, conf=CONF):
+        super().__init__(adapter, host_uuid, instance, connection_info,
+                         stg_ftsk=stg_ftsk)
+        self.staging = staging
+        self.conf = conf
+        self.fabrics = npiv_conf.fabric_names(conf)
+        self._queued_here = False
+
+    # -- what the storage backend is told --------------------------------
+
+    def host_name(self):
+        return fabric_meta.host_name(self.instance)
+
+    def wwpns(self):
+        """Active WWPNs of every fabric, allocating and staging if needed.
+
+        Serialised per instance, with the instance re-read under the lock,
+        so that two concurrent connector calls (nova calls it once per
+        volume) never allocate two sets of WWPNs.
+        """
+        with lockutils.lock('npiv-wwpns-%s' % self.instance.uuid):
+            self._refresh_instance()
+            if self._is_migration_destination():
+                # Cinder must map the WWPN that will log in here.
+                return fabric_meta.partner_wwpns(self.instance, self.fabrics)
+            records = self._records()
+            to_derive = [f for f in self.fabrics if not records[f].port_map]
+            to_stage = [f for f in self.fabrics
+                        if records[f].state == fabric_meta.UNMAPPED]
+            if to_stage and self._staging_uuid() is None:
+                to_stage = []
+            if to_derive or to_stage:
+                self._allocate_and_stage(to_derive, to_stage)
+            return fabric_meta.active_wwpns(self.instance, self.fabrics)
+
+    def initiator_wwpns(self):
+        return fabric_meta.all_wwpns(self.instance, self.fabrics)
+
+    # -- connect / disconnect -------------------------------------------
+
+    def _connect_volume(self):
+        self.validated_target()
+        records = self._records()
+        missing = [f for f in self.fabrics if not records[f].port_map]
+        if missing:
+            raise exception.VolumeMappingFailed(
+                instance=self.instance.uuid,
+                reason='fabric(s) %s have no WWPNs: the volume connector was '
+                       'never asked for' % ', '.join(missing))
+        if all(r.state == fabric_meta.INST_MAPPED for r in records.values()):
+            LOG.debug('vFC adapters of %s already mapped; volume %s needs '
+                      'no VIOS change', self.instance.uuid, self.volume_id)
+            return
+        self.queue_instance_mappings()
+
+    def _disconnect_volume(self):
+        """A plain detach leaves the vFC adapters alone.
+
+        They belong to the instance and carry its other volumes; the storage
+        backend's unmapping of the LUN is what detaches the volume.
+        """
+        self.validated_target()
+
+    def extend_volume(self):
+        """Nothing to do on the VIOSes: the LUN is passed through whole.
+
+        The client operating system sees the new size on its next rescan;
+        what can be checked is that the volume is visible at all.
+        """
+        self.validated_target()
+        unmapped = [r.fabric for r in self._records().values()
+                    if r.state != fabric_meta.INST_MAPPED]
+        if unmapped:
+            raise exception.VolumeMappingFailed(
+                instance=self.instance.uuid,
+                reason='fabric(s) %s not mapped to the instance; volume %s '
+                       'cannot be extended' % (', '.join(unmapped),
+                                               self.volume_id))
+
+    def queue_instance_mappings(self):
+        """Queue staging removal + instance mappings on the storage FeedTask.
+
+        Both happen in the same POST per VIOS.  Queued once per FeedTask and
+        instance whatever the number of volumes.
+        """
+        ftsk = self.stg_ftsk
+        queued = _QUEUED.setdefault(ftsk, set())
+        if self.instance.uuid in queued:
+            return False
+        queued.add(self.instance.uuid)
+        self._queued_here = True
+        port_maps = self._port_maps()
+        ftsk.add_functor_subtask(
+            _map_to_instance, self.host_uuid, lpar_uuid(self.instance),
+            self._staging_uuid(), port_maps)
+        ftsk.add_post_execute(tf_stg.SaveFabricState(
+            self.instance, self.fabrics, fabric_meta.INST_MAPPED))
+        return True
+
+    def rollback_connect(self):
+        """Undo the instance mappings this adapter queued, after a failure.
+
+        Whatever part of the FeedTask landed, the instance ends unmapped and
+        without staging mappings; its WWPNs are kept so that a retry presents
+        the same initiators to the SAN.
+        """
+        if not self._queued_here:
+            return
+        self._queued_here = False
+        self.remove_instance_mappings(update_metadata=True)
+
+    def queue_instance_unmapping(self, update_metadata=True):
+        """Queue removal of every mapping of the instance and its staging.
+
+        Used by delete, spawn rollback and the clean-up of an evacuated
+        instance on its old host (where the metadata is no longer ours).
+        """
+        port_maps = self._port_maps(strict=False)
+        self.stg_ftsk.add_functor_subtask(
+            _unmap_instance, lpar_uuid(self.instance), self._staging_uuid(),
+            port_maps)
+        if update_metadata:
+            self.stg_ftsk.add_post_execute(tf_stg.SaveFabricState(
+                self.instance, self.fabrics, fabric_meta.UNMAPPED))
+
+    def remove_instance_mappings(self, update_metadata=True):
+        """Unmap the instance now, on a FeedTask of this adapter's own."""
+        self.reset_stg_ftsk()
+        self.queue_instance_unmapping(update_metadata=update_metadata)
+        self._run_own_ftsk()
+
+    # -- live migration --------------------------------------------------
+
+    def client_slots(self, vios_wraps=None):
+        """Per fabric, the client slots of the instance's vFC adapters.
+
+        Ordered like the fabric's port map, which is how the destination
+        pairs them with its own physical ports.
+        """
+        if vios_wraps is None:
+            vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                             npiv_vios.XAGS_MAPPINGS)
+        by_pair = {}
+        for vios_w in vios_wraps:
+            for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
+                                             lpar_uuid(self.instance)):
+                if vmap.client_adapter is not None:
+                    key = frozenset(wwpn_util.normalize_list(
+                        vmap.client_adapter.wwpns))
+                    by_pair[key] = vmap.client_adapter.lpar_slot_num
+        slots = {}
+        for fabric, record in self._records().items():
+            slots[fabric] = []
+            for entry in record.port_map:
+                key = frozenset(wwpn_util.normalize_list(_pair(entry)))
+                if key not in by_pair:
+                    raise exception.LiveMigrationDataError(
+                        instance=self.instance.uuid,
+                        reason='no vFC adapter with WWPNs %s on fabric %s'
+                        % (entry[1], fabric))
+                slots[fabric].append(by_pair[key])
+        return slots
+
+    def migration_mappings(self, slots_by_fabric, vios_wraps=None):
+        """``VirtualFCMappings`` entries for the Migrate job, built here.
+
+        Runs on the destination: it knows its VIOSes and ports, the source
+        knows the slots.
+        """
+        if vios_wraps is None:
+            vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                             npiv_vios.XAGS_PORTS)
+        active = npiv_vios.active(vios_wraps)
+        mappings = []
+        for index, fabric in enumerate(self.fabrics):
+            slots = slots_by_fabric.get(fabric) or []
+            if not slots:
+                continue
+            ports = self._usable_ports(fabric, active)
+            try:
+                mappings.extend(vfc_mapper.build_migration_mappings_for_fabric(
+                    _rotate(active, index), ports, slots))
+            except pvm_exc.UnableToFindFCPortMap:
+                raise exception.NoFabricCapacity(
+                    fabric=fabric, wanted=len(slots), found=len(ports))
+        return mappings
+
+    def adopt_migrated_mappings(self, vios_wraps=None):
+        """Record, after migration, the ports and WWPN order used here.
+
+        The partner WWPN of each pair is now the one logged in, so the pair
+        order is flipped; the physical ports are whatever the Migrate job
+        used on this system.
+        """
+        if vios_wraps is None:
+            vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                             npiv_vios.XAGS_PORTS)
+        port_by_pair = {}
+        for vios_w in vios_wraps:
+            for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
+                                             lpar_uuid(self.instance)):
+                if vmap.client_adapter is None or vmap.backing_port is None:
+                    continue
+                key = frozenset(wwpn_util.normalize_list(
+                    vmap.client_adapter.wwpns))
+                port_by_pair[key] = wwpn_util.normalize(
+                    vmap.backing_port.wwpn)
+        records = self._records()
+        for fabric in self.fabrics:
+            new_map = []
+            for entry in fabric_meta.flip(records[fabric].port_map):
+                key = frozenset(wwpn_util.normalize_list(_pair(entry)))
+                if key not in port_by_pair:
+                    raise exception.LiveMigrationDataError(
+                        instance=self.instance.uuid,
+                        reason='vFC adapter %s of fabric %s did not arrive'
+                        % (entry[1], fabric))
+                new_map.append((port_by_pair[key], entry[1]))
+            fabric_meta.set_fabric(self.instance, fabric,
+                                   fabric_meta.INST_MAPPED, new_map)
+        self.instance.save()
+
+    # -- internals -------------------------------------------------------
+
+    def _refresh_instance(self):
+        try:
+            self.instance.refresh()
+        except Exception as err:
+            # A refresh only guards against concurrent writers; an instance
+            # that cannot be re-read (e.g. not yet in the DB) is still usable.
+            LOG.debug('Could not refresh instance %s: %s', self.instance.uuid,
+                      err)
+
+    def _is_migration_destination(self):
+        return (self.instance.task_state == task_states.MIGRATING and
+                self.instance.host not in (None, self.conf.host))
+
+    def _records(self):
+        return {f: fabric_meta.get_fabric(self.instance, f)
+                for f in self.fabrics}
+
+    def _port_maps(self, strict=True):
+        try:
+            records = self._records()
+        except exception.CorruptFabricMetadata:
+            if strict:
+                raise
+            LOG.warning('Corrupt NPIV metadata on %s: removing its mappings '
+                        'by partition only', self.instance.uuid)
+            return []
+        return [entry for rec in records.values() for entry in rec.port_map]
+
+    def _staging_uuid(self):
+        return self.staging.uuid if self.staging is not None else None
+
+    def _usable_ports(self, fabric, active_vios):
+        """Configured ports of ``fabric`` on active VIOSes with capacity."""
+        wanted = npiv_conf.fabric_ports(fabric, self.conf)
+        present = {}
+        for vios_w in active_vios:
+            for port in vios_w.pfc_ports:
+                present[wwpn_util.normalize(port.wwpn)] = port
+        missing = [p for p in wanted if p not in present]
+        if len(missing) == len(wanted):
+            raise exception.FabricPortsNotFound(
+                fabric=fabric, ports=', '.join(missing), host=self.host_uuid)
+        if missing:
+            LOG.warning('Fabric %s: ports %s are not on an active VIOS',
+                        fabric, ', '.join(missing))
+        usable = [p for p in wanted
+                  if p in present and present[p].npiv_available_ports > 0]
+        if not usable:
+            raise exception.NoFabricCapacity(
+                fabric=fabric, wanted=self.conf.powervm.ports_per_fabric,
+                found=0)
+        return usable
+
+    def _allocate_and_stage(self, to_derive, to_stage):
+        feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                   npiv_vios.XAGS_PORTS)
+        active = npiv_vios.active(feed)
+        if to_derive:
+            self._derive_port_maps(to_derive, active)
+        if to_stage:
+            self._stage(to_stage, feed)
+
+    def _derive_port_maps(self, fabrics, active):
+        per_fabric = self.conf.powervm.ports_per_fabric
+        usable = {f: self._usable_ports(f, active) for f in fabrics}
+        wwpns = self._allocate_wwpns(per_fabric * len(fabrics))
+        for index, fabric in enumerate(fabrics):
+            mine = wwpns[index * per_fabric * 2:(index + 1) * per_fabric * 2]
+            # Start each fabric on a different VIOS so that losing one VIOS
+            # never takes every fabric of the instance with it.
+            order = _rotate(active, self.fabrics.index(fabric))
+            try:
+                derived = vfc_mapper.derive_npiv_map(order, usable[fabric],
+                                                     mine)
+            except pvm_exc.UnableToFindFCPortMap:
+                raise exception.NoFabricCapacity(
+                    fabric=fabric, wanted=per_fabric,
+                    found=len(usable[fabric]))
+            port_map = [(wwpn_util.normalize(p),
+                         ' '.join(wwpn_util.normalize_list(v.split())))
+                        for p, v in derived]
+            fabric_meta.set_fabric(self.instance, fabric,
+                                   fabric_meta.UNMAPPED, port_map)
+        # Saved before any VIOS change so that a concurrent or later caller
+        # reuses these WWPNs whatever happens next.
+        self.instance.save()
+
+    def _allocate_wwpns(self, pairs):
+        wwpns = []
+        while pairs > 0:
+            count = min(pairs, MAX_PAIRS_PER_JOB)
+            wwpns.extend(vfc_mapper.build_wwpn_pair(self.adapter,
+                                                    self.host_uuid,
+                                                    pair_count=count))
+            pairs -= count
+        return wwpn_util.normalize_list(wwpns)
+
+    def _stage(self, fabrics, feed):
+        records = self._records()
+        port_maps = [e for f in fabrics for e in records[f].port_map]
+        ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+                                   'stage_%s' % self.instance.uuid,
+                                   feed=feed)
+        ftsk.add_functor_subtask(_map_to_staging, self.host_uuid,
+                                 self._staging_uuid(), port_maps)
+        ftsk.add_post_execute(tf_stg.SaveFabricState(
+            self.instance, fabrics, fabric_meta.MGMT_MAPPED))
+        flow = tf_lf.Flow('stage_%s' % self.instance.uuid)
+        flow.add(tf_stg.UndoOnFailure(self._unstage_now, port_maps), ftsk)
+        tf_engines.run(flow)
+
+    def _unstage_now(self, port_maps):
+        ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+                                   'unstage_%s' % self.instance.uuid)
+        ftsk.add_functor_subtask(_unmap_instance, None, self._staging_uuid(),
+                                 port_maps)
+        ftsk.execute()
+
+
+def _rotate(items, offset):
+    if not items:
+        return items
+    offset %= len(items)
+    return items[offset:] + items[:offset]
+
+
+def _map_to_staging(vios_w, host_uuid, staging_uuid, port_maps):
+    changed = False
+    for entry in port_maps:
+        if vfc_mapper.add_map(vios_w, host_uuid, staging_uuid, entry,
+                              error_if_invalid=False):
+            changed = True
+    return changed
+
+
+def _map_to_instance(vios_w, host_uuid, inst_uuid, staging_uuid, port_maps):
+    """Swap staging mappings for instance mappings on one VIOS.
+
+    The staging mapping must go first: ``add_map`` treats any mapping that
+    carries the same WWPNs as the one being asked for.
+    """
+    changed = False
+    for entry in port_maps:
+        if staging_uuid and vfc_mapper.remove_maps(vios_w, staging_uuid,
+                                                   port_map=entry):
+            changed = True
+        if vfc_mapper.add_map(vios_w, host_uuid, inst_uuid, entry,
+                              error_if_invalid=False):
+            changed = True
+    return changed
+
+
+def _unmap_instance(vios_w, inst_uuid, staging_uuid, port_maps):
+    changed = False
+    if inst_uuid and vfc_mapper.remove_maps(vios_w, inst_uuid):
+        changed = True
+    if staging_uuid:
+        for entry in port_maps:
+            if vfc_mapper.remove_maps(vios_w, staging_uuid, port_map=entry):
+                changed = True
+    return changed

@@ -204,9 +204,9 @@ def _itmap(check, data, instance_wwpns):
         key_field = '%s[%r]' % (field, initiator)
         norm = check.wwpn(key_field, initiator)
         if allowed is not None and norm not in allowed:
-            check.fail(key_field, 'initiator %r is not a WWPN of this '
-                       "instance's virtual FC adapters (%s)"
-                       % (initiator, ', '.join(sorted(allowed)) or 'none'))
+            check.fail(key_field, "is not one of this instance's virtual "
+                       'FC WWPNs (%s)'
+                       % (', '.join(sorted(allowed)) or 'none',))
         if not isinstance(targets, (list, tuple)):
             check.fail(key_field, 'is %r, not a list of target WWPNs'
                        % (targets,))

@@ -1,0 +1,65 @@
+"""taskflow tasks for the instance's LPAR, each undone on a later failure."""
+
+from oslo_log import log as logging
+from taskflow import task
+
+from nova_npiv import vm
+
+LOG = logging.getLogger(__name__)
+
+
+class Create(task.Task):
+    """Create the LPAR; delete it again if a later step fails."""
+
+    def __init__(self, adapter, host_uuid, instance):
+        super().__init__('create_lpar_%s' % instance.uuid,
+                         provides='lpar_wrap')
+        self.adapter = adapter
+        self.host_uuid = host_uuid
+        self.instance = instance
+
+    def execute(self):
+        return vm.create(self.adapter, self.host_uuid, self.instance)
+
+    def revert(self, result, flow_failures):
+        LOG.warning('Deleting LPAR of %s after a failed spawn',
+                    self.instance.uuid)
+        vm.delete(self.adapter, self.instance)
+
+
+class PowerOn(task.Task):
+    """Start the LPAR; stop it again if a later step fails."""
+
+    def __init__(self, instance):
+        super().__init__('power_on_%s' % instance.uuid, requires='lpar_wrap')
+        self.instance = instance
+
+    def execute(self, lpar_wrap):
+        vm.power_on(lpar_wrap)
+
+    def revert(self, lpar_wrap, result, flow_failures):
+        vm.power_off(lpar_wrap.refresh(), hard=True)
+
+
+class PowerOff(task.Task):
+    """Stop the LPAR (destroy); nothing to undo: it stays stopped."""
+
+    def __init__(self, lpar_w, hard=True):
+        super().__init__('power_off_%s' % lpar_w.uuid)
+        self.lpar_w = lpar_w
+        self.hard = hard
+
+    def execute(self):
+        vm.power_off(self.lpar_w, hard=self.hard)
+
+
+class Delete(task.Task):
+    """Delete the LPAR (destroy)."""
+
+    def __init__(self, adapter, instance):
+        super().__init__('delete_lpar_%s' % instance.uuid)
+        self.adapter = adapter
+        self.instance = instance
+
+    def execute(self):
+        vm.delete(self.adapter, self.instance)

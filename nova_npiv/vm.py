@@ -1,0 +1,86 @@
+"""The instance's LPAR: build, find, power and delete it.
+
+The LPAR is created with a UUID derived from the instance's UUID, so it is
+addressed directly, without a search.
+"""
+
+from nova.compute import power_state
+from oslo_log import log as logging
+from pypowervm import exceptions as pvm_exc
+from pypowervm.tasks import power as pvm_power
+from pypowervm.tasks import power_opts as pvm_popts
+from pypowervm.wrappers import base_partition as pvm_bp
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+
+from nova_npiv.volume import npiv
+
+LOG = logging.getLogger(__name__)
+
+_POWER_STATE = {
+    pvm_bp.LPARState.RUNNING: power_state.RUNNING,
+    pvm_bp.LPARState.STARTING: power_state.RUNNING,
+    pvm_bp.LPARState.OPEN_FIRMWARE: power_state.RUNNING,
+    pvm_bp.LPARState.MIGRATING_RUNNING: power_state.RUNNING,
+    pvm_bp.LPARState.RESUMING: power_state.RUNNING,
+    pvm_bp.LPARState.SHUTTING_DOWN: power_state.RUNNING,
+    pvm_bp.LPARState.NOT_ACTIVATED: power_state.SHUTDOWN,
+    pvm_bp.LPARState.MIGRATING_NOT_ACTIVE: power_state.SHUTDOWN,
+    pvm_bp.LPARState.SUSPENDED: power_state.SUSPENDED,
+    pvm_bp.LPARState.SUSPENDING: power_state.SUSPENDED,
+    pvm_bp.LPARState.ERROR: power_state.CRASHED,
+}
+
+
+def to_power_state(lpar_state):
+    return _POWER_STATE.get(lpar_state, power_state.NOSTATE)
+
+
+def build(adapter, instance):
+    """An LPAR wrapper sized from the instance's flavor."""
+    flavor = instance.flavor
+    mem = pvm_bp.PartitionMemoryConfiguration.bld(
+        adapter, flavor.memory_mb, min_mem=flavor.memory_mb,
+        max_mem=flavor.memory_mb)
+    proc = pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
+        adapter, flavor.vcpus, min_proc=flavor.vcpus, max_proc=flavor.vcpus)
+    lpar_w = pvm_lpar.LPAR.bld(adapter, instance.name, mem, proc,
+                               env=pvm_bp.LPARType.AIXLINUX)
+    lpar_w.uuid = npiv.lpar_uuid(instance)
+    return lpar_w
+
+
+def create(adapter, host_uuid, instance):
+    return build(adapter, instance).create(parent_type=pvm_ms.System,
+                                           parent_uuid=host_uuid)
+
+
+def get(adapter, instance):
+    """The instance's LPAR wrapper, or None when it does not exist."""
+    try:
+        return pvm_lpar.LPAR.get(adapter, uuid=npiv.lpar_uuid(instance))
+    except pvm_exc.HttpNotFound:
+        return None
+
+
+def delete(adapter, instance):
+    try:
+        adapter.delete(pvm_lpar.LPAR.schema_type,
+                       root_id=npiv.lpar_uuid(instance))
+    except pvm_exc.HttpNotFound:
+        LOG.info('LPAR of %s already gone', instance.uuid)
+
+
+def power_on(lpar_w):
+    pvm_power.PowerOp.start(lpar_w)
+
+
+def power_off(lpar_w, hard=False, restart=False):
+    """Power off (or restart); a partition already off is left alone."""
+    if lpar_w.state == pvm_bp.LPARState.NOT_ACTIVATED and not restart:
+        return
+    opts = pvm_popts.PowerOffOpts()
+    opts = opts.vsp_hard() if hard else opts.vsp_normal()
+    if restart:
+        opts = opts.restart()
+    pvm_power.PowerOp.stop(lpar_w, opts=opts)

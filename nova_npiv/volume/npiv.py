@@ -220,28 +220,53 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 slots[fabric].append(by_pair[key])
         return slots
 
-    def migration_mappings(self, slots_by_fabric, vios_wraps=None):
-        """``VirtualFCMappings`` entries for the Migrate job, built here.
+    def migration_targets(self, vios_wraps=None):
+        """Destination: per fabric, where each vFC adapter will land.
 
-        Runs on the destination: it knows its VIOSes and ports, the source
-        knows the slots.
+        ``'<vios name>/<vios id>//<port name>'`` per adapter, in port map
+        order; the source puts its client slot in front of each to form the
+        Migrate job's ``VirtualFCMappings``.  Ports are chosen like for a new
+        instance: spread over VIOSes, most free NPIV capacity first.
         """
         if vios_wraps is None:
             vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
                                              npiv_vios.XAGS_PORTS)
         active = npiv_vios.active(vios_wraps)
-        mappings = []
-        for index, fabric in enumerate(self.fabrics):
-            slots = slots_by_fabric.get(fabric) or []
-            if not slots:
+        targets = {}
+        for fabric, record in self._records().items():
+            if not record.port_map:
                 continue
             ports = self._usable_ports(fabric, active)
+            order = _rotate(active, self.fabrics.index(fabric))
             try:
-                mappings.extend(vfc_mapper.build_migration_mappings_for_fabric(
-                    _rotate(active, index), ports, slots))
+                basic = vfc_mapper.derive_base_npiv_map(
+                    order, ports, len(record.port_map))
             except pvm_exc.UnableToFindFCPortMap:
                 raise exception.NoFabricCapacity(
-                    fabric=fabric, wanted=len(slots), found=len(ports))
+                    fabric=fabric, wanted=len(record.port_map),
+                    found=len(ports))
+            targets[fabric] = []
+            for phys_wwpn, _ in basic:
+                vios_w, port = vfc_mapper.find_vios_for_wwpn(order,
+                                                             phys_wwpn)
+                targets[fabric].append('%s/%s//%s' % (vios_w.name, vios_w.id,
+                                                      port.name))
+        return targets
+
+    def migration_mappings(self, targets, vios_wraps=None):
+        """Source: the Migrate job's ``VirtualFCMappings``."""
+        slots = self.client_slots(vios_wraps)
+        mappings = []
+        for fabric in self.fabrics:
+            mine, theirs = slots.get(fabric, []), targets.get(fabric, [])
+            if len(mine) != len(theirs):
+                raise exception.LiveMigrationDataError(
+                    instance=self.instance.uuid,
+                    reason='fabric %s has %d vFC adapter(s) but the '
+                           'destination chose %d port(s)'
+                    % (fabric, len(mine), len(theirs)))
+            mappings.extend('%d/%s' % (slot, target)
+                            for slot, target in zip(mine, theirs, strict=True))
         return mappings
 
     def adopt_migrated_mappings(self, vios_wraps=None):

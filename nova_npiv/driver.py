@@ -1,0 +1,411 @@
+"""Nova compute driver for one PowerVM managed system with NPIV volumes.
+
+Instances boot from Cinder Fibre Channel volumes only: every instance gets
+virtual FC client adapters with WWPNs of its own, mapped through the Virtual
+I/O Servers onto physical ports of the configured fabrics.  Every operation
+that changes VIOSes is one taskflow flow around one pypowervm FeedTask, so its
+cost is one VIOS feed read and one POST per touched VIOS, and a failure
+reverts what already landed.
+"""
+
+from nova import exception as nova_exc
+from nova import objects
+from nova.objects import fields as obj_fields
+from nova.virt import driver
+from nova.virt import hardware
+import os_resource_classes as orc
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import excutils
+from pypowervm.tasks import migration as pvm_mig
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+from taskflow import engines as tf_engines
+from taskflow.patterns import linear_flow as tf_lf
+
+from nova_npiv import conf as npiv_conf
+from nova_npiv import connector as npiv_connector
+from nova_npiv import console
+from nova_npiv import exception
+from nova_npiv import fabric_meta
+from nova_npiv import migration_data
+from nova_npiv import staging as npiv_staging
+from nova_npiv.tasks import storage as tf_stg
+from nova_npiv.tasks import vm as tf_vm
+from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
+from nova_npiv import volume
+
+LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
+
+
+class NPIVDriver(driver.ComputeDriver):
+
+    capabilities = dict(
+        driver.ComputeDriver.capabilities,
+        supports_evacuate=True,
+        supports_extend_volume=True,
+    )
+
+    def __init__(self, virtapi, read_only=False):
+        super().__init__(virtapi)
+        npiv_conf.register_fabric_opts(CONF)
+        self.adapter = None
+        self.host_wrapper = None
+        self.host_uuid = None
+        self.staging = None
+
+    # -- host ------------------------------------------------------------
+
+    def init_host(self, host):
+        """Log on, find our managed system and check the fabric ports."""
+        self.fabric_ports = npiv_conf.all_fabric_ports(CONF)
+        npiv_conf.validated_ports_per_fabric(CONF)
+        self.adapter = console.build_adapter(CONF)
+        self.host_wrapper = console.find_managed_system(self.adapter, CONF)
+        self.host_uuid = self.host_wrapper.uuid
+        self.staging = npiv_staging.StagingPartition(self.adapter,
+                                                     self.host_uuid, CONF)
+        self._check_fabric_ports()
+        LOG.info('nova-npiv drives managed system %s (%s)',
+                 self.host_wrapper.system_name, self.host_uuid)
+
+    def _check_fabric_ports(self):
+        feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                   npiv_vios.XAGS_PORTS)
+        present = {p.wwpn.lower() for v in npiv_vios.active(feed)
+                   for p in v.pfc_ports}
+        for fabric, ports in self.fabric_ports.items():
+            missing = [p for p in ports if p not in present]
+            if missing:
+                raise exception.FabricPortsNotFound(
+                    fabric=fabric, ports=', '.join(missing),
+                    host=self.host_wrapper.system_name)
+
+    def cleanup_host(self, host):
+        if self.adapter is not None:
+            try:
+                self.adapter.session._logoff()
+            except Exception:
+                LOG.debug('Log off from the management console failed',
+                          exc_info=True)
+
+    def _refresh_host(self):
+        self.host_wrapper = pvm_ms.System.get(self.adapter,
+                                              uuid=self.host_uuid)
+        return self.host_wrapper
+
+    @property
+    def nodename(self):
+        return self.host_wrapper.system_name
+
+    def get_available_nodes(self, refresh=False):
+        return [self.nodename]
+
+    def get_nodenames_by_uuid(self, refresh=False):
+        # The managed system's UUID is the stable identity of the node.
+        return {self.host_uuid.lower(): self.nodename}
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    def get_available_resource(self, nodename):
+        host = self._refresh_host()
+        mem_total = host.memory_configurable
+        mem_free = host.memory_free
+        vcpus = int(host.proc_units_configurable)
+        vcpus_free = int(host.proc_units_avail)
+        return {
+            'vcpus': vcpus,
+            'memory_mb': mem_total,
+            'local_gb': 0,
+            'vcpus_used': vcpus - vcpus_free,
+            'memory_mb_used': mem_total - mem_free,
+            'local_gb_used': 0,
+            'hypervisor_type': obj_fields.HVType.PHYP,
+            'hypervisor_version': 1,
+            'hypervisor_hostname': self.nodename,
+            'cpu_info': '?',
+            'disk_available_least': 0,
+            'supported_instances': [(obj_fields.Architecture.PPC64LE,
+                                     obj_fields.HVType.PHYP,
+                                     obj_fields.VMMode.HVM),
+                                    (obj_fields.Architecture.PPC64,
+                                     obj_fields.HVType.PHYP,
+                                     obj_fields.VMMode.HVM)],
+            'numa_topology': None,
+        }
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        host = self._refresh_host()
+        inventory = provider_tree.data(nodename).inventory
+        ratios = self._get_allocation_ratios(inventory)
+        vcpus = int(host.proc_units_configurable)
+        mem = host.memory_configurable
+        # Boot from volume only: no DISK_GB inventory.
+        provider_tree.update_inventory(nodename, {
+            orc.VCPU: {
+                'total': vcpus, 'min_unit': 1, 'max_unit': vcpus,
+                'step_size': 1, 'allocation_ratio': ratios[orc.VCPU],
+                'reserved': CONF.reserved_host_cpus,
+            },
+            orc.MEMORY_MB: {
+                'total': mem, 'min_unit': 1, 'max_unit': mem,
+                'step_size': 1, 'allocation_ratio': ratios[orc.MEMORY_MB],
+                'reserved': CONF.reserved_host_memory_mb,
+            },
+        })
+
+    def list_instances(self):
+        lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
+                                  parent_uuid=self.host_uuid)
+        return [lpar.name for lpar in lpars if not lpar.is_mgmt_partition]
+
+    def instance_exists(self, instance):
+        return vm.get(self.adapter, instance) is not None
+
+    def get_info(self, instance, use_cache=True):
+        lpar_w = vm.get(self.adapter, instance)
+        if lpar_w is None:
+            raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
+        return hardware.InstanceInfo(state=vm.to_power_state(lpar_w.state))
+
+    # -- helpers ---------------------------------------------------------
+
+    def _npiv(self, instance, connection_info=None, stg_ftsk=None):
+        return volume.build(self.adapter, self.host_uuid, instance,
+                            connection_info or
+                            {'driver_volume_type': 'fibre_channel'},
+                            stg_ftsk=stg_ftsk, staging=self.staging)
+
+    def _lpar(self, instance):
+        lpar_w = vm.get(self.adapter, instance)
+        if lpar_w is None:
+            raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
+        return lpar_w
+
+    @staticmethod
+    def _run(flow):
+        tf_engines.run(flow)
+
+    # -- instance lifecycle ----------------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        bdms = driver.block_device_info_get_mapping(block_device_info)
+        if not any(bdm.get('boot_index') == 0 for bdm in bdms):
+            reason = exception.ImageBootNotSupported(
+                instance=instance.uuid).format_message()
+            raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
+                                               reason=reason)
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+                                       'spawn_%s' % instance.uuid,
+                                       xags=npiv_vios.XAGS_PORTS)
+        vol_drvs = [self._npiv(instance, bdm['connection_info'], stg_ftsk)
+                    for bdm in bdms]
+        # Every volume is checked before anything is created.
+        for vol_drv in vol_drvs:
+            vol_drv.validated_target()
+
+        flow = tf_lf.Flow('spawn_%s' % instance.uuid)
+        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance))
+        for vol_drv in vol_drvs:
+            flow.add(tf_stg.ConnectVolume(vol_drv))
+        flow.add(stg_ftsk)
+        if power_on:
+            flow.add(tf_vm.PowerOn(instance))
+        self._run(flow)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        # After an evacuation the instance belongs to another host: clean up
+        # here, but leave its metadata to the new owner.
+        ours = instance.host in (None, CONF.host)
+        lpar_w = vm.get(self.adapter, instance)
+        flow = tf_lf.Flow('destroy_%s' % instance.uuid)
+        if lpar_w is not None:
+            flow.add(tf_vm.PowerOff(lpar_w, hard=True))
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+                                       'destroy_%s' % instance.uuid)
+        flow.add(tf_stg.UnmapInstance(
+            self._npiv(instance, stg_ftsk=stg_ftsk), update_metadata=ours))
+        flow.add(stg_ftsk)
+        if lpar_w is not None:
+            flow.add(tf_vm.Delete(self.adapter, instance))
+        self._run(flow)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        self.destroy(context, instance, network_info, block_device_info,
+                     destroy_disks)
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        vm.power_off(self._lpar(instance), hard=not timeout)
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        vm.power_on(self._lpar(instance))
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        lpar_w = self._lpar(instance)
+        if lpar_w.state == 'not activated':
+            vm.power_on(lpar_w)
+        else:
+            vm.power_off(lpar_w, hard=reboot_type == 'HARD', restart=True)
+
+    # -- volumes ---------------------------------------------------------
+
+    def get_volume_connector(self, instance):
+        npiv_drv = self._npiv(instance)
+        return npiv_connector.properties(npiv_drv.wwpns(),
+                                         npiv_drv.host_name())
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        vol_drv = self._npiv(instance, connection_info)
+        flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
+        flow.add(tf_stg.ConnectVolume(vol_drv))
+        self._run(flow)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        vol_drv = self._npiv(instance, connection_info)
+        flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
+        flow.add(tf_stg.DisconnectVolume(vol_drv))
+        self._run(flow)
+
+    def extend_volume(self, context, connection_info, instance,
+                      requested_size):
+        self._npiv(instance, connection_info).extend_volume()
+
+    # -- live migration --------------------------------------------------
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info, dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        if block_migration:
+            raise nova_exc.MigrationPreCheckError(
+                reason='block migration is not supported: NPIV volumes '
+                       'follow the instance')
+        source_fabrics = {k[len(fabric_meta.STATE_PREFIX):]
+                          for k in instance.system_metadata
+                          if k.startswith(fabric_meta.STATE_PREFIX)}
+        missing = sorted(f for f in source_fabrics
+                         if f not in self.fabric_ports)
+        if missing:
+            raise exception.LiveMigrationDataError(
+                instance=instance.uuid,
+                reason='fabric(s) %s not configured on the destination'
+                % ', '.join(missing))
+        data = objects.LiveMigrateData()
+        data.is_volume_backed = True
+        return data
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 dest_check_data):
+        pass
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data, block_device_info=None):
+        npiv_drv = self._npiv(instance)
+        not_mapped = [r.fabric for r in
+                      fabric_meta.get_fabrics(instance, npiv_drv.fabrics)
+                      if r.state != fabric_meta.INST_MAPPED]
+        if not_mapped:
+            raise exception.LiveMigrationDataError(
+                instance=instance.uuid,
+                reason='fabric(s) %s are not mapped to the instance'
+                % ', '.join(not_mapped))
+        return dest_check_data
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        """Destination: choose the ports the instance's adapters move to."""
+        npiv_drv = self._npiv(instance)
+        targets = npiv_drv.migration_targets()
+        migration_data.set_targets(instance, targets)
+        instance.save()
+        return migrate_data
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        """Source: run the platform's Migrate job with the vFC mappings."""
+        try:
+            dest_system = self._dest_system(context, dest, migrate_data)
+            current = objects.Instance.get_by_uuid(
+                context, instance.uuid, expected_attrs=['system_metadata'])
+            targets = migration_data.get_targets(current)
+            npiv_drv = self._npiv(instance)
+            mappings = npiv_drv.migration_mappings(targets)
+            lpar_w = self._lpar(instance)
+            pvm_mig.migrate_lpar(lpar_w, dest_system,
+                                 virtual_fc_mappings=mappings)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.exception('Live migration of %s failed', instance.uuid)
+                recover_method(context, instance, dest, migrate_data)
+        post_method(context, instance, dest, block_migration, migrate_data)
+
+    def _dest_system(self, context, dest, migrate_data):
+        migration = getattr(migrate_data, 'migration', None)
+        if migration is not None and migration.obj_attr_is_set('dest_node') \
+                and migration.dest_node:
+            return migration.dest_node
+        node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
+            context, dest)
+        return node.hypervisor_hostname
+
+    def post_live_migration(self, context, instance, block_device_info,
+                            migrate_data=None):
+        pass
+
+    def post_live_migration_at_source(self, context, instance, network_info):
+        """Remove whatever the Migrate job left of the instance here."""
+        self._npiv(instance).remove_instance_mappings(update_metadata=False)
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        npiv_drv = self._npiv(instance)
+        migration_data.clear_targets(instance)
+        npiv_drv.adopt_migrated_mappings()
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               network_info,
+                                               block_device_info,
+                                               destroy_disks=True,
+                                               migrate_data=None):
+        # The platform undoes a failed Migrate job; only our record of the
+        # chosen ports is left to forget.
+        migration_data.clear_targets(instance)
+        instance.save()
+
+    def rollback_live_migration_at_source(self, context, instance,
+                                          migrate_data):
+        pass
+
+    def get_instance_disk_info(self, instance, block_device_info=None):
+        return '[]'
+
+    def unfilter_instance(self, instance, network_info):
+        pass
+
+    def ensure_filtering_rules_for_instance(self, instance, network_info):
+        pass
+
+    def plug_vifs(self, instance, network_info):
+        pass
+
+    def unplug_vifs(self, instance, network_info):
+        pass
+
+    def get_host_uptime(self):
+        return 'unknown'

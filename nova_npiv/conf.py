@@ -6,6 +6,8 @@ Fabric port options are dynamic (``fabric_<name>_port_wwpns``, one per name in
 :func:`list_opts` asks the generator's own config for the fabric names.
 """
 
+import collections
+
 from oslo_config import cfg
 
 from nova_npiv import exception
@@ -166,6 +168,34 @@ def validated_ports_per_fabric(conf=cfg.CONF):
             option=option, reason='is %d, must be from 1 to %d'
             % (value, MAX_PORTS_PER_FABRIC))
     return value
+
+
+class NPIVSettings(collections.namedtuple(
+        'NPIVSettings', 'host fabrics ports ports_per_fabric staging')):
+    """The validated NPIV configuration of one nova-compute service.
+
+    Read once, when the service starts, so that a bad option stops
+    nova-compute at once instead of failing the first spawn, and so that
+    several compute services in one process (nova's functional tests) can
+    each keep their own managed system's ports.
+    """
+
+    def fabric_of(self, port_wwpn):
+        port = wwpn_util.normalize(port_wwpn)
+        for fabric, ports in self.ports.items():
+            if port in ports:
+                return fabric
+        return None
+
+
+def load_settings(conf=cfg.CONF, host=None):
+    ports = all_fabric_ports(conf)
+    return NPIVSettings(
+        host=host or conf.host,
+        fabrics=list(ports),
+        ports=ports,
+        ports_per_fabric=validated_ports_per_fabric(conf),
+        staging=conf[GROUP].staging_partition)
 
 
 def list_opts():

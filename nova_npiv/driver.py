@@ -55,18 +55,18 @@ class NPIVDriver(driver.ComputeDriver):
         self.host_wrapper = None
         self.host_uuid = None
         self.staging = None
+        self.settings = None
 
     # -- host ------------------------------------------------------------
 
     def init_host(self, host):
         """Log on, find our managed system and check the fabric ports."""
-        self.fabric_ports = npiv_conf.all_fabric_ports(CONF)
-        npiv_conf.validated_ports_per_fabric(CONF)
+        self.settings = npiv_conf.load_settings(CONF, host=host)
         self.adapter = console.build_adapter(CONF)
         self.host_wrapper = console.find_managed_system(self.adapter, CONF)
         self.host_uuid = self.host_wrapper.uuid
-        self.staging = npiv_staging.StagingPartition(self.adapter,
-                                                     self.host_uuid, CONF)
+        self.staging = npiv_staging.StagingPartition(
+            self.adapter, self.host_uuid, choice=self.settings.staging)
         self._check_fabric_ports()
         LOG.info('nova-npiv drives managed system %s (%s)',
                  self.host_wrapper.system_name, self.host_uuid)
@@ -76,7 +76,7 @@ class NPIVDriver(driver.ComputeDriver):
                                    npiv_vios.XAGS_PORTS)
         present = {p.wwpn.lower() for v in npiv_vios.active(feed)
                    for p in v.pfc_ports}
-        for fabric, ports in self.fabric_ports.items():
+        for fabric, ports in self.settings.ports.items():
             missing = [p for p in ports if p not in present]
             if missing:
                 raise exception.FabricPortsNotFound(
@@ -177,7 +177,8 @@ class NPIVDriver(driver.ComputeDriver):
         return volume.build(self.adapter, self.host_uuid, instance,
                             connection_info or
                             {'driver_volume_type': 'fibre_channel'},
-                            stg_ftsk=stg_ftsk, staging=self.staging)
+                            stg_ftsk=stg_ftsk, staging=self.staging,
+                            settings=self.settings)
 
     def _lpar(self, instance):
         lpar_w = vm.get(self.adapter, instance)
@@ -222,7 +223,7 @@ class NPIVDriver(driver.ComputeDriver):
                 destroy_disks=True, destroy_secrets=True):
         # After an evacuation the instance belongs to another host: clean up
         # here, but leave its metadata to the new owner.
-        ours = instance.host in (None, CONF.host)
+        ours = instance.host in (None, self.settings.host)
         lpar_w = vm.get(self.adapter, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:
@@ -297,7 +298,7 @@ class NPIVDriver(driver.ComputeDriver):
                           for k in instance.system_metadata
                           if k.startswith(fabric_meta.STATE_PREFIX)}
         missing = sorted(f for f in source_fabrics
-                         if f not in self.fabric_ports)
+                         if f not in self.settings.ports)
         if missing:
             raise exception.LiveMigrationDataError(
                 instance=instance.uuid,

@@ -29,10 +29,10 @@ class StagingPartition(object):
     enough and keeps connector calls cheap.
     """
 
-    def __init__(self, adapter, host_uuid, conf=CONF):
+    def __init__(self, adapter, host_uuid, choice=None, conf=CONF):
         self.adapter = adapter
         self.host_uuid = host_uuid
-        self._conf = conf
+        self._choice = choice or conf[npiv_conf.GROUP].staging_partition
         self._lock = threading.Lock()
         self._resolved = False
         self._uuid = None
@@ -52,7 +52,7 @@ class StagingPartition(object):
         with self._lock:
             if self._resolved:
                 return
-            choice = self._conf[npiv_conf.GROUP].staging_partition
+            choice = self._choice
             wrapper = None
             if choice.lower() == npiv_conf.STAGING_AUTO:
                 wrapper = self._find_mgmt_partition()

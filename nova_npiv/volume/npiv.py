@@ -57,12 +57,12 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
     vios_xags = npiv_vios.XAGS_PORTS
 
     def __init__(self, adapter, host_uuid, instance, connection_info,
-                 stg_ftsk=None, staging=None, conf=CONF):
+                 stg_ftsk=None, staging=None, conf=CONF, settings=None):
         super().__init__(adapter, host_uuid, instance, connection_info,
                          stg_ftsk=stg_ftsk)
         self.staging = staging
-        self.conf = conf
-        self.fabrics = npiv_conf.fabric_names(conf)
+        self.settings = settings or npiv_conf.load_settings(conf)
+        self.fabrics = self.settings.fabrics
         self._queued_here = False
 
     # -- what the storage backend is told --------------------------------
@@ -317,7 +317,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
 
     def _is_migration_destination(self):
         return (self.instance.task_state == task_states.MIGRATING and
-                self.instance.host not in (None, self.conf.host))
+                self.instance.host not in (None, self.settings.host))
 
     def _records(self):
         return {f: fabric_meta.get_fabric(self.instance, f)
@@ -339,7 +339,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
 
     def _usable_ports(self, fabric, active_vios):
         """Configured ports of ``fabric`` on active VIOSes with capacity."""
-        wanted = npiv_conf.fabric_ports(fabric, self.conf)
+        wanted = self.settings.ports[fabric]
         present = {}
         for vios_w in active_vios:
             for port in vios_w.pfc_ports:
@@ -355,7 +355,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                   if p in present and present[p].npiv_available_ports > 0]
         if not usable:
             raise exception.NoFabricCapacity(
-                fabric=fabric, wanted=self.conf.powervm.ports_per_fabric,
+                fabric=fabric, wanted=self.settings.ports_per_fabric,
                 found=0)
         return usable
 
@@ -369,7 +369,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             self._stage(to_stage, feed)
 
     def _derive_port_maps(self, fabrics, active):
-        per_fabric = self.conf.powervm.ports_per_fabric
+        per_fabric = self.settings.ports_per_fabric
         usable = {f: self._usable_ports(f, active) for f in fabrics}
         wwpns = self._allocate_wwpns(per_fabric * len(fabrics))
         for index, fabric in enumerate(fabrics):

@@ -340,9 +340,14 @@ class NPIVDriver(driver.ComputeDriver):
         """Source: run the platform's Migrate job with the vFC mappings."""
         try:
             dest_system = self._dest_system(context, dest, migrate_data)
-            current = objects.Instance.get_by_uuid(
-                context, instance.uuid, expected_attrs=['system_metadata'])
-            targets = migration_data.get_targets(current)
+            targets = migration_data.get_targets(instance)
+            if not targets:
+                # The destination saved its choice after our copy of the
+                # instance was loaded.
+                targets = migration_data.get_targets(
+                    objects.Instance.get_by_uuid(
+                        context, instance.uuid,
+                        expected_attrs=['system_metadata']))
             npiv_drv = self._npiv(instance)
             mappings = npiv_drv.migration_mappings(targets)
             lpar_w = self._lpar(instance)

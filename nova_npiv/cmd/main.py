@@ -1,0 +1,77 @@
+"""``nova-npiv``: the operator's command line."""
+
+import argparse
+import sys
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_npiv import conf as npiv_conf
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+
+def _load_config(args):
+    argv = []
+    for path in args.config_file or []:
+        argv += ['--config-file', path]
+    logging.register_options(CONF)
+    npiv_conf.register_opts(CONF)
+    CONF(argv, project='nova', default_config_files=[] if argv else None)
+    npiv_conf.register_fabric_opts(CONF)
+    if not args.debug:
+        CONF.set_default('default_log_levels', [
+            'nova=ERROR', 'nova_npiv=WARNING', 'pypowervm=ERROR',
+            'taskflow=ERROR', 'stevedore=ERROR', 'oslo_concurrency=ERROR',
+            'urllib3=ERROR', 'requests=ERROR', 'os_brick=ERROR'])
+    logging.setup(CONF, 'nova-npiv')
+
+
+def cmd_demo(args):
+    from nova_npiv.cmd import demo
+    return demo.run(sys.stdout, as_json=args.json, latency=args.latency)
+
+
+def cmd_sim(args):
+    from nova_npiv.simulator import server
+    return server.serve_forever(topology_file=args.topology, port=args.port,
+                                out=sys.stdout)
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog='nova-npiv',
+        description='NPIV Fibre Channel volumes for nova on PowerVM.')
+    parser.add_argument('--config-file', action='append', metavar='PATH',
+                        help='nova.conf to read (may be repeated)')
+    parser.add_argument('--debug', action='store_true',
+                        help='log debug output to stderr')
+    sub = parser.add_subparsers(dest='command', required=True)
+
+    demo = sub.add_parser(
+        'demo', help='run the whole lifecycle on the embedded simulator')
+    demo.add_argument('--json', action='store_true',
+                      help='machine-readable output')
+    demo.add_argument('--latency', type=float, default=0.0, metavar='SEC',
+                      help='injected delay per REST request')
+    demo.set_defaults(func=cmd_demo)
+
+    sim = sub.add_parser(
+        'sim', help='serve the REST simulator on loopback for nova-compute')
+    sim.add_argument('--port', type=int, default=0,
+                     help='loopback port (default: any free port)')
+    sim.add_argument('--topology', metavar='FILE',
+                     help='JSON topology (default: two NovaLink systems)')
+    sim.set_defaults(func=cmd_sim)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    _load_config(args)
+    return args.func(args)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""nova's own services in-process, with this driver on simulated systems.
+
+API, conductor, scheduler, placement and one nova-compute per managed system
+run in this process (nova's functional test machinery); the compute services
+load ``compute_driver = npiv.NPIVDriver`` exactly as nova-compute does and
+talk HTTP to the embedded REST simulator on loopback.
+"""
+
+import collections
+import os
+import sys
+
+from nova import context as nova_context
+from nova import objects
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.fixtures import cinder as cinder_fixture
+from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional import integrated_helpers
+from oslo_utils.fixture import uuidsentinel as uuids
+
+from nova_npiv import fabric_meta
+from nova_npiv.simulator import Simulator
+from nova_npiv.simulator import default_topology
+from nova_npiv import wwpn as wwpn_util
+
+#: Target ports of the simulated storage array.
+ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
+
+
+class FCCinderFixture(cinder_fixture.CinderFixture):
+    """CinderFixture whose volumes are Fibre Channel LUNs.
+
+    Like a real FC volume driver, the initiator_target_map is built from the
+    connector nova sent, so the test sees which WWPNs Cinder was told about.
+    """
+
+    def __init__(self, test):
+        super().__init__(test)
+        self.connectors = collections.defaultdict(list)
+        self._luns = {}
+
+    def _find_connection_info(self, volume_id, attachment_id):
+        connector = None
+        for att in self.volume_to_attachment[volume_id].values():
+            if att['id'] == attachment_id:
+                connector = att['connector']
+        lun = self._luns.setdefault(volume_id, len(self._luns) + 1)
+        data = {
+            'target_discovered': False,
+            'target_wwn': list(ARRAY_TARGETS),
+            'target_lun': lun,
+            'volume_id': volume_id,
+            'attachment_id': attachment_id,
+        }
+        if connector and connector.get('wwpns'):
+            self.connectors[volume_id].append(connector)
+            data['initiator_target_map'] = {
+                w: list(ARRAY_TARGETS) for w in connector['wwpns']}
+        return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
+                'data': data}
+
+
+class NPIVServicesTestCase(test.TestCase,
+                           integrated_helpers.InstanceHelperMixin):
+    """Two nova-compute services, each driving one simulated system."""
+
+    microversion = 'latest'
+    #: host name -> managed system name in the simulator topology
+    HOSTS = {'host-a': 'sys-a', 'host-b': 'sys-b'}
+    TOPOLOGY = None
+
+    def setUp(self):
+        self.flags(compute_driver='npiv.NPIVDriver')
+        super().setUp()
+        self.flags(api_paste_config=os.path.join(
+            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+        self.sim = Simulator(self.TOPOLOGY or default_topology())
+        self.sim.start()
+        self.addCleanup(self.sim.stop)
+
+        self.useFixture(nova_fixtures.RealPolicyFixture())
+        self.useFixture(nova_fixtures.NeutronFixture(self))
+        self.glance = self.useFixture(nova_fixtures.GlanceFixture(self))
+        self.cinder = self.useFixture(FCCinderFixture(self))
+        self.placement = self.useFixture(func_fixtures.PlacementFixture()).api
+        self.useFixture(nova_fixtures.AllServicesCurrent())
+        self.useFixture(nova_fixtures.NotificationFixture(self))
+        api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
+            api_version='v2.1'))
+        self.api = api_fixture.admin_api
+        self.api.microversion = self.microversion
+
+        self.start_service('conductor')
+        self.start_service('scheduler')
+        self.drivers = {}
+        for host, system in self.HOSTS.items():
+            self.flags(group='powervm', **self.sim.powervm_conf(system))
+            compute = self._start_compute(host)
+            self.drivers[host] = compute.manager.driver
+        self.flavor_id = self._create_flavor(memory_mb=4096, vcpu=2, disk=0)
+
+    # -- helpers ---------------------------------------------------------
+
+    def boot_from_volumes(self, volume_ids, host='host-a', expected='ACTIVE'):
+        server = self._build_server(flavor_id=self.flavor_id,
+                                    networks='none')
+        server.pop('imageRef')
+        server['block_device_mapping_v2'] = [
+            {'boot_index': index, 'uuid': vol, 'source_type': 'volume',
+             'destination_type': 'volume'}
+            for index, vol in enumerate(volume_ids)]
+        server['availability_zone'] = 'nova:%s' % host
+        server = self.api.post_server({'server': server})
+        return self._wait_for_state_change(server, expected)
+
+    def instance(self, server):
+        ctxt = nova_context.get_admin_context()
+        return objects.Instance.get_by_uuid(
+            ctxt, server['id'], expected_attrs=['system_metadata'])
+
+    def fabric_records(self, server):
+        inst = self.instance(server)
+        return {f: fabric_meta.get_fabric(inst, f) for f in ('A', 'B')}
+
+    def lpar_uuid(self, server):
+        from nova_npiv.volume import npiv
+        return npiv.lpar_uuid(self.instance(server))
+
+    def mappings_of(self, server, system=None):
+        uuid = self.lpar_uuid(server)
+        return [m for m in self.sim.model.mappings(system)
+                if m.client_lpar_uuid == uuid]
+
+    def staging_mappings(self, system=None):
+        mgmt = {lp.id for lp in self.sim.model.lpars(system) if lp.is_mgmt}
+        return [m for m in self.sim.model.mappings(system)
+                if m.client_lpar_id in mgmt]
+
+    def capacity(self):
+        return {(p.system, p.vios, p.name): p.available
+                for p in self.sim.model.ports()}
+
+    def vios_posts(self):
+        return self.sim.counters().get('POST VirtualIOServer', 0)
+
+
+def norm(wwpns):
+    return sorted(wwpn_util.normalize_list(wwpns))
+
+
+__all__ = ['NPIVServicesTestCase', 'FCCinderFixture', 'norm', 'uuids']

@@ -39,6 +39,23 @@ def cmd_sim(args):
                                 out=sys.stdout)
 
 
+def cmd_ports(args):
+    from nova_npiv.cmd import ops
+    return ops.ports(sys.stdout, use_sim=args.sim, as_json=args.json)
+
+
+def cmd_audit(args):
+    from nova_npiv.cmd import ops
+    return ops.run_audit(sys.stdout, use_sim=args.sim, do_fix=args.fix,
+                         as_json=args.json)
+
+
+def cmd_show(args):
+    from nova_npiv.cmd import ops
+    return ops.show(sys.stdout, args.instance, use_sim=args.sim,
+                    as_json=args.json)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog='nova-npiv',
@@ -64,6 +81,25 @@ def build_parser():
     sim.add_argument('--topology', metavar='FILE',
                      help='JSON topology (default: two NovaLink systems)')
     sim.set_defaults(func=cmd_sim)
+
+    for name, func, text in (
+            ('ports', cmd_ports, 'physical FC ports per fabric and VIOS, '
+             'with NPIV capacity used and left'),
+            ('audit', cmd_audit, 'find vFC mappings nothing should own'),
+            ('show', cmd_show, "an instance's fabric metadata next to what "
+             "the VIOSes have")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument('--sim', action='store_true',
+                         help='use a fresh embedded simulator')
+        cmd.add_argument('--json', action='store_true',
+                         help='machine-readable output')
+        cmd.set_defaults(func=func)
+        if name == 'audit':
+            cmd.add_argument('--fix', action='store_true',
+                             help='remove what was found (one FeedTask per '
+                                  'managed system)')
+        if name == 'show':
+            cmd.add_argument('instance', help='instance UUID')
     return parser
 
 

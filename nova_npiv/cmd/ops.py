@@ -1,0 +1,193 @@
+"""``ports``, ``show`` and ``audit``: operator views of the VIOSes.
+
+They work against the console configured in nova.conf, or against the
+embedded simulator with ``--sim``.
+"""
+
+import contextlib
+import json
+
+from oslo_config import cfg
+
+from nova_npiv import audit
+from nova_npiv.cmd import tables
+from nova_npiv import conf as npiv_conf
+from nova_npiv import console
+from nova_npiv import exception
+from nova_npiv import fabric_meta
+from nova_npiv import inventory
+from nova_npiv import staging as npiv_staging
+from nova_npiv.volume import npiv
+
+CONF = cfg.CONF
+
+
+@contextlib.contextmanager
+def console_adapter(use_sim):
+    """A logged-on adapter: to nova.conf's console or a fresh simulator."""
+    if not use_sim:
+        adapter = console.build_adapter(CONF)
+        try:
+            yield adapter
+        finally:
+            adapter.session._logoff()
+        return
+    from nova_npiv.simulator import default_topology
+    from nova_npiv.simulator import Simulator
+    with Simulator(default_topology()) as sim:
+        for key, value in sim.powervm_conf('sys-a').items():
+            if key != 'managed_system':
+                CONF.set_override(key, value, group='powervm')
+        adapter = console.build_adapter(CONF)
+        try:
+            yield adapter
+        finally:
+            adapter.session._logoff()
+
+
+def _settings():
+    try:
+        return npiv_conf.load_settings(CONF)
+    except exception.NPIVConfigError:
+        # Without fabric options the views still work, without fabric names.
+        return None
+
+
+def _views(adapter, settings):
+    return inventory.read_console(adapter, settings,
+                                  only=CONF.powervm.managed_system)
+
+
+def _staging_ids(adapter, views):
+    ids = {}
+    for view in views:
+        staging = npiv_staging.StagingPartition(adapter, view.uuid)
+        uuid = staging.uuid
+        ids[view.name] = next((p.id for p in view.partitions.values()
+                               if p.uuid == uuid), None) if uuid else None
+    return ids
+
+
+def ports(out, use_sim=False, as_json=False):
+    settings = _settings()
+    with console_adapter(use_sim) as adapter:
+        views = _views(adapter, settings)
+    rows, records, problems = [], [], []
+    for view in views:
+        for p in sorted(view.ports, key=lambda p: (p.fabric or '~', p.vios,
+                                                   p.name)):
+            used = p.total - p.available
+            rows.append([p.system, p.fabric, p.vios, p.name, p.wwpn,
+                         'active' if p.vios_active else 'INACTIVE',
+                         used, p.available, p.total])
+            records.append(dict(p._asdict(), used=used))
+        if settings is not None and len(views) == 1:
+            present = {p.wwpn: p for p in view.ports}
+            for fabric, wanted in settings.ports.items():
+                for wwpn in wanted:
+                    port = present.get(wwpn)
+                    if port is None:
+                        problems.append('fabric %s: configured port %s is '
+                                        'not on %s' % (fabric, wwpn,
+                                                       view.name))
+                    elif not port.vios_active:
+                        problems.append('fabric %s: port %s is on inactive '
+                                        'VIOS %s' % (fabric, wwpn,
+                                                     port.vios))
+    if as_json:
+        out.write(json.dumps({'ports': records, 'problems': problems},
+                             indent=2) + '\n')
+    else:
+        out.write(tables.render(
+            ['system', 'fabric', 'vios', 'port', 'wwpn', 'vios state',
+             'npiv used', 'npiv left', 'npiv total'], rows) + '\n')
+        for problem in problems:
+            out.write('!! %s\n' % problem)
+    return 1 if problems else 0
+
+
+def _finding_rows(findings):
+    return [[f.kind, f.system, f.vios, f.vfchost,
+             f.client_name or f.client_id, ' '.join(f.wwpns) or '-',
+             f.detail] for f in findings]
+
+
+def run_audit(out, use_sim=False, do_fix=False, as_json=False):
+    settings = _settings()
+    with console_adapter(use_sim) as adapter:
+        views = _views(adapter, settings)
+        findings = audit.find(views, _staging_ids(adapter, views))
+        removed = []
+        if do_fix:
+            for view in views:
+                removed.extend(audit.fix(view, findings))
+    if as_json:
+        out.write(json.dumps({
+            'findings': [f._asdict() for f in findings],
+            'removed': [f._asdict() for f in removed]}, indent=2) + '\n')
+        return 0
+    headers = ['kind', 'system', 'vios', 'vfchost', 'client', 'wwpns',
+               'why']
+    out.write(tables.render(headers, _finding_rows(findings)) + '\n')
+    if do_fix:
+        out.write('\nRemoved %d mapping(s).\n' % len(removed))
+    elif findings:
+        out.write('\n%d finding(s); run with --fix to remove them.\n'
+                  % len(findings))
+    return 0
+
+
+def show(out, instance_uuid, use_sim=False, as_json=False):
+    """An instance's fabric metadata next to what the VIOSes have."""
+    from nova import context as nova_context
+    from nova import objects
+    objects.register_all()
+    inst = objects.Instance.get_by_uuid(
+        nova_context.get_admin_context(), instance_uuid,
+        expected_attrs=['system_metadata'])
+    settings = _settings()
+    fabrics = settings.fabrics if settings is not None else sorted(
+        k[len(fabric_meta.STATE_PREFIX):] for k in inst.system_metadata
+        if k.startswith(fabric_meta.STATE_PREFIX))
+    problems = fabric_meta.check_instance(inst, fabrics)
+    records = {}
+    for fabric in fabrics:
+        try:
+            records[fabric] = fabric_meta.get_fabric(inst, fabric)
+        except exception.CorruptFabricMetadata:
+            pass
+    with console_adapter(use_sim) as adapter:
+        views = _views(adapter, settings)
+    uuid = npiv.lpar_uuid(inst)
+    pairs = {frozenset(p.split()): (f, phys) for f, rec in records.items()
+             for phys, p in rec.port_map}
+    seen = [m for v in views for m in v.mappings
+            if m.client_uuid == uuid or frozenset(m.wwpns) in pairs]
+    for fabric, rec in records.items():
+        for _phys, pair in rec.port_map:
+            found = [m for m in seen if frozenset(m.wwpns) ==
+                     frozenset(pair.split())]
+            if rec.state == fabric_meta.INST_MAPPED and not any(
+                    m.client_uuid == uuid for m in found):
+                problems.append('fabric %s: WWPNs %s are not mapped to the '
+                                'instance' % (fabric, pair))
+    if as_json:
+        out.write(json.dumps({
+            'instance': instance_uuid,
+            'fabrics': {f: {'state': r.state, 'port_map': r.port_map}
+                        for f, r in records.items()},
+            'mappings': [m._asdict() for m in seen],
+            'problems': problems}, indent=2) + '\n')
+    else:
+        out.write(tables.render(
+            ['fabric', 'state', 'physical port', 'wwpns (active first)'],
+            [[f, r.state, phys, pair] for f, r in records.items()
+             for phys, pair in (r.port_map or [('-', '-')])]) + '\n\n')
+        out.write(tables.render(
+            ['system', 'vios', 'vfchost', 'port', 'client', 'wwpns'],
+            [[m.system, m.vios, m.vfchost, m.port_name,
+              m.client_name or m.client_id, ' '.join(m.wwpns)]
+             for m in seen]) + '\n')
+        for problem in problems:
+            out.write('!! %s\n' % problem)
+    return 1 if problems else 0

@@ -8,6 +8,7 @@ cost is one VIOS feed read and one POST per touched VIOS, and a failure
 reverts what already landed.
 """
 
+from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
 from nova.objects import fields as obj_fields
@@ -23,11 +24,13 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from taskflow import engines as tf_engines
 from taskflow.patterns import linear_flow as tf_lf
 
+from nova_npiv import audit
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import inventory
 from nova_npiv import migration_data
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import storage as tf_stg
@@ -68,6 +71,7 @@ class NPIVDriver(driver.ComputeDriver):
         self.staging = npiv_staging.StagingPartition(
             self.adapter, self.host_uuid, choice=self.settings.staging)
         self._check_fabric_ports()
+        self._reconcile(host)
         LOG.info('nova-npiv drives managed system %s (%s)',
                  self.host_wrapper.system_name, self.host_uuid)
 
@@ -82,6 +86,44 @@ class NPIVDriver(driver.ComputeDriver):
                 raise exception.FabricPortsNotFound(
                     fabric=fabric, ports=', '.join(missing),
                     host=self.host_wrapper.system_name)
+
+    def _reconcile(self, host):
+        """Bring the VIOSes back in line with nova's view after a crash.
+
+        A nova-compute that died mid-operation never ran its reverts: staging
+        mappings of instances that were connected meanwhile, or of instances
+        that are gone, and mappings of deleted partitions are removed.
+        Mappings of healthy instances are left alone.  Never fatal: the
+        service must start even if this fails.
+        """
+        try:
+            ctxt = nova_context.get_admin_context()
+            instances = objects.InstanceList.get_by_host(
+                ctxt, host, expected_attrs=['system_metadata'])
+            staged_ok = set()
+            for inst in instances:
+                try:
+                    records = fabric_meta.get_fabrics(inst,
+                                                      self.settings.fabrics)
+                except exception.CorruptFabricMetadata as err:
+                    LOG.error('%s', err.format_message())
+                    continue
+                for rec in records:
+                    if rec.state == fabric_meta.MGMT_MAPPED:
+                        staged_ok.update(frozenset(pair.split())
+                                         for _, pair in rec.port_map)
+            view = inventory.read_system(self.adapter, self.host_wrapper,
+                                         self.settings)
+            staging_uuid = self.staging.uuid
+            staging_id = next((p.id for p in view.partitions.values()
+                               if p.uuid == staging_uuid), None)
+            findings = audit.find([view], {view.name: staging_id},
+                                  staged_ok=staged_ok)
+            if findings:
+                audit.fix(view, findings)
+        except Exception:
+            LOG.exception('Start-up reconciliation of vFC mappings failed; '
+                          'run nova-npiv audit')
 
     def cleanup_host(self, host):
         if self.adapter is not None:

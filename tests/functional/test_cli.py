@@ -1,0 +1,176 @@
+"""The nova-npiv command line against the embedded simulator."""
+
+import io
+import json
+import os
+import tempfile
+from unittest import mock
+
+import fixtures
+from oslo_config import cfg
+import testtools
+
+from nova_npiv.cmd import main as cli
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+
+CONF = cfg.CONF
+
+
+class CLITestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.addCleanup(CONF.reset)
+        self.addCleanup(CONF.clear_override, 'compute_driver')
+        for opt in ('host', 'port', 'protocol', 'username', 'password',
+                    'managed_system', 'fabrics', 'fabric_A_port_wwpns',
+                    'fabric_B_port_wwpns'):
+            self.addCleanup(self._clear, opt)
+
+    @staticmethod
+    def _clear(opt):
+        try:
+            CONF.clear_override(opt, group='powervm')
+        except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+            pass
+
+    def run_cli(self, *argv):
+        out = io.StringIO()
+        with mock.patch('sys.stdout', out):
+            code = cli.main(list(argv))
+        return code, out.getvalue()
+
+    def config_for(self, sim, system):
+        """A nova.conf pointing at ``sim`` for ``system``."""
+        opts = sim.powervm_conf(system)
+        lines = ['[powervm]']
+        for key, value in opts.items():
+            if isinstance(value, (list, tuple)):
+                value = ','.join(value)
+            lines.append('%s = %s' % (key, value))
+        fd, path = tempfile.mkstemp(suffix='.conf')
+        with os.fdopen(fd, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        self.addCleanup(os.unlink, path)
+        return path
+
+
+class TestDemo(CLITestCase):
+
+    def test_demo_runs_every_step(self):
+        code, out = self.run_cli('demo')
+        self.assertEqual(0, code, out)
+        for step in ('connector', 'boot from two volumes',
+                     'attach a third volume', 'detach the third volume',
+                     'live-migrate to host-b', 'delete'):
+            self.assertIn('%s ... ok' % step, out)
+        self.assertIn('vfchost', out)
+        self.assertIn('REST calls:', out)
+        self.assertIn('All steps behaved as expected.', out)
+
+    def test_demo_json(self):
+        code, out = self.run_cli('demo', '--json')
+        self.assertEqual(0, code)
+        doc = json.loads(out)
+        self.assertTrue(doc['ok'])
+        self.assertEqual(6, len(doc['steps']))
+        boot = doc['steps'][1]
+        self.assertEqual('boot from two volumes', boot['step'])
+        inst_maps = [m for m in boot['mappings']
+                     if m['client_lpar_name'] == 'instance-00000001']
+        self.assertEqual(2, len(inst_maps))
+        self.assertEqual({'A', 'B'}, {m['fabric'] for m in inst_maps})
+        attach = doc['steps'][2]
+        self.assertEqual(0, attach['rest_calls'].get('POST VirtualIOServer',
+                                                     0))
+        delete = doc['steps'][5]
+        self.assertEqual([], delete['mappings'])
+
+    def test_demo_fails_when_the_driver_misbehaves(self):
+        # A driver whose delete forgets the vFC mappings must be caught.
+        self.useFixture(fixtures.MockPatch(
+            'nova_npiv.volume.npiv.NPIVVolumeAdapter.'
+            'queue_instance_unmapping'))
+        code, out = self.run_cli('demo')
+        self.assertEqual(1, code)
+        self.assertIn('delete ... FAILED', out)
+        self.assertIn('The demo FAILED.', out)
+
+
+class TestConsoleCommands(CLITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.sim = Simulator(default_topology())
+        self.sim.start()
+        self.addCleanup(self.sim.stop)
+        self.conf = self.config_for(self.sim, 'sys-a')
+
+    def test_ports(self):
+        code, out = self.run_cli('--config-file', self.conf, 'ports')
+        self.assertEqual(0, code, out)
+        for port in self.sim.model.ports('sys-a'):
+            self.assertIn(port.wwpn, out)
+        self.assertNotIn('!!', out)
+        code, out = self.run_cli('--config-file', self.conf, 'ports',
+                                 '--json')
+        doc = json.loads(out)
+        self.assertEqual(len(self.sim.model.ports('sys-a')),
+                         len(doc['ports']))
+        self.assertEqual({'A', 'B'}, {p['fabric'] for p in doc['ports']})
+
+    def test_ports_flags_missing_configured_port(self):
+        with open(self.conf, 'a') as f:
+            f.write('fabric_A_port_wwpns = c0507600aaaa0001\n')
+        code, out = self.run_cli('--config-file', self.conf, 'ports')
+        self.assertEqual(1, code)
+        self.assertIn('c0507600aaaa0001 is not on sys-a', out)
+
+    def _plant(self):
+        model = self.sim.model
+        client = model.add_lpar('sys-a', 'healthy-vm', state='running')
+        vios = [v.name for v in model.vioses('sys-a')]
+        healthy = model.add_mapping('sys-a', vios[0], lpar=client.name)
+        mgmt = [lp for lp in model.lpars('sys-a') if lp.is_mgmt][0]
+        # Staging leftover: the same WWPNs are also mapped to the client.
+        model.add_mapping('sys-a', vios[1], lpar=mgmt.name, port='fcs1',
+                          wwpns=healthy.wwpns)
+        model.add_mapping('sys-a', vios[1], client_lpar_id=77)
+        gone = model.add_lpar('sys-a', 'portless-vm', state='running')
+        model.add_mapping('sys-a', vios[0], lpar=gone.name, port=None)
+        return healthy
+
+    def test_audit_finds_and_fixes_orphans(self):
+        healthy = self._plant()
+        before = len(self.sim.model.mappings('sys-a'))
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--json')
+        self.assertEqual(0, code)
+        kinds = sorted(f['kind'] for f in json.loads(out)['findings'])
+        self.assertEqual(['no-partition', 'no-port', 'staging-leftover'],
+                         kinds)
+        # Read-only by default.
+        self.assertEqual(before, len(self.sim.model.mappings('sys-a')))
+
+        self.sim.reset_counters()
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--fix')
+        self.assertEqual(0, code)
+        self.assertIn('Removed 3 mapping(s).', out)
+        left = self.sim.model.mappings('sys-a')
+        self.assertEqual(before - 3, len(left))
+        self.assertIn(healthy.wwpns, [m.wwpns for m in left])
+        # One POST per VIOS that held something to remove.
+        self.assertEqual(2, self.sim.counters().get('POST VirtualIOServer'))
+
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--json')
+        self.assertEqual([], json.loads(out)['findings'])
+
+    def test_audit_table(self):
+        self._plant()
+        code, out = self.run_cli('--config-file', self.conf, 'audit')
+        self.assertEqual(0, code)
+        self.assertIn('staging-leftover', out)
+        self.assertIn('3 finding(s); run with --fix', out)

@@ -12,59 +12,16 @@ import json
 import time
 
 from nova.compute import task_states
-from nova import context as nova_context
-from nova import objects
-from nova.virt import driver as nova_driver
-from nova.virt import virtapi
-from oslo_config import cfg
 
+from nova_npiv.cmd import harness
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.volume import npiv
 
-CONF = cfg.CONF
-
-ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
 HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
 INSTANCE_UUID = '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01'
-
-
-class DemoInstance(objects.Instance):
-    """An instance kept in memory: the demo has no nova database.
-
-    Both simulated compute hosts run in this process and share the object,
-    which is what nova's database gives two real hosts.
-    """
-
-    def save(self, *args, **kwargs):
-        self.obj_reset_changes()
-
-    def refresh(self, *args, **kwargs):
-        pass
-
-
-class FakeCinder(object):
-    """Just enough of Cinder: FC connection_info for a connector."""
-
-    def __init__(self):
-        self.luns = {}
-
-    def connection_info(self, volume_id, connector):
-        lun = self.luns.setdefault(volume_id, len(self.luns) + 1)
-        return {
-            'driver_volume_type': 'fibre_channel',
-            'serial': volume_id,
-            'data': {
-                'volume_id': volume_id,
-                'target_discovered': False,
-                'target_wwn': list(ARRAY_TARGETS),
-                'target_lun': lun,
-                'initiator_target_map': {w: list(ARRAY_TARGETS)
-                                         for w in connector['wwpns']},
-            },
-        }
 
 
 class StepFailed(Exception):
@@ -79,30 +36,14 @@ class Demo(object):
         self.topology = topology or default_topology()
         self.latency = latency
         self.results = []
-        self.cinder = FakeCinder()
-        self.ctxt = nova_context.get_admin_context()
+        self.cinder = harness.FakeCinder()
+        self.ctxt = harness.admin_context()
 
     # -- set-up ----------------------------------------------------------
 
     def _load_drivers(self, sim):
-        drivers = {}
-        for host, system in HOSTS:
-            for key, value in sim.powervm_conf(system).items():
-                CONF.set_override(key, value, group='powervm')
-            CONF.set_override('compute_driver', 'npiv.NPIVDriver')
-            drv = nova_driver.load_compute_driver(virtapi.VirtAPI())
-            drv.init_host(host)
-            drivers[host] = drv
-        return drivers
-
-    def _instance(self):
-        objects.register_all()
-        inst = DemoInstance(
-            id=1, uuid=INSTANCE_UUID, host='host-a', node='sys-a',
-            task_state=None, vm_state='building', system_metadata={},
-            flavor=objects.Flavor(memory_mb=4096, vcpus=2, root_gb=0))
-        inst.obj_reset_changes()
-        return inst
+        return {host: harness.load_driver(sim, host, system)
+                for host, system in HOSTS}
 
     # -- steps -----------------------------------------------------------
 
@@ -112,7 +53,8 @@ class Demo(object):
             self.sim = sim
             self.drivers = self._load_drivers(sim)
             self.capacity_at_start = self._capacity()
-            self.inst = self._instance()
+            self.inst = harness.new_instance(1, INSTANCE_UUID, 'host-a',
+                                             node='sys-a')
             self.bdms = []
             steps = [
                 ('connector', self.step_connector),
@@ -268,10 +210,7 @@ class Demo(object):
     # -- checks ----------------------------------------------------------
 
     def _bdm(self, volume_id, boot_index):
-        return {'boot_index': boot_index,
-                'mount_device': '/dev/sd%s' % 'abcdefgh'[boot_index],
-                'connection_info': self.cinder.connection_info(
-                    volume_id, self.connector)}
+        return self.cinder.bdm(volume_id, boot_index, self.connector)
 
     def _expect(self, condition, message):
         if not condition:

@@ -1,0 +1,83 @@
+"""The driver on the simulator, without the rest of nova.
+
+Shared by the demo, the benchmarks and the fault-injection report: drivers
+loaded the way nova-compute loads them, instances kept in memory, and a
+stand-in for Cinder that answers like an FC volume driver.
+"""
+
+from nova import context as nova_context
+from nova import objects
+from nova.virt import driver as nova_driver
+from nova.virt import virtapi
+from oslo_config import cfg
+
+CONF = cfg.CONF
+
+ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
+
+
+class MemoryInstance(objects.Instance):
+    """An instance kept in memory: there is no nova database here.
+
+    Simulated compute hosts of one process share the object, which is what
+    nova's database gives real hosts.
+    """
+
+    def save(self, *args, **kwargs):
+        self.obj_reset_changes()
+
+    def refresh(self, *args, **kwargs):
+        pass
+
+
+def new_instance(number, uuid, host, node=None, memory_mb=4096, vcpus=2):
+    objects.register_all()
+    inst = MemoryInstance(
+        id=number, uuid=uuid, host=host, node=node, task_state=None,
+        vm_state='building', system_metadata={},
+        flavor=objects.Flavor(memory_mb=memory_mb, vcpus=vcpus, root_gb=0))
+    inst.obj_reset_changes()
+    return inst
+
+
+def load_driver(sim, host, system, **overrides):
+    """An initialised NPIVDriver for ``system`` of ``sim``, as ``host``."""
+    opts = dict(sim.powervm_conf(system), **overrides)
+    for key, value in opts.items():
+        CONF.set_override(key, value, group='powervm')
+    CONF.set_override('compute_driver', 'npiv.NPIVDriver')
+    drv = nova_driver.load_compute_driver(virtapi.VirtAPI())
+    drv.init_host(host)
+    return drv
+
+
+def admin_context():
+    return nova_context.get_admin_context()
+
+
+class FakeCinder(object):
+    """Just enough of Cinder: FC connection_info for a connector."""
+
+    def __init__(self):
+        self.luns = {}
+
+    def connection_info(self, volume_id, connector):
+        lun = self.luns.setdefault(volume_id, len(self.luns) + 1)
+        return {
+            'driver_volume_type': 'fibre_channel',
+            'serial': volume_id,
+            'data': {
+                'volume_id': volume_id,
+                'target_discovered': False,
+                'target_wwn': list(ARRAY_TARGETS),
+                'target_lun': lun,
+                'initiator_target_map': {w: list(ARRAY_TARGETS)
+                                         for w in connector['wwpns']},
+            },
+        }
+
+    def bdm(self, volume_id, boot_index, connector):
+        return {'boot_index': boot_index,
+                'mount_device': '/dev/sd%s' % chr(ord('a') + boot_index % 26),
+                'connection_info': self.connection_info(volume_id,
+                                                        connector)}

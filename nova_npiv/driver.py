@@ -96,6 +96,11 @@ class NPIVDriver(driver.ComputeDriver):
         Mappings of healthy instances are left alone.  Never fatal: the
         service must start even if this fails.
         """
+        if (objects.base.NovaObject.indirection_api is None and
+                not CONF.database.connection):
+            LOG.info('No path to nova\'s database: skipping the start-up '
+                     'reconciliation of vFC mappings')
+            return
         try:
             ctxt = nova_context.get_admin_context()
             instances = objects.InstanceList.get_by_host(

@@ -1,0 +1,366 @@
+"""nova-npiv benchmarks on the embedded simulator.
+
+Prints four tables (DESIGN §8, issue 6):
+
+1. REST round trips per operation against the lower bound (one VIOS feed
+   GET plus one POST per touched VIOS, plus the LPAR and job calls the
+   operation needs), with a naive one-FeedTask-per-volume-per-fabric spawn
+   side by side;
+2. growth of a spawn's cost with 10 .. 5000 existing vFC mappings;
+3. 16 concurrent instances on one host (connector + spawn, then delete).
+
+Every request pays an injected latency (default 50 ms) standing in for a
+management console.  Run: ``tox -e bench`` or ``python benchmarks/run.py``.
+"""
+
+import argparse
+import collections
+import concurrent.futures
+import copy
+import os
+import resource
+import sys
+import time
+import uuid as uuid_lib
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from pypowervm.utils import transaction as pvm_tx
+
+from nova_npiv.cmd import harness
+from nova_npiv.cmd import tables
+from nova_npiv import fabric_meta
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
+from nova_npiv.volume import npiv
+
+CONF = cfg.CONF
+
+
+def _kind(record):
+    return record.kind
+
+
+class Meter(object):
+    """REST calls of one operation, read from the simulator's request log."""
+
+    def __init__(self, sim):
+        self.sim = sim
+
+    def __enter__(self):
+        self.start = len(self.sim.request_log)
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self.ms = (time.monotonic() - self.t0) * 1000
+        self.log = list(self.sim.request_log)[self.start:]
+        return False
+
+    @property
+    def by_kind(self):
+        counts = collections.Counter(
+            '%s %s' % (r.method, _kind(r)) for r in self.log)
+        return dict(counts)
+
+    @property
+    def total(self):
+        return len(self.log)
+
+    @property
+    def bytes(self):
+        return sum((r.bytes_in or 0) + (r.bytes_out or 0) for r in self.log)
+
+    def lower_bound(self):
+        vios_posts = [r for r in self.log if r.method == 'POST' and
+                      _kind(r) == 'VirtualIOServer']
+        touched = len({r.path for r in vios_posts})
+        other = len([r for r in self.log
+                     if _kind(r) != 'VirtualIOServer'])
+        return (1 if touched else 0) + touched + other
+
+
+class Bench(object):
+
+    def __init__(self, latency, out=sys.stdout):
+        self.latency = latency
+        self.out = out
+        self.cinder = harness.FakeCinder()
+        self._n = 0
+
+    def _instance(self, host='host-a', node='sys-a'):
+        self._n += 1
+        return harness.new_instance(self._n, str(uuid_lib.uuid4()), host,
+                                    node=node)
+
+    def _driver(self, sim, fabrics, ppf, host='host-a', system='sys-a'):
+        return harness.load_driver(sim, host, system, fabrics=fabrics,
+                                   ports_per_fabric=ppf)
+
+    def _bdms(self, connector, count):
+        return [self.cinder.bdm('vol-%d-%d' % (self._n, i), i, connector)
+                for i in range(count)]
+
+    # -- table 1 ---------------------------------------------------------
+
+    def round_trips(self):
+        rows = []
+        topo = default_topology()
+        with Simulator(topo) as sim:
+            sim.latency = self.latency
+            ctxt = harness.admin_context()
+            for fabrics in (['A'], ['A', 'B']):
+                for ppf in (1, 2):
+                    drv = self._driver(sim, fabrics, ppf)
+                    for volumes in (1, 4, 16):
+                        inst = self._instance()
+                        with Meter(sim) as m1:
+                            conn = drv.get_volume_connector(inst)
+                        label = '%d fabric(s) x %d port(s)' % (len(fabrics),
+                                                               ppf)
+                        if volumes == 1:
+                            rows.append(self._row('connector, first',
+                                                  label, '-', m1))
+                            with Meter(sim) as m2:
+                                drv.get_volume_connector(inst)
+                            rows.append(self._row('connector, later',
+                                                  label, '-', m2))
+                        bdms = self._bdms(conn, volumes)
+                        with Meter(sim) as m3:
+                            drv.spawn(ctxt, inst, None, [], None, {},
+                                      block_device_info={
+                                          'block_device_mapping': bdms})
+                        rows.append(self._row('spawn', label, volumes, m3))
+                        naive = self._naive_spawn(sim, drv, fabrics, ppf,
+                                                  volumes)
+                        rows.append(self._row('spawn (naive reference)',
+                                              label, volumes, naive,
+                                              bound=m3.lower_bound()))
+                        if volumes == 1 and fabrics == ['A', 'B'] \
+                                and ppf == 1:
+                            extra = self.cinder.bdm('vol-x-%d' % self._n, 1,
+                                                    conn)
+                            with Meter(sim) as m4:
+                                drv.attach_volume(
+                                    ctxt, extra['connection_info'], inst,
+                                    '/dev/sdb')
+                            rows.append(self._row('attach (running)', label,
+                                                  1, m4))
+                            with Meter(sim) as m5:
+                                drv.detach_volume(
+                                    ctxt, extra['connection_info'], inst,
+                                    '/dev/sdb')
+                            rows.append(self._row('detach', label, 1, m5))
+                            rows.append(self._migrate(sim, drv, inst, bdms,
+                                                      label))
+                            drv = self._driver(sim, fabrics, ppf)
+                            continue
+                        with Meter(sim) as m6:
+                            drv.destroy(ctxt, inst, None, None)
+                        rows.append(self._row('delete', label, volumes, m6))
+        self._print('Round trips per operation (latency %.0f ms per request)'
+                    % (self.latency * 1000),
+                    ['operation', 'config', 'volumes', 'calls', 'bound',
+                     'ratio', 'ms', 'by kind'], rows)
+        return rows
+
+    def _row(self, op, label, volumes, meter, bound=None):
+        bound = meter.lower_bound() if bound is None else bound
+        ratio = (meter.total / bound) if bound else 1.0
+        kinds = ', '.join('%s %d' % kv for kv in sorted(
+            meter.by_kind.items()))
+        return [op, label, volumes, meter.total, bound, '%.2f' % ratio,
+                '%.0f' % meter.ms, kinds or 'none']
+
+    def _naive_spawn(self, sim, drv, fabrics, ppf, volumes):
+        """The obvious implementation: one FeedTask per volume per fabric."""
+        inst = self._instance()
+        drv.get_volume_connector(inst)
+        with Meter(sim) as meter:
+            vm.create(drv.adapter, drv.host_uuid, inst)
+            for _volume in range(volumes):
+                for fabric in fabrics:
+                    rec = fabric_meta.get_fabric(inst, fabric)
+                    ftsk = pvm_tx.FeedTask(
+                        'naive', npiv_vios.getter(drv.adapter, drv.host_uuid,
+                                                  npiv_vios.XAGS_PORTS))
+                    ftsk.add_functor_subtask(
+                        npiv._map_to_instance, drv.host_uuid,
+                        npiv.lpar_uuid(inst), drv.staging.uuid,
+                        rec.port_map)
+                    ftsk.execute()
+            vm.power_on(vm.get(drv.adapter, inst))
+        drv.destroy(harness.admin_context(), inst, None, None)
+        return meter
+
+    def _migrate(self, sim, src, inst, bdms, label):
+        dst = self._driver(sim, src.settings.fabrics,
+                           src.settings.ports_per_fabric, host='host-b',
+                           system='sys-b')
+        ctxt = harness.admin_context()
+        from nova.compute import task_states
+        with Meter(sim) as meter:
+            data = dst.check_can_live_migrate_destination(ctxt, inst, None,
+                                                          None)
+            data = src.check_can_live_migrate_source(ctxt, inst, data)
+            inst.task_state = task_states.MIGRATING
+            dst.get_volume_connector(inst)
+            dst.pre_live_migration(ctxt, inst, None, None, None, data)
+
+            def post(c, instance, dest, block_migration, migrate_data):
+                src.post_live_migration_at_source(c, instance, None)
+                instance.host, instance.node = 'host-b', 'sys-b'
+                dst.post_live_migration_at_destination(c, instance, None)
+                instance.task_state = None
+
+            src.live_migration(ctxt, inst, 'host-b', post, None,
+                               migrate_data=data)
+        row = self._row('live migration', label, len(bdms), meter)
+        dst.destroy(ctxt, inst, None, None)
+        return row
+
+    # -- table 2 ---------------------------------------------------------
+
+    def growth(self, counts):
+        rows = []
+        points = []
+        for count in counts:
+            topo = copy.deepcopy(default_topology())
+            for system in topo['systems']:
+                per_port = count // 4 + 64
+                for vios in system['vioses']:
+                    for port in vios['ports']:
+                        port['total'] = per_port
+                system['existing_mappings'] = count
+            with Simulator(topo) as sim:
+                sim.latency = self.latency
+                drv = self._driver(sim, ['A', 'B'], 1)
+                ctxt = harness.admin_context()
+                inst = self._instance()
+                conn = drv.get_volume_connector(inst)
+                bdms = self._bdms(conn, 1)
+                with Meter(sim) as meter:
+                    drv.spawn(ctxt, inst, None, [], None, {},
+                              block_device_info={
+                                  'block_device_mapping': bdms})
+                drv.destroy(ctxt, inst, None, None)
+                existing = len(sim.model.mappings('sys-a'))
+            points.append((count, meter.ms))
+            rows.append([count, existing, meter.total, '%.0f' % meter.ms,
+                         '%.1f' % (meter.bytes / 1024.0)])
+        slopes = []
+        for (c1, t1), (c2, t2) in zip(points, points[1:]):
+            slopes.append('%d->%d: x%.2f time for x%.0f mappings'
+                          % (c1, c2, t2 / t1 if t1 else 0, c2 / c1))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+        self._print('Growth: spawn (1 volume, 2 fabrics) with existing vFC '
+                    'mappings per system',
+                    ['existing (spec)', 'on sys-a', 'calls', 'ms',
+                     'KiB moved'],
+                    rows)
+        self.out.write('slope: %s\npeak RSS: %.0f MiB\n' % ('; '.join(slopes),
+                                                            rss))
+        return rows
+
+    # -- table 3 ---------------------------------------------------------
+
+    def concurrency(self, count=16):
+        topo = default_topology()
+        with Simulator(topo) as sim:
+            sim.latency = self.latency
+            drv = self._driver(sim, ['A', 'B'], 1)
+            ctxt = harness.admin_context()
+            insts = [self._instance() for _ in range(count)]
+
+            def create(inst):
+                conn = drv.get_volume_connector(inst)
+                bdms = [self.cinder.bdm('c-%s' % inst.uuid, 0, conn)]
+                drv.spawn(ctxt, inst, None, [], None, {},
+                          block_device_info={'block_device_mapping': bdms})
+
+            def delete(inst):
+                drv.destroy(ctxt, inst, None, None)
+
+            rows = []
+            for phase, func in (('connector + spawn', create),
+                                ('delete', delete)):
+                with Meter(sim) as meter:
+                    with concurrent.futures.ThreadPoolExecutor(count) as ex:
+                        futures = [ex.submit(func, i) for i in insts]
+                        errors = [f.exception() for f in futures
+                                  if f.exception() is not None]
+                conflicts = len([r for r in meter.log if r.status == 412])
+                rows.append([phase, count, len(errors), conflicts,
+                             meter.total, '%.0f' % meter.ms])
+                if phase == 'connector + spawn':
+                    check = self._check_exactly_once(sim, insts)
+            leftover = len([m for m in sim.model.mappings()
+                            if not m.client_lpar_name or
+                            m.client_lpar_name.startswith('instance-')])
+        self._print('Concurrency: %d instances on one host' % count,
+                    ['phase', 'instances', 'failed', '412 retries', 'calls',
+                     'ms'], rows)
+        self.out.write('after spawn: %s\nafter delete: %d instance '
+                       'mapping(s) left\n' % (check, leftover))
+        return rows
+
+    def _check_exactly_once(self, sim, insts):
+        pairs = collections.Counter(frozenset(m.wwpns)
+                                    for m in sim.model.mappings('sys-a')
+                                    if m.wwpns)
+        expected = set()
+        for inst in insts:
+            for fabric in ('A', 'B'):
+                for _, pair in fabric_meta.get_fabric(inst,
+                                                      fabric).port_map:
+                    expected.add(frozenset(pair.split()))
+        missing = [p for p in expected if pairs[p] == 0]
+        doubled = [p for p in expected if pairs[p] > 1]
+        extra = [p for p in pairs if p not in expected]
+        ok = not (missing or doubled or extra)
+        return ('%d expected mappings: %d missing, %d duplicated, %d '
+                'unexpected -> %s' % (len(expected), len(missing),
+                                      len(doubled), len(extra),
+                                      'OK' if ok else 'FAIL'))
+
+    def _print(self, title, headers, rows):
+        self.out.write('\n== %s ==\n%s\n' % (title,
+                                            tables.render(headers, rows)))
+        self.out.flush()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--latency', type=float, default=0.05,
+                        help='seconds per REST request (default 0.05)')
+    parser.add_argument('--growth', default='10,100,1000,5000',
+                        help='existing mapping counts for the growth table')
+    parser.add_argument('--only', choices=['round-trips', 'growth',
+                                           'concurrency'])
+    args = parser.parse_args(argv)
+    logging.register_options(CONF)
+    CONF([], project='nova', default_config_files=[])
+    CONF.set_default('default_log_levels', [
+        'nova=ERROR', 'nova_npiv=ERROR', 'pypowervm=CRITICAL',
+        'taskflow=ERROR', 'stevedore=ERROR', 'urllib3=ERROR'])
+    logging.setup(CONF, 'nova-npiv-bench')
+    bench = Bench(args.latency)
+    started = time.monotonic()
+    sys.stdout.write('nova-npiv benchmarks on %s (%d cores), Python %s\n'
+                     % (os.uname().machine, os.cpu_count(),
+                        sys.version.split()[0]))
+    if args.only in (None, 'round-trips'):
+        bench.round_trips()
+    if args.only in (None, 'growth'):
+        bench.growth([int(c) for c in args.growth.split(',')])
+    if args.only in (None, 'concurrency'):
+        bench.concurrency()
+    sys.stdout.write('\ntotal %.0f s\n' % (time.monotonic() - started))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
+

@@ -1,0 +1,25 @@
+"""Embedded PowerVM REST API simulator (HMC and NovaLink flavours).
+
+A stateful HTTP server on 127.0.0.1 that pypowervm's real Session, Adapter
+and FeedTask run against unmodified; see ``server.Simulator``.  The state
+model (``model``) is kept apart from the HTTP and XML layers so that tests and
+tools can plant and inspect state directly.
+"""
+
+from nova_npiv.simulator.model import Lpar  # noqa: F401
+from nova_npiv.simulator.model import Mapping  # noqa: F401
+from nova_npiv.simulator.model import Model  # noqa: F401
+from nova_npiv.simulator.model import Port  # noqa: F401
+from nova_npiv.simulator.model import SimulatorError  # noqa: F401
+from nova_npiv.simulator.model import System  # noqa: F401
+from nova_npiv.simulator.model import Vios  # noqa: F401
+from nova_npiv.simulator.server import RequestRecord  # noqa: F401
+from nova_npiv.simulator.server import serve_forever  # noqa: F401
+from nova_npiv.simulator.server import Simulator  # noqa: F401
+from nova_npiv.simulator.topology import default_topology  # noqa: F401
+from nova_npiv.simulator.topology import load_topology  # noqa: F401
+from nova_npiv.simulator.topology import normalize as normalize_topology  # noqa: F401,E501
+
+__all__ = ['Simulator', 'default_topology', 'load_topology',
+           'normalize_topology', 'serve_forever', 'Model', 'System', 'Vios',
+           'Lpar', 'Port', 'Mapping', 'SimulatorError', 'RequestRecord']

@@ -1,0 +1,7 @@
+"""``python -m nova_npiv.simulator``: serve the simulator until Ctrl-C."""
+
+import sys
+
+from nova_npiv.simulator import server
+
+sys.exit(server.main())

@@ -1,0 +1,821 @@
+"""UOM/Atom XML for the simulator: rendering, parsing, seeding.
+
+Everything is built with lxml element by element, in the shapes and element
+orders pypowervm's wrappers read (checked against pypowervm 1.1.27 and its
+shipped sample data).  Rendering functions take the model's internal state
+objects and must be called with the model lock held.
+
+Atom bodies are serialised *without* an XML declaration: pypowervm parses
+response text (a ``str``), and lxml refuses a ``str`` that declares an
+encoding.
+"""
+
+import copy
+import re
+import uuid as uuidlib
+
+from lxml import etree
+
+from nova_npiv.simulator import model as mdl
+
+ATOM_NS = 'http://www.w3.org/2005/Atom'
+UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
+WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
+
+UOM_TYPE = 'application/vnd.ibm.powervm.uom+xml; type=%s'
+WEB_TYPE = 'application/vnd.ibm.powervm.web+xml; type=%s'
+GENERATOR = 'IBM Power Systems Management Console (nova-npiv simulator)'
+
+XAG_FC_MAPPING = 'ViosFCMapping'
+XAG_STORAGE = 'ViosStorage'
+XAG_SCSI_MAPPING = 'ViosSCSIMapping'
+XAG_NETWORK = 'ViosNetwork'
+VIOS_XAGS = frozenset((XAG_FC_MAPPING, XAG_STORAGE, XAG_SCSI_MAPPING,
+                       XAG_NETWORK))
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
+                          huge_tree=True, remove_blank_text=True)
+_UUID_NS = uuidlib.UUID('6ba7b811-9dad-11d1-80b4-00c04fd430c8')
+
+
+class Groups(object):
+    """The extended attribute groups a request asked for.
+
+    No ``group`` query parameter means the server's default, which is every
+    group; ``group=None`` means the base object only.
+    """
+
+    def __init__(self, raw):
+        self.raw = raw
+        if raw is None or raw == 'All':
+            self.names = None
+        elif raw in ('', 'None'):
+            self.names = frozenset()
+        else:
+            self.names = frozenset(g for g in raw.split(',') if g)
+
+    def __contains__(self, name):
+        return self.names is None or name in self.names
+
+    @property
+    def key(self):
+        return 'ALL' if self.names is None else ','.join(sorted(self.names))
+
+
+def _q(tag, ns=UOM_NS):
+    return '{%s}%s' % (ns, tag)
+
+
+def _root(tag, ns=UOM_NS, **attrib):
+    attrib.setdefault('schemaVersion', 'V1_0')
+    return etree.Element(_q(tag, ns), attrib, nsmap={None: ns})
+
+
+def _el(parent, tag, text=None, ns=UOM_NS, **attrib):
+    elem = etree.SubElement(parent, _q(tag, ns), attrib)
+    if text is not None:
+        elem.text = str(text)
+    return elem
+
+
+def _bool(value):
+    return 'true' if value else 'false'
+
+
+def _metadata(parent, atom_id=None, ns=UOM_NS):
+    md = _el(parent, 'Metadata', ns=ns)
+    atom = _el(md, 'Atom', ns=ns)
+    if atom_id:
+        _el(atom, 'AtomID', atom_id, ns=ns)
+        _el(atom, 'AtomCreated', '0', ns=ns)
+    return md
+
+
+def _link(parent, tag, href):
+    return _el(parent, tag, href=href, rel='related')
+
+
+def tostring(elem):
+    return etree.tostring(elem, encoding='unicode').encode('utf-8')
+
+
+def copy_element(elem):
+    """A detached copy: a cached element must not be moved into a feed."""
+    return copy.deepcopy(elem)
+
+
+# --------------------------------------------------------------------------
+# Atom envelopes
+# --------------------------------------------------------------------------
+
+def entry(uuid, title, self_href, content, content_type, etag=None):
+    """An Atom <entry> around one UOM/WEB object."""
+    ent = etree.Element(_q('entry', ATOM_NS), nsmap={None: ATOM_NS})
+    _el(ent, 'id', uuid, ns=ATOM_NS)
+    _el(ent, 'title', title, ns=ATOM_NS)
+    if self_href:
+        _el(ent, 'link', ns=ATOM_NS, rel='SELF', href=self_href)
+    author = _el(ent, 'author', ns=ATOM_NS)
+    _el(author, 'name', GENERATOR, ns=ATOM_NS)
+    if etag is not None:
+        tag = etree.SubElement(ent, _q('etag'), nsmap={'etag': UOM_NS})
+        tag.text = etag
+    cont = _el(ent, 'content', ns=ATOM_NS, type=content_type)
+    cont.append(content)
+    return ent
+
+
+def feed(self_href, entries):
+    """An Atom <feed> of entries (elements, appended as given)."""
+    fd = etree.Element(_q('feed', ATOM_NS), nsmap={None: ATOM_NS})
+    _el(fd, 'id', str(uuidlib.uuid5(_UUID_NS, self_href)), ns=ATOM_NS)
+    _el(fd, 'link', ns=ATOM_NS, rel='SELF', href=self_href)
+    _el(fd, 'generator', GENERATOR, ns=ATOM_NS)
+    for ent in entries:
+        fd.append(ent)
+    return fd
+
+
+def http_error(status, uri, reason, message):
+    """The Atom entry a PowerVM console returns with an HTTP error."""
+    her = _root('HttpErrorResponse', WEB_NS, schemaVersion='V1_2_0')
+    _metadata(her, ns=WEB_NS)
+    _el(her, 'HTTPStatus', status, ns=WEB_NS)
+    _el(her, 'RequestURI', uri, ns=WEB_NS)
+    _el(her, 'ReasonCode', reason, ns=WEB_NS)
+    _el(her, 'Message', message, ns=WEB_NS)
+    return entry(str(uuidlib.uuid4()), 'HttpErrorResponse', None, her,
+                 WEB_TYPE % 'HttpErrorResponse')
+
+
+def logon_response(token=None, token_file=None):
+    resp = _root('LogonResponse', WEB_NS)
+    _metadata(resp, ns=WEB_NS)
+    if token_file:
+        _el(resp, 'X-API-SessionFile', token_file, ns=WEB_NS)
+    else:
+        _el(resp, 'X-API-Session', token, ns=WEB_NS)
+    return etree.tostring(resp, xml_declaration=True, encoding='UTF-8',
+                          standalone=True)
+
+
+# --------------------------------------------------------------------------
+# Managed system
+# --------------------------------------------------------------------------
+
+def system(sysm, model, base):
+    ms = _root('ManagedSystem')
+    _metadata(ms, sysm.uuid)
+    lps = _el(ms, 'AssociatedLogicalPartitions')
+    for lpar in sysm.lpars.values():
+        _el(lps, 'link', href='%s/rest/api/uom/ManagedSystem/%s/'
+            'LogicalPartition/%s' % (base, sysm.uuid, lpar.uuid),
+            rel='related')
+    caps = _el(ms, 'AssociatedSystemCapabilities')
+    for name, value in (
+            ('ActiveLogicalPartitionMobilityCapable', True),
+            ('InactiveLogicalPartitionMobilityCapable', True),
+            ('VirtualEthernetCustomMACAddressCapable', True),
+            ('IBMiLogicalPartitionMobilityCapable', False),
+            ('IBMiRestrictedIOModeCapable', False),
+            ('PowerVMLogicalPartitionSimplifiedRemoteRestartCapable', True),
+            ('ActiveMemoryExpansionCapable', False),
+            ('CustomPhysicalPageTableRatioCapable', True),
+            ('AIXCapable', True), ('IBMiCapable', False),
+            ('LinuxCapable', True), ('SharedProcessorPoolCapable', True),
+            ('VirtualNICDedicatedSRIOVCapable', False),
+            ('VirtualNICFailOverCapable', False),
+            ('DynamicSimplifiedRemoteRestartToggleCapable', True),
+            ('DedicatedProcessorPartitionCapable', True)):
+        _el(caps, name, _bool(value))
+    asio = _el(ms, 'AssociatedSystemIOConfiguration')
+    _el(asio, 'AvailableWWPNs', model.available_wwpns(sysm))
+    _el(asio, 'IOSlots')
+    _el(asio, 'WWPNPrefix', sysm.wwpn_prefix)
+    mem = _el(ms, 'AssociatedSystemMemoryConfiguration')
+    _el(mem, 'ConfigurableSystemMemory', sysm.memory_mb)
+    _el(mem, 'CurrentAvailableSystemMemory', sysm.memory_free_mb())
+    _el(mem, 'DefaultHardwarePageTableRatio', 6)
+    _el(mem, 'InstalledSystemMemory', sysm.memory_mb)
+    _el(mem, 'MemoryRegionSize', 256)
+    _el(mem, 'MemoryUsedByHypervisor', sysm.firmware_mb)
+    _el(mem, 'DefaultPhysicalPageTableRatio', 6)
+    proc = _el(ms, 'AssociatedSystemProcessorConfiguration')
+    _el(proc, 'ConfigurableSystemProcessorUnits', '%.2f' % sysm.proc_units)
+    _el(proc, 'CurrentAvailableSystemProcessorUnits',
+        '%.2f' % sysm.proc_units_free())
+    _el(proc, 'CurrentMaximumProcessorsPerAIXOrLinuxPartition', sysm.vcpus)
+    _el(proc, 'CurrentMaximumAllowedProcessorsPerPartition', sysm.vcpus)
+    _el(proc, 'CurrentMaximumVirtualProcessorsPerAIXOrLinuxPartition',
+        sysm.vcpus * 4)
+    _el(proc, 'InstalledSystemProcessorUnits', '%.2f' % sysm.proc_units)
+    _el(proc, 'MaximumAllowedVirtualProcessorsPerPartition', sysm.vcpus * 4)
+    _el(proc, 'MinimumProcessorUnitsPerVirtualProcessor', '0.05')
+    for mode in ('default', 'POWER7', 'POWER8', 'POWER9_Base', 'POWER9'):
+        _el(proc, 'SupportedPartitionProcessorCompatibilityModes', mode)
+    vioses = _el(ms, 'AssociatedVirtualIOServers')
+    for vios in sysm.vioses.values():
+        _el(vioses, 'link', href='%s/rest/api/uom/ManagedSystem/%s/'
+            'VirtualIOServer/%s' % (base, sysm.uuid, vios.uuid),
+            rel='related')
+    mtms = _el(ms, 'MachineTypeModelAndSerialNumber')
+    _el(mtms, 'MachineType', sysm.machine_type)
+    _el(mtms, 'Model', sysm.model)
+    _el(mtms, 'SerialNumber', sysm.serial)
+    _el(ms, 'MaximumPartitions', 1000)
+    _el(ms, 'PrimaryIPAddress', '127.0.0.1')
+    _el(ms, 'State', 'operating')
+    _el(ms, 'SystemName', sysm.name)
+    mig = _el(ms, 'SystemMigrationInformation')
+    _el(mig, 'MaximumActiveMigrations', 16)
+    _el(mig, 'MaximumInactiveMigrations', 16)
+    _el(mig, 'NumberOfActiveMigrationsInProgress', 0)
+    _el(mig, 'NumberOfInactiveMigrationsInProgress', 0)
+    _el(mig, 'MaximumFirmwareActiveMigrations', 16)
+    _el(mig, 'LogicalPartitionAffinityCheckCapable', 'false')
+    _el(ms, 'IsPowerVMManagementMaster',
+        _bool(model.console == 'novalink'))
+    return ms
+
+
+# --------------------------------------------------------------------------
+# Partitions
+# --------------------------------------------------------------------------
+
+def _loc(sysm, part_id, slot):
+    return '%s-V%d-C%d' % (sysm.location_prefix(), part_id, slot)
+
+
+def _partition_base(part, base, kind):
+    sysm = part.system
+    root = _root(kind)
+    _metadata(root, part.uuid)
+    running = part.state == mdl.RUNNING
+    rmc_up = part.rmc_state == 'active'
+    _el(root, 'AllowPerformanceDataCollection', 'false')
+    _el(root, 'AvailabilityPriority', 191 if kind == mdl.VIOS_KIND else 127)
+    _el(root, 'CurrentProcessorCompatibilityMode',
+        'POWER8' if running else 'default')
+    _el(root, 'CurrentProfileSync', 'On')
+    _el(root, 'IsBootable', 'true')
+    _el(root, 'IsConnectionMonitoringEnabled', 'true')
+    _el(root, 'IsOperationInProgress', 'false')
+    _el(root, 'IsRedundantErrorPathReportingEnabled', 'false')
+    _el(root, 'IsTimeReferencePartition', 'false')
+    _el(root, 'IsVirtualServiceAttentionLEDOn', 'false')
+    _el(root, 'IsVirtualTrustedPlatformModuleEnabled', 'false')
+    _el(root, 'KeylockPosition', 'normal')
+    _el(root, 'LogicalSerialNumber', '%s%d' % (sysm.serial, part.id))
+    if kind == mdl.VIOS_KIND:
+        os_ver = 'VIOS 3.1.3.10'
+    elif part.is_mgmt:
+        os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
+    else:
+        os_ver = 'Linux/Red Hat 4.18.0' if running else 'Unknown'
+    _el(root, 'OperatingSystemVersion', os_ver)
+    caps = _el(root, 'PartitionCapabilities')
+    for name in ('DynamicLogicalPartitionIOCapable',
+                 'DynamicLogicalPartitionMemoryCapable',
+                 'DynamicLogicalPartitionProcessorCapable'):
+        _el(caps, name, _bool(running and (rmc_up or part.is_mgmt)))
+    _el(caps, 'InternalAndExternalIntrusionDetectionCapable', 'false')
+    _el(caps, 'ResourceMonitoringControlOperatingSystemShutdownCapable',
+        _bool(running and rmc_up))
+    _el(root, 'PartitionID', part.id)
+    return root
+
+
+def _partition_middle(root, part, io_children=None):
+    io = _el(root, 'PartitionIOConfiguration')
+    _el(io, 'MaximumVirtualIOSlots', part.max_slots)
+    if io_children is not None:
+        io_children(io)
+    mem = _el(root, 'PartitionMemoryConfiguration')
+    _el(mem, 'ActiveMemoryExpansionEnabled', 'false')
+    _el(mem, 'ActiveMemorySharingEnabled', 'false')
+    _el(mem, 'DesiredMemory', part.memory_mb)
+    _el(mem, 'MaximumMemory', part.memory_mb)
+    _el(mem, 'MinimumMemory', part.memory_mb)
+    _el(mem, 'CurrentMemory',
+        part.memory_mb if part.state != mdl.NOT_ACTIVATED else 0)
+    _el(mem, 'SharedMemoryEnabled', 'false')
+    _el(root, 'PartitionName', part.name)
+    proc = _el(root, 'PartitionProcessorConfiguration')
+    if part.dedicated:
+        ded = _el(proc, 'DedicatedProcessorConfiguration')
+        _el(ded, 'DesiredProcessors', part.vcpus)
+        _el(ded, 'MaximumProcessors', part.vcpus)
+        _el(ded, 'MinimumProcessors', part.vcpus)
+        _el(proc, 'HasDedicatedProcessors', 'true')
+        _el(proc, 'SharingMode', 'sre idle proces')
+    else:
+        _el(proc, 'HasDedicatedProcessors', 'false')
+        shr = _el(proc, 'SharedProcessorConfiguration')
+        _el(shr, 'DesiredProcessingUnits', '%.2f' % part.proc_units)
+        _el(shr, 'DesiredVirtualProcessors', part.vcpus)
+        _el(shr, 'MaximumProcessingUnits', '%.2f' % part.proc_units)
+        _el(shr, 'MaximumVirtualProcessors', part.vcpus)
+        _el(shr, 'MinimumProcessingUnits', '%.2f' % part.proc_units)
+        _el(shr, 'MinimumVirtualProcessors', part.vcpus)
+        _el(shr, 'SharedProcessorPoolID', 0)
+        _el(shr, 'UncappedWeight', 128)
+        _el(proc, 'SharingMode', 'uncapped')
+
+
+def _partition_tail(root, part, base):
+    sysm = part.system
+    _el(root, 'PartitionState', part.state)
+    _el(root, 'PartitionType', part.env)
+    _el(root, 'PartitionUUID', part.uuid)
+    _el(root, 'PendingProcessorCompatibilityMode', 'default')
+    _el(root, 'ResourceMonitoringControlState', part.rmc_state)
+    _link(root, 'AssociatedManagedSystem',
+          '%s/rest/api/uom/ManagedSystem/%s' % (base, sysm.uuid))
+    _el(root, 'IsServicePartition', 'false')
+    _el(root, 'ReferenceCode', '' if part.state == mdl.RUNNING else '00000000')
+    _el(root, 'IsManagementPartition', _bool(part.is_mgmt))
+
+
+def lpar(part, model, base, groups):
+    root = _partition_base(part, base, mdl.LPAR_KIND)
+    _partition_middle(root, part)
+    _partition_tail(root, part, base)
+    _el(root, 'MigrationState', 'Not_Migrating')
+    _el(root, 'RemoteRestartCapable', 'false')
+    _el(root, 'SimplifiedRemoteRestartCapable', _bool(part.srr))
+    _el(root, 'SuspendCapable', 'false')
+    adapters = _el(root, 'VirtualFibreChannelClientAdapters')
+    for _vios, m in model.client_maps(part):
+        _el(adapters, 'link', rel='related', href=(
+            '%s/rest/api/uom/LogicalPartition/%s/'
+            'VirtualFibreChannelClientAdapter/%s'
+            % (base, part.uuid, client_adapter_uuid(part, m.client_slot))))
+    return root
+
+
+def client_adapter_uuid(part, slot):
+    return str(uuidlib.uuid5(_UUID_NS, '%s/vfc/%s' % (part.uuid, slot)))
+
+
+def _server_adapter(parent, sysm, vios, m, port, tag='ServerAdapter'):
+    sa = _el(parent, tag, schemaVersion='V1_0')
+    _metadata(sa)
+    loc = _loc(sysm, vios.id, m.server_slot)
+    _el(sa, 'AdapterType', 'Server')
+    _el(sa, 'DynamicReconfigurationConnectorName', loc)
+    _el(sa, 'LocationCode', loc)
+    _el(sa, 'LocalPartitionID', vios.id)
+    _el(sa, 'RequiredAdapter', 'false')
+    _el(sa, 'VariedOn', 'true')
+    _el(sa, 'VirtualSlotNumber', m.server_slot)
+    _el(sa, 'AdapterName', m.vfchost)
+    _el(sa, 'ConnectingPartitionID', m.client_id)
+    if m.client_slot is not None:
+        _el(sa, 'ConnectingVirtualSlotNumber', m.client_slot)
+    _el(sa, 'UniqueDeviceID', '1d' + loc)
+    if port is not None:
+        _el(sa, 'MapPort', port.name)
+        _phys_port(sa, port, 'PhysicalPort')
+    return sa
+
+
+def _phys_port(parent, port, tag):
+    pp = _el(parent, tag, schemaVersion='V1_0')
+    _metadata(pp)
+    _el(pp, 'LocationCode', port.location)
+    _el(pp, 'PortName', port.name)
+    _el(pp, 'UniqueDeviceID', '1a' + port.location)
+    _el(pp, 'WWPN', port.wwpn)
+    _el(pp, 'AvailablePorts', port.available)
+    _el(pp, 'TotalPorts', port.total)
+    return pp
+
+
+def _client_adapter_children(ca, sysm, vios, m, client_id):
+    loc = _loc(sysm, client_id, m.client_slot)
+    _el(ca, 'AdapterType', 'Client')
+    _el(ca, 'DynamicReconfigurationConnectorName', loc)
+    _el(ca, 'LocationCode', loc)
+    _el(ca, 'LocalPartitionID', client_id)
+    _el(ca, 'RequiredAdapter', 'false')
+    _el(ca, 'VariedOn', 'true')
+    _el(ca, 'VirtualSlotNumber', m.client_slot)
+    _el(ca, 'ConnectingPartitionID',
+        m.ca_vios_id if m.ca_vios_id is not None else vios.id)
+    _el(ca, 'ConnectingVirtualSlotNumber', m.server_slot)
+
+
+def _absolute(href, base):
+    if href and href.startswith('/'):
+        return base + href
+    return href
+
+
+def vfc_mapping(parent, sysm, vios, m, base):
+    vm = _el(parent, 'VirtualFibreChannelMapping', schemaVersion='V1_0')
+    _metadata(vm)
+    if m.client_href:
+        _link(vm, 'AssociatedLogicalPartition', _absolute(m.client_href,
+                                                          base))
+    if m.client:
+        ca = _el(vm, 'ClientAdapter', schemaVersion='V1_0')
+        _metadata(ca)
+        _client_adapter_children(
+            ca, sysm, vios, m,
+            m.ca_lpar_id if m.ca_lpar_id is not None else m.client_id)
+        if m.wwpns:
+            _el(ca, 'WWPNs', ' '.join(m.wwpns))
+    port = vios.ports.get(m.port) if m.port else None
+    if port is not None:
+        _phys_port(vm, port, 'Port')
+    _server_adapter(vm, sysm, vios, m, port)
+    return vm
+
+
+def _fc_slots(io, vios):
+    """ProfileIOSlots with one FC adapter per card (ports share a card when
+    their location codes differ only in the -T suffix)."""
+    slots = _el(io, 'ProfileIOSlots')
+    cards = {}
+    for port in vios.ports.values():
+        card = re.sub(r'-T\d+$', '', port.location or port.name)
+        cards.setdefault(card, []).append(port)
+    for n, (card, ports) in enumerate(cards.items()):
+        slot = _el(slots, 'ProfileIOSlot', schemaVersion='V1_0')
+        _metadata(slot)
+        aio = _el(slot, 'AssociatedIOSlot', schemaVersion='V1_0')
+        _metadata(aio)
+        drc = 553713664 + 256 * vios.id + n
+        _el(aio, 'BusGroupingRequired', 'false')
+        _el(aio, 'Description', '8 Gigabit PCI Express Dual Port Fibre '
+            'Channel Adapter')
+        _el(aio, 'IOUnitPhysicalLocation', card.rsplit('-P', 1)[0])
+        _el(aio, 'PCAdapterID', 637)
+        _el(aio, 'PCIClass', 3076)
+        _el(aio, 'PCIDeviceID', 637)
+        _el(aio, 'PCISubsystemDeviceID', 1054)
+        _el(aio, 'PCIManufacturerID', 4116)
+        _el(aio, 'PCIRevisionID', 2)
+        _el(aio, 'PCIVendorID', 4116)
+        _el(aio, 'PCISubsystemVendorID', 4116)
+        rel = _el(aio, 'RelatedIOAdapter')
+        fca = _el(rel, 'PhysicalFibreChannelAdapter', schemaVersion='V1_0')
+        _metadata(fca)
+        _el(fca, 'AdapterID', drc)
+        _el(fca, 'Description', '8 Gigabit PCI Express Dual Port Fibre '
+            'Channel Adapter')
+        _el(fca, 'DeviceName', 'Fibre Channel Serial Bus')
+        _el(fca, 'DynamicReconfigurationConnectorName', card)
+        _el(fca, 'PhysicalLocation', card.rsplit('-', 1)[-1])
+        _el(fca, 'UniqueDeviceID', '%d' % drc)
+        pports = _el(fca, 'PhysicalFibreChannelPorts')
+        for port in ports:
+            _phys_port(pports, port, 'PhysicalFibreChannelPort')
+        _el(aio, 'SlotDynamicReconfigurationConnectorIndex', drc)
+        _el(aio, 'SlotDynamicReconfigurationConnectorName', card)
+        _el(slot, 'IsRequired', 'false')
+
+
+def vios(part, model, base, groups):
+    sysm = part.system
+    root = _partition_base(part, base, mdl.VIOS_KIND)
+    _partition_middle(root, part, io_children=(
+        (lambda io: _fc_slots(io, part)) if XAG_STORAGE in groups else None))
+    _partition_tail(root, part, base)
+
+    def container(tag, group):
+        if group in groups:
+            return _el(root, tag, group=group, schemaVersion='V1_0')
+        return None
+
+    _el(root, 'APICapable', 'false')
+    _el(root, 'ManagerPassthroughCapable', 'false')
+    container('MediaRepositories', XAG_STORAGE)
+    _el(root, 'MoverServicePartition', 'true')
+    container('PhysicalVolumes', XAG_STORAGE)
+    container('SharedEthernetAdapters', XAG_NETWORK)
+    container('StoragePools', XAG_STORAGE)
+    container('TrunkAdapters', XAG_NETWORK)
+    _el(root, 'VirtualIOServerLicenseAccepted', 'true')
+    maps = container('VirtualFibreChannelMappings', XAG_FC_MAPPING)
+    if maps is not None:
+        for m in part.maps.values():
+            vfc_mapping(maps, sysm, part, m, base)
+    container('VirtualSCSIMappings', XAG_SCSI_MAPPING)
+    container('FreeIOAdaptersForLinkAggregation', XAG_NETWORK)
+    container('FreeEthenetBackingDevicesForSEA', XAG_NETWORK)
+    return root
+
+
+def vfc_client_adapter(part, vios_state, m):
+    """A LogicalPartition/<uuid>/VirtualFibreChannelClientAdapter CHILD."""
+    sysm = part.system
+    root = _root('VirtualFibreChannelClientAdapter')
+    _metadata(root, client_adapter_uuid(part, m.client_slot))
+    _client_adapter_children(root, sysm, vios_state, m, part.id)
+    port = vios_state.ports.get(m.port) if m.port else None
+    _server_adapter(root, sysm, vios_state, m, port)
+    if m.wwpns:
+        _el(root, 'WWPNs', ' '.join(m.wwpns))
+    return root
+
+
+# --------------------------------------------------------------------------
+# Jobs
+# --------------------------------------------------------------------------
+
+def job_request(operation, group):
+    req = _root('JobRequest', WEB_NS)
+    _metadata(req, ns=WEB_NS)
+    op = _el(req, 'RequestedOperation', ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(op, ns=WEB_NS)
+    _el(op, 'OperationName', operation, ns=WEB_NS)
+    _el(op, 'GroupName', group, ns=WEB_NS)
+    params = _el(req, 'JobParameters', ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(params, ns=WEB_NS)
+    return req
+
+
+def _job_params(parent, tag, pairs):
+    container = _el(parent, tag, ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(container, ns=WEB_NS)
+    for name, value in pairs:
+        jp = _el(container, 'JobParameter', ns=WEB_NS, schemaVersion='V1_0')
+        _metadata(jp, ns=WEB_NS)
+        _el(jp, 'ParameterName', name, ns=WEB_NS)
+        _el(jp, 'ParameterValue', value, ns=WEB_NS)
+    return container
+
+
+def job_response(job, base, status=None):
+    resp = _root('JobResponse', WEB_NS)
+    _metadata(resp, ns=WEB_NS)
+    _el(resp, 'RequestURL', ns=WEB_NS, rel='via', href='%s/rest/api/uom/%s/'
+        '%s/do/%s' % (base, job.group, job.target_uuid, job.operation),
+        title='The URL to which the JobRequest was submitted.')
+    _el(resp, 'TargetUuid', job.target_uuid, ns=WEB_NS)
+    _el(resp, 'JobID', job.job_id, ns=WEB_NS)
+    _el(resp, 'TimeStarted', 0, ns=WEB_NS)
+    _el(resp, 'TimeCompleted', 0, ns=WEB_NS)
+    _el(resp, 'Status', status or job.status, ns=WEB_NS)
+    if job.message and (status or job.status) != mdl.JOB_RUNNING:
+        exc = _el(resp, 'ResponseException', ns=WEB_NS,
+                  schemaVersion='V1_0')
+        _metadata(exc, ns=WEB_NS)
+        _el(exc, 'Message', job.message, ns=WEB_NS)
+    inst = _el(resp, 'JobRequestInstance', ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(inst, ns=WEB_NS)
+    op = _el(inst, 'RequestedOperation', ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(op, ns=WEB_NS)
+    _el(op, 'OperationName', job.operation, ns=WEB_NS)
+    _el(op, 'GroupName', job.group, ns=WEB_NS)
+    _job_params(inst, 'JobParameters', job.params)
+    progress = _el(resp, 'Progress', ns=WEB_NS, schemaVersion='V1_0')
+    _metadata(progress, ns=WEB_NS)
+    done = (status or job.status) != mdl.JOB_RUNNING
+    _job_params(resp, 'Results',
+                sorted(job.results.items()) if done else [])
+    return resp
+
+
+# --------------------------------------------------------------------------
+# Parsing request bodies
+# --------------------------------------------------------------------------
+
+def parse(body):
+    """Parse a request body; SimulatorError(400) if it is not XML."""
+    try:
+        return etree.fromstring(body, _PARSER)
+    except (etree.XMLSyntaxError, ValueError) as exc:
+        raise mdl.SimulatorError(400, 'Malformed XML in request body: %s'
+                                 % exc)
+
+
+def _text(elem, path, ns=UOM_NS):
+    if elem is None:
+        return None
+    qpath = '/'.join(_q(p, ns) for p in path.split('/'))
+    found = elem.find(qpath)
+    if found is None or found.text is None:
+        return None
+    return found.text.strip()
+
+
+def _int_or_none(value):
+    try:
+        return int(value) if value not in (None, '') else None
+    except ValueError:
+        raise mdl.SimulatorError(400, 'Expected a number, got %r' % value)
+
+
+def parse_logon(body):
+    """(user, password or None, wants a token file)."""
+    root = parse(body)
+    if etree.QName(root).localname != 'LogonRequest':
+        raise mdl.SimulatorError(400, 'Expected a LogonRequest')
+    user = _text(root, 'UserID', WEB_NS)
+    found = root.find(_q('Password', WEB_NS))
+    password = None
+    if found is not None:
+        password = found.text or ''
+    wants_file = (_text(root, 'GenerateX-API-SessionFile', WEB_NS) or
+                  '').lower() == 'true'
+    return user, password, wants_file
+
+
+def parse_job_request(body):
+    """(operation, group, [(name, value)]) of a PUT JobRequest."""
+    root = parse(body)
+    if etree.QName(root).localname != 'JobRequest':
+        raise mdl.SimulatorError(400, 'Expected a JobRequest')
+    op = _text(root, 'RequestedOperation/OperationName', WEB_NS)
+    group = _text(root, 'RequestedOperation/GroupName', WEB_NS)
+    params = []
+    for jp in root.iterfind('%s/%s' % (_q('JobParameters', WEB_NS),
+                                       _q('JobParameter', WEB_NS))):
+        name = jp.find(_q('ParameterName', WEB_NS))
+        value = jp.find(_q('ParameterValue', WEB_NS))
+        params.append((name.text if name is not None else '',
+                       (value.text or '') if value is not None else ''))
+    return op, group, params
+
+
+def _posted_mapping(vm):
+    pm = mdl.PostedMapping()
+    link = vm.find(_q('AssociatedLogicalPartition'))
+    if link is not None:
+        pm.client_href = link.get('href')
+    ca = vm.find(_q('ClientAdapter'))
+    if ca is not None:
+        pm.has_client = True
+        pm.client_slot = _int_or_none(_text(ca, 'VirtualSlotNumber'))
+        wwpns = _text(ca, 'WWPNs')
+        if wwpns:
+            pm.wwpns = tuple(wwpns.split())
+    sa = vm.find(_q('ServerAdapter'))
+    if sa is not None:
+        pm.server_slot = _int_or_none(_text(sa, 'VirtualSlotNumber'))
+        pm.server_name = _text(sa, 'AdapterName')
+    pm.port_name = _text(vm, 'Port/PortName')
+    return pm
+
+
+def parse_vios_update(body, groups):
+    """The posted vFC mappings, or None when the update leaves them alone.
+
+    Mappings are only considered when the request's groups include
+    ViosFCMapping and the body carries the container, as the real server
+    only updates the groups it was asked for.
+    """
+    root = parse(body)
+    if etree.QName(root).localname != mdl.VIOS_KIND:
+        raise mdl.SimulatorError(400, 'Expected a VirtualIOServer')
+    if XAG_FC_MAPPING not in groups:
+        return None
+    container = root.find(_q('VirtualFibreChannelMappings'))
+    if container is None:
+        return None
+    return [_posted_mapping(vm) for vm in
+            container.iterfind(_q('VirtualFibreChannelMapping'))]
+
+
+def parse_lpar(body):
+    root = parse(body)
+    if etree.QName(root).localname != mdl.LPAR_KIND:
+        raise mdl.SimulatorError(400, 'Expected a LogicalPartition')
+    fields = mdl.LparFields()
+    fields.name = _text(root, 'PartitionName')
+    fields.id = _int_or_none(_text(root, 'PartitionID'))
+    fields.uuid = (_text(root, 'PartitionUUID') or
+                   _text(root, 'Metadata/Atom/AtomID'))
+    fields.env = _text(root, 'PartitionType')
+    fields.memory_mb = _int_or_none(
+        _text(root, 'PartitionMemoryConfiguration/DesiredMemory'))
+    fields.max_virtual_slots = _int_or_none(
+        _text(root, 'PartitionIOConfiguration/MaximumVirtualIOSlots'))
+    proc = root.find(_q('PartitionProcessorConfiguration'))
+    if proc is not None:
+        dedicated = _text(proc, 'HasDedicatedProcessors')
+        if dedicated is not None:
+            fields.dedicated = dedicated.lower() == 'true'
+        if fields.dedicated:
+            fields.vcpus = _int_or_none(_text(
+                proc, 'DedicatedProcessorConfiguration/DesiredProcessors'))
+        else:
+            fields.vcpus = _int_or_none(_text(
+                proc, 'SharedProcessorConfiguration/DesiredVirtualProcessors'))
+            units = _text(proc,
+                          'SharedProcessorConfiguration/DesiredProcessingUnits')
+            if units:
+                fields.proc_units = float(units)
+    srr = _text(root, 'SimplifiedRemoteRestartCapable')
+    if srr is not None:
+        fields.srr = srr.lower() == 'true'
+    return fields
+
+
+# --------------------------------------------------------------------------
+# Seeding state from a captured VIOS feed
+# --------------------------------------------------------------------------
+
+def _feed_text(text):
+    """The Atom body of a pypowervm test-data file, or ``text`` itself."""
+    if 'BODY{' in text:
+        body = text.split('BODY{', 1)[1]
+        return body.split('END OF SECTION}', 1)[0].strip()
+    return text.strip()
+
+
+def seed_vios_feed(model, system_name, text):
+    """Load the VIOSes of a captured VirtualIOServer feed into a system.
+
+    Keeps what pypowervm reads: partition identity and state, physical FC
+    ports with their NPIV counts as captured, and every vFC mapping with its
+    slots, WWPNs, port and client link, including oddities such as mappings
+    without a client adapter or without a port.  Client LPARs referenced by
+    the mappings are not created: captured feeds do not contain them.
+    """
+    root = etree.fromstring(_feed_text(text).encode('utf-8'), _PARSER)
+    with model.lock:
+        sysm = model.find_system(system_name)
+        if sysm is None:
+            raise KeyError('no managed system %r' % system_name)
+        for ent in root.iterfind(_q('entry', ATOM_NS)):
+            content = ent.find(_q('content', ATOM_NS))
+            if content is None or not len(content):
+                continue
+            _seed_vios(model, sysm, ent, content[0])
+
+
+def _seed_vios(model, sysm, ent, elem):
+    uuid = (_text(ent, 'id', ATOM_NS) or _text(elem, 'PartitionUUID'))
+    state = _text(elem, 'PartitionState') or mdl.RUNNING
+    part = mdl._ViosState(
+        sysm, _text(elem, 'PartitionName'),
+        _int_or_none(_text(elem, 'PartitionID')) or model._next_part_id(sysm),
+        uuid.upper(), state, _text(elem, 'ResourceMonitoringControlState')
+        or 'inactive',
+        (_text(elem, 'IsManagementPartition') or '').lower() == 'true',
+        'Virtual IO Server',
+        _int_or_none(_text(elem, 'PartitionMemoryConfiguration/'
+                                 'DesiredMemory')) or 4096,
+        1, _int_or_none(_text(elem, 'PartitionIOConfiguration/'
+                                    'MaximumVirtualIOSlots')) or 2000)
+    dedicated = _text(elem, 'PartitionProcessorConfiguration/'
+                            'HasDedicatedProcessors')
+    part.dedicated = (dedicated or 'true').lower() == 'true'
+    model._add_partition(sysm, part)
+    for pp in elem.iter(_q('PhysicalFibreChannelPort')):
+        _seed_port(part, pp)
+    container = elem.find(_q('VirtualFibreChannelMappings'))
+    if container is None:
+        return
+    for vm in container.iterfind(_q('VirtualFibreChannelMapping')):
+        port = vm.find(_q('Port'))
+        if port is not None and _text(port, 'PortName') not in part.ports:
+            _seed_port(part, port)
+        ca = vm.find(_q('ClientAdapter'))
+        sa = vm.find(_q('ServerAdapter'))
+        link = vm.find(_q('AssociatedLogicalPartition'))
+        href = link.get('href') if link is not None else None
+        if href:
+            # Keep the path (with its case); the host is whoever asks.
+            href = '/rest/' + href.split('/rest/', 1)[1] \
+                if '/rest/' in href else href
+        sa_lpar = _int_or_none(_text(sa, 'ConnectingPartitionID'))
+        ca_lpar = _int_or_none(_text(ca, 'LocalPartitionID'))
+        client_id = sa_lpar if sa_lpar is not None else (ca_lpar or 0)
+        client_slot = _int_or_none(_text(ca, 'VirtualSlotNumber'))
+        if client_slot is None:
+            client_slot = _int_or_none(
+                _text(sa, 'ConnectingVirtualSlotNumber'))
+        slot = _int_or_none(_text(sa, 'VirtualSlotNumber'))
+        if slot is None:
+            slot = model._free_server_slot(part)
+        wwpns = tuple((_text(ca, 'WWPNs') or '').lower().split()) \
+            if ca is not None else ()
+        m = mdl._MapState(
+            slot, _text(sa, 'AdapterName') or 'vfchost%d' %
+            model._free_vfchost(part),
+            _text(vm, 'Port/PortName'), client_id, href, ca is not None,
+            client_slot, wwpns)
+        if ca_lpar is not None and ca_lpar != client_id:
+            m.ca_lpar_id = ca_lpar
+        ca_vios = _int_or_none(_text(ca, 'ConnectingPartitionID'))
+        if ca_vios is not None and ca_vios != part.id:
+            m.ca_vios_id = ca_vios
+        part.attach(m)
+        model._index(sysm, part, m)
+    model._touch(part)
+
+
+def _seed_port(part, pp):
+    name = _text(pp, 'PortName')
+    if not name or name in part.ports:
+        return
+    total = _int_or_none(_text(pp, 'TotalPorts')) or 0
+    avail = _int_or_none(_text(pp, 'AvailablePorts'))
+    part.ports[name] = mdl._PortState(
+        name, _text(pp, 'WWPN') or '', None, total,
+        total if avail is None else avail,
+        _text(pp, 'LocationCode') or name)

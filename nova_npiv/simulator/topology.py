@@ -1,0 +1,271 @@
+"""The topology spec: what estate the simulator pretends to manage.
+
+A topology is a plain, JSON-able dict so that tests, benchmarks and the
+``nova-npiv sim`` command can all describe an estate the same way (inline or
+from a ``.json`` file).  :func:`normalize` fills in every default and rejects
+inconsistent specs early, with a message that names the offending item, so the
+state model can trust its input.
+
+Shape (every key but ``systems[].name`` is optional)::
+
+    {
+      'console': 'novalink' | 'hmc',
+      'username': 'admin', 'password': 's3cret-pass',
+      'seed': 1,
+      'systems': [
+        {'name': 'sys-a', 'uuid': ..., 'memory_mb': 262144, 'vcpus': 64,
+         'mgmt_partition': True | False | {'name':, 'id':, 'uuid':,
+                                            'memory_mb':},
+         'vioses': [
+            {'name': 'vios-a1', 'id':, 'uuid':, 'state': 'running',
+             'rmc_state': 'active', 'max_virtual_slots': 32767,
+             'ports': [{'name': 'fcs0', 'fabric': 'A', 'total': 64,
+                        'available':, 'wwpn':, 'location':}, ...]},
+            ...],
+         'lpars': [{'name':, 'id':, 'uuid':, 'state': 'not activated',
+                    'memory_mb': 2048, 'vcpus': 1}, ...],
+         'existing_mappings': 0,
+         'vios_feed': '/path/to/a/VirtualIOServer/feed'},   # instead of vioses
+        ...]
+    }
+"""
+
+import copy
+import json
+
+CONSOLE_NOVALINK = 'novalink'
+CONSOLE_HMC = 'hmc'
+CONSOLES = (CONSOLE_NOVALINK, CONSOLE_HMC)
+
+DEFAULT_USERNAME = 'admin'
+DEFAULT_PASSWORD = 's3cret-pass'
+DEFAULT_TOTAL_PORTS = 64
+#: The hypervisor's ceiling for virtual slots on one partition.  VIOSes and
+#: the management partition get it so that scale tests are bounded by NPIV
+#: port capacity, as on real systems, rather than by slots.
+MAX_VIRTUAL_SLOTS = 32767
+#: What pypowervm's LPAR builders ask for when the caller does not say.
+DEFAULT_LPAR_SLOTS = 64
+
+PARTITION_STATES = ('running', 'not activated', 'error', 'not available',
+                    'open firmware', 'starting', 'shutting down',
+                    'migrating running', 'migrating not active',
+                    'suspended')
+RMC_STATES = ('active', 'inactive', 'none', 'unknown', 'busy')
+
+
+def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
+                     vioses_per_system=2, fabrics=('A', 'B'),
+                     total_ports=DEFAULT_TOTAL_PORTS, existing_mappings=0,
+                     seed=1):
+    """The estate the demo and most tests run against.
+
+    Two managed systems, each with two VIOSes; every VIOS has one FC port per
+    fabric (``fcs0`` on the first fabric, ``fcs1`` on the second), so each
+    fabric has one port per VIOS and a mapping can be spread over both
+    VIOSes.  On NovaLink each system has its management partition; on a
+    plain HMC there is none.
+    """
+    if console not in CONSOLES:
+        raise ValueError('console must be one of %s' % ', '.join(CONSOLES))
+    spec_systems = []
+    for sys_name in systems:
+        suffix = sys_name.rsplit('-', 1)[-1]
+        vioses = []
+        for v in range(1, vioses_per_system + 1):
+            vioses.append({
+                'name': 'vios-%s%d' % (suffix, v),
+                'ports': [{'name': 'fcs%d' % i, 'fabric': fabric,
+                           'total': total_ports}
+                          for i, fabric in enumerate(fabrics)]})
+        spec_systems.append({
+            'name': sys_name,
+            'memory_mb': 262144,
+            'vcpus': 64,
+            'mgmt_partition': console == CONSOLE_NOVALINK,
+            'vioses': vioses,
+            'lpars': [],
+            'existing_mappings': existing_mappings,
+        })
+    return {
+        'console': console,
+        'username': DEFAULT_USERNAME,
+        'password': DEFAULT_PASSWORD,
+        'seed': seed,
+        'systems': spec_systems,
+    }
+
+
+def load_topology(path):
+    """Read a topology from a JSON file and normalise it."""
+    with open(path) as fh:
+        return normalize(json.load(fh))
+
+
+def _check(cond, msg, *args):
+    if not cond:
+        raise ValueError('topology: ' + (msg % args if args else msg))
+
+
+def _int(value, what, minimum=0):
+    try:
+        ivalue = int(value)
+    except (TypeError, ValueError):
+        raise ValueError('topology: %s must be an integer, not %r'
+                         % (what, value))
+    _check(ivalue >= minimum, '%s must be >= %d, not %d', what, minimum,
+           ivalue)
+    return ivalue
+
+
+def _state(value, what, allowed):
+    _check(value in allowed, '%s must be one of %s, not %r', what,
+           ', '.join(allowed), value)
+    return value
+
+
+def _norm_port(port, where):
+    _check(isinstance(port, dict) and port.get('name'),
+           '%s: every port needs a name', where)
+    where = '%s port %s' % (where, port['name'])
+    out = {
+        'name': str(port['name']),
+        'fabric': (None if port.get('fabric') is None
+                   else str(port['fabric'])),
+        'total': _int(port.get('total', DEFAULT_TOTAL_PORTS),
+                      where + ' total'),
+        'wwpn': port.get('wwpn'),
+        'location': port.get('location'),
+    }
+    avail = port.get('available')
+    out['available'] = (out['total'] if avail is None
+                        else _int(avail, where + ' available'))
+    _check(out['available'] <= out['total'],
+           '%s: available (%d) exceeds total (%d)', where, out['available'],
+           out['total'])
+    if out['wwpn'] is not None:
+        wwpn = str(out['wwpn']).replace(':', '').upper()
+        _check(len(wwpn) == 16 and all(c in '0123456789ABCDEF' for c in wwpn),
+               '%s: bad wwpn %r', where, out['wwpn'])
+        out['wwpn'] = wwpn
+    return out
+
+
+def _norm_vios(vios, where):
+    _check(isinstance(vios, dict) and vios.get('name'),
+           '%s: every VIOS needs a name', where)
+    where = '%s VIOS %s' % (where, vios['name'])
+    ports = [_norm_port(p, where) for p in vios.get('ports', [])]
+    names = [p['name'] for p in ports]
+    _check(len(set(names)) == len(names), '%s: port names repeat', where)
+    return {
+        'name': str(vios['name']),
+        'id': None if vios.get('id') is None else _int(vios['id'],
+                                                       where + ' id', 1),
+        'uuid': vios.get('uuid'),
+        'state': _state(vios.get('state', 'running'), where + ' state',
+                        PARTITION_STATES),
+        'rmc_state': _state(vios.get('rmc_state', 'active'),
+                            where + ' rmc_state', RMC_STATES),
+        'memory_mb': _int(vios.get('memory_mb', 8192), where + ' memory_mb'),
+        'vcpus': _int(vios.get('vcpus', 2), where + ' vcpus', 1),
+        'max_virtual_slots': _int(vios.get('max_virtual_slots',
+                                           MAX_VIRTUAL_SLOTS),
+                                  where + ' max_virtual_slots', 16),
+        'ports': ports,
+    }
+
+
+def _norm_lpar(lpar, where):
+    _check(isinstance(lpar, dict) and lpar.get('name'),
+           '%s: every LPAR needs a name', where)
+    where = '%s LPAR %s' % (where, lpar['name'])
+    return {
+        'name': str(lpar['name']),
+        'id': None if lpar.get('id') is None else _int(lpar['id'],
+                                                       where + ' id', 1),
+        'uuid': lpar.get('uuid'),
+        'state': _state(lpar.get('state', 'not activated'),
+                        where + ' state', PARTITION_STATES),
+        'memory_mb': _int(lpar.get('memory_mb', 2048), where + ' memory_mb'),
+        'vcpus': _int(lpar.get('vcpus', 1), where + ' vcpus', 1),
+        'max_virtual_slots': _int(lpar.get('max_virtual_slots',
+                                           DEFAULT_LPAR_SLOTS),
+                                  where + ' max_virtual_slots', 4),
+    }
+
+
+def _norm_mgmt(mgmt, sys_name):
+    if not mgmt:
+        return None
+    mgmt = {} if mgmt is True else dict(mgmt)
+    return {
+        'name': str(mgmt.get('name') or 'novalink-%s' % sys_name),
+        'id': _int(mgmt.get('id', 1), 'mgmt_partition id', 1),
+        'uuid': mgmt.get('uuid'),
+        'memory_mb': _int(mgmt.get('memory_mb', 4096),
+                          'mgmt_partition memory_mb'),
+        'vcpus': _int(mgmt.get('vcpus', 1), 'mgmt_partition vcpus', 1),
+    }
+
+
+def _norm_system(system):
+    _check(isinstance(system, dict) and system.get('name'),
+           'every system needs a name')
+    name = str(system['name'])
+    where = 'system %s' % name
+    vioses = [_norm_vios(v, where) for v in system.get('vioses', [])]
+    lpars = [_norm_lpar(lp, where) for lp in system.get('lpars', [])]
+    mgmt = _norm_mgmt(system.get('mgmt_partition'), name)
+    feed = system.get('vios_feed')
+    _check(not (feed and vioses), '%s: give vioses or vios_feed, not both',
+           where)
+    names = [v['name'] for v in vioses] + [lp['name'] for lp in lpars]
+    if mgmt:
+        names.append(mgmt['name'])
+    _check(len(set(names)) == len(names), '%s: partition names repeat',
+           where)
+    ids = [p['id'] for p in vioses + lpars if p['id'] is not None]
+    if mgmt:
+        ids.append(mgmt['id'])
+    _check(len(set(ids)) == len(ids), '%s: partition ids repeat', where)
+    vcpus = _int(system.get('vcpus', 64), where + ' vcpus', 1)
+    return {
+        'name': name,
+        'uuid': system.get('uuid'),
+        'memory_mb': _int(system.get('memory_mb', 262144),
+                          where + ' memory_mb', 1024),
+        'vcpus': vcpus,
+        'proc_units': float(system.get('proc_units', vcpus)),
+        'serial': system.get('serial'),
+        'machine_type': str(system.get('machine_type', '8286')),
+        'model': str(system.get('model', '42A')),
+        'mgmt_partition': mgmt,
+        'vioses': vioses,
+        'lpars': lpars,
+        'existing_mappings': _int(system.get('existing_mappings', 0),
+                                  where + ' existing_mappings'),
+        'vios_feed': feed,
+    }
+
+
+def normalize(spec):
+    """A deep copy of ``spec`` with every default filled in.
+
+    :raises ValueError: naming the first inconsistency found.
+    """
+    _check(isinstance(spec, dict), 'must be a dict')
+    spec = copy.deepcopy(spec)
+    console = str(spec.get('console', CONSOLE_NOVALINK)).lower()
+    _check(console in CONSOLES, "console must be one of %s, not %r",
+           ', '.join(CONSOLES), spec.get('console'))
+    systems = [_norm_system(s) for s in spec.get('systems', [])]
+    names = [s['name'] for s in systems]
+    _check(len(set(names)) == len(names), 'system names repeat')
+    return {
+        'console': console,
+        'username': str(spec.get('username', DEFAULT_USERNAME)),
+        'password': str(spec.get('password', DEFAULT_PASSWORD)),
+        'seed': _int(spec.get('seed', 1), 'seed'),
+        'systems': systems,
+    }

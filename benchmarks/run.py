@@ -23,6 +23,7 @@ import sys
 import time
 import uuid as uuid_lib
 
+from nova import objects
 from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm.utils import transaction as pvm_tx
@@ -191,7 +192,7 @@ class Bench(object):
                         npiv.lpar_uuid(inst), drv.staging.uuid,
                         rec.port_map)
                     ftsk.execute()
-            vm.power_on(vm.get(drv.adapter, inst))
+            vm.power_on(vm.get(drv.adapter, drv.host_uuid, inst))
         drv.destroy(harness.admin_context(), inst, None, None)
         return meter
 
@@ -205,6 +206,8 @@ class Bench(object):
             data = dst.check_can_live_migrate_destination(ctxt, inst, None,
                                                           None)
             data = src.check_can_live_migrate_source(ctxt, inst, data)
+            data.migration = objects.Migration(dest_compute='host-b',
+                                               dest_node='sys-b')
             inst.task_state = task_states.MIGRATING
             dst.get_volume_connector(inst)
             dst.pre_live_migration(ctxt, inst, None, None, None, data)

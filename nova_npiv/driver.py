@@ -11,6 +11,7 @@ reverts what already landed.
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
+from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -210,10 +211,10 @@ class NPIVDriver(driver.ComputeDriver):
         return [lpar.name for lpar in lpars if not lpar.is_mgmt_partition]
 
     def instance_exists(self, instance):
-        return vm.get(self.adapter, instance) is not None
+        return vm.get(self.adapter, self.host_uuid, instance) is not None
 
     def get_info(self, instance, use_cache=True):
-        lpar_w = vm.get(self.adapter, instance)
+        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(state=vm.to_power_state(lpar_w.state))
@@ -228,7 +229,7 @@ class NPIVDriver(driver.ComputeDriver):
                             settings=self.settings)
 
     def _lpar(self, instance):
-        lpar_w = vm.get(self.adapter, instance)
+        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return lpar_w
@@ -270,8 +271,10 @@ class NPIVDriver(driver.ComputeDriver):
                 destroy_disks=True, destroy_secrets=True):
         # After an evacuation the instance belongs to another host: clean up
         # here, but leave its metadata to the new owner.
-        ours = instance.host in (None, self.settings.host)
-        lpar_w = vm.get(self.adapter, instance)
+        self._destroy(instance, instance.host in (None, self.settings.host))
+
+    def _destroy(self, instance, ours):
+        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:
             flow.add(tf_vm.PowerOff(lpar_w, hard=True))
@@ -281,14 +284,16 @@ class NPIVDriver(driver.ComputeDriver):
             self._npiv(instance, stg_ftsk=stg_ftsk), update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
-            flow.add(tf_vm.Delete(self.adapter, instance))
+            flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance))
         self._run(flow)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
                 destroy_secrets=True):
-        self.destroy(context, instance, network_info, block_device_info,
-                     destroy_disks)
+        # After a live migration (migrate_data given) the instance and its
+        # metadata belong to the destination.
+        self._destroy(instance, migrate_data is None and
+                      instance.host in (None, self.settings.host))
 
     def power_off(self, instance, timeout=0, retry_interval=0):
         vm.power_off(self._lpar(instance), hard=not timeout)
@@ -351,7 +356,14 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid,
                 reason='fabric(s) %s not configured on the destination'
                 % ', '.join(missing))
-        data = objects.LiveMigrateData()
+        # nova's conductor relays this object, so it must be a class every
+        # nova service knows; like nova's own fake driver we use libvirt's,
+        # saying "shared storage, nothing to copy, nothing to clean up".
+        # Our own data travels in system_metadata (see migration_data).
+        data = migrate_data_obj.LibvirtLiveMigrateData()
+        data.block_migration = False
+        data.is_shared_block_storage = True
+        data.is_shared_instance_path = True
         data.is_volume_backed = True
         return data
 
@@ -407,10 +419,10 @@ class NPIVDriver(driver.ComputeDriver):
         post_method(context, instance, dest, block_migration, migrate_data)
 
     def _dest_system(self, context, dest, migrate_data):
-        migration = getattr(migrate_data, 'migration', None)
-        if migration is not None and migration.obj_attr_is_set('dest_node') \
-                and migration.dest_node:
-            return migration.dest_node
+        if migrate_data is not None and 'migration' in migrate_data:
+            migration = migrate_data.migration
+            if 'dest_node' in migration and migration.dest_node:
+                return migration.dest_node
         node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
             context, dest)
         return node.hypervisor_hostname

@@ -55,18 +55,26 @@ def create(adapter, host_uuid, instance):
                                            parent_uuid=host_uuid)
 
 
-def get(adapter, instance):
-    """The instance's LPAR wrapper, or None when it does not exist."""
+def get(adapter, host_uuid, instance):
+    """The instance's LPAR on our managed system, or None.
+
+    Always asked under the managed system: an HMC answers a root-level
+    lookup for a partition on any system it manages, e.g. the one an
+    instance was just live-migrated to.
+    """
     try:
-        return pvm_lpar.LPAR.get(adapter, uuid=npiv.lpar_uuid(instance))
+        return pvm_lpar.LPAR.get(adapter, uuid=npiv.lpar_uuid(instance),
+                                 parent_type=pvm_ms.System,
+                                 parent_uuid=host_uuid)
     except pvm_exc.HttpNotFound:
         return None
 
 
-def delete(adapter, instance):
+def delete(adapter, host_uuid, instance):
     try:
-        adapter.delete(pvm_lpar.LPAR.schema_type,
-                       root_id=npiv.lpar_uuid(instance))
+        adapter.delete(pvm_ms.System.schema_type, root_id=host_uuid,
+                       child_type=pvm_lpar.LPAR.schema_type,
+                       child_id=npiv.lpar_uuid(instance))
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR of %s already gone', instance.uuid)
 

@@ -12,6 +12,7 @@ import json
 import time
 
 from nova.compute import task_states
+from nova import objects
 
 from nova_npiv.cmd import harness
 from nova_npiv.cmd import tables
@@ -159,6 +160,10 @@ class Demo(object):
         data = dst.check_can_live_migrate_destination(self.ctxt, self.inst,
                                                       None, None)
         data = src.check_can_live_migrate_source(self.ctxt, self.inst, data)
+        # What nova's conductor and compute manager add on the way.
+        data.migration = objects.Migration(
+            source_compute='host-a', source_node='sys-a',
+            dest_compute='host-b', dest_node='sys-b')
         self.inst.task_state = task_states.MIGRATING
         dst_conn = dst.get_volume_connector(self.inst)
         partners = fabric_meta.partner_wwpns(self.inst, ['A', 'B'])

@@ -7,16 +7,19 @@ stand-in for Cinder that answers like an FC volume driver.
 
 from nova import context as nova_context
 from nova import objects
+from nova.objects import instance as instance_obj
 from nova.virt import driver as nova_driver
 from nova.virt import virtapi
 from oslo_config import cfg
+
+from nova_npiv import conf as npiv_conf
 
 CONF = cfg.CONF
 
 ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
 
 
-class MemoryInstance(objects.Instance):
+class MemoryInstance(instance_obj.Instance):
     """An instance kept in memory: there is no nova database here.
 
     Simulated compute hosts of one process share the object, which is what
@@ -43,6 +46,9 @@ def new_instance(number, uuid, host, node=None, memory_mb=4096, vcpus=2):
 def load_driver(sim, host, system, **overrides):
     """An initialised NPIVDriver for ``system`` of ``sim``, as ``host``."""
     opts = dict(sim.powervm_conf(system), **overrides)
+    # The fabric port options exist once the fabric names are known.
+    CONF.set_override('fabrics', opts.pop('fabrics'), group='powervm')
+    npiv_conf.register_fabric_opts(CONF)
     for key, value in opts.items():
         CONF.set_override(key, value, group='powervm')
     CONF.set_override('compute_driver', 'npiv.NPIVDriver')

@@ -24,7 +24,8 @@ def _load_config(args):
         CONF.set_default('default_log_levels', [
             'nova=ERROR', 'nova_npiv=WARNING', 'pypowervm=ERROR',
             'taskflow=ERROR', 'stevedore=ERROR', 'oslo_concurrency=ERROR',
-            'urllib3=ERROR', 'requests=ERROR', 'os_brick=ERROR'])
+            'urllib3=ERROR', 'requests=ERROR', 'os_brick=ERROR',
+            'oslo_service=WARNING'])
     logging.setup(CONF, 'nova-npiv')
 
 

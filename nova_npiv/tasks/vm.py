@@ -24,7 +24,7 @@ class Create(task.Task):
     def revert(self, result, flow_failures):
         LOG.warning('Deleting LPAR of %s after a failed spawn',
                     self.instance.uuid)
-        vm.delete(self.adapter, self.instance)
+        vm.delete(self.adapter, self.host_uuid, self.instance)
 
 
 class PowerOn(task.Task):
@@ -56,10 +56,11 @@ class PowerOff(task.Task):
 class Delete(task.Task):
     """Delete the LPAR (destroy)."""
 
-    def __init__(self, adapter, instance):
+    def __init__(self, adapter, host_uuid, instance):
         super().__init__('delete_lpar_%s' % instance.uuid)
         self.adapter = adapter
+        self.host_uuid = host_uuid
         self.instance = instance
 
     def execute(self):
-        vm.delete(self.adapter, self.instance)
+        vm.delete(self.adapter, self.host_uuid, self.instance)

@@ -44,8 +44,10 @@ def lpar_uuid(instance):
 
     The LPAR is created with this UUID, so it can be derived instead of
     looked up: no REST call is needed to address the instance's partition.
+    Upper case, as the platform reports partition UUIDs: pypowervm matches
+    mappings to partitions by comparing UUID strings case-sensitively.
     """
-    return pvm_uuid.convert_uuid_to_pvm(instance.uuid)
+    return pvm_uuid.convert_uuid_to_pvm(instance.uuid).upper()
 
 
 def _pair(port_map_entry):

@@ -8,6 +8,7 @@ instance's metadata, and undo what landed when a later step fails.
 from oslo_log import log as logging
 from taskflow import task
 
+from nova_npiv import exception
 from nova_npiv import fabric_meta
 
 LOG = logging.getLogger(__name__)
@@ -28,7 +29,16 @@ class SaveFabricState(task.Task):
 
     def execute(self):
         for fabric in self.fabrics:
-            record = fabric_meta.get_fabric(self.instance, fabric)
+            try:
+                record = fabric_meta.get_fabric(self.instance, fabric)
+            except exception.CorruptFabricMetadata as err:
+                # The VIOS changes have landed (e.g. a delete unmapped the
+                # partition despite the bad keys); raising now would fail
+                # the operation after the fact and leave the instance
+                # undeletable.  Keys that cannot be read cannot be rewritten
+                # faithfully: leave them to `nova-npiv audit`.
+                LOG.error('%s: fabric %s left as it is', err, fabric)
+                continue
             fabric_meta.set_fabric(self.instance, fabric, self.state,
                                    record.port_map)
         self.instance.save()

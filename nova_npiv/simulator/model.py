@@ -330,6 +330,8 @@ class _SystemState(object):
         self.wwpn_use = collections.Counter()
         # ids a topology gives explicitly, kept free while others are chosen
         self.reserved_ids = set()
+        self.ids = collections.Counter()  # partition id -> partitions
+        self.id_hint = 1
         self.etag = None
 
     def partitions(self):
@@ -500,6 +502,7 @@ class Model(object):
             sysm.vioses[part.uuid] = part
         else:
             sysm.lpars[part.uuid] = part
+        sysm.ids[part.id] += 1
         self._parts[part.uuid.upper()] = part
         self._touch(part, sysm)
 
@@ -513,14 +516,14 @@ class Model(object):
         self._add_partition(sysm, lpar)
         return lpar
 
-    def _next_part_id(self, sysm, avoid=()):
-        used = {p.id for p in sysm.partitions()}
-        used.update(sysm.client_maps)
-        used.update(sysm.reserved_ids)
-        used.update(avoid)
-        pid = 1
-        while pid in used:
+    def _next_part_id(self, sysm):
+        """The lowest partition id that neither a partition, a server
+        adapter (orphans included) nor the topology claims."""
+        pid = max(1, sysm.id_hint)
+        while (pid in sysm.ids or pid in sysm.client_maps
+               or pid in sysm.reserved_ids):
             pid += 1
+        sysm.id_hint = pid
         return pid
 
     def _populate(self, sysm, count):
@@ -1174,8 +1177,7 @@ class Model(object):
                 raise SimulatorError(
                     400, 'A partition named %s already exists on managed '
                     'system %s' % (fields.name, sysm.name))
-            if fields.id is not None and any(
-                    p.id == int(fields.id) for p in sysm.partitions()):
+            if fields.id is not None and int(fields.id) in sysm.ids:
                 raise SimulatorError(400, 'Partition ID %s is already in use'
                                      % fields.id)
             if fields.uuid and str(fields.uuid).upper() in self._parts:
@@ -1247,7 +1249,15 @@ class Model(object):
                 self._index(sysm, vios, m)
                 self._touch(vios)
         del self._parts[part.uuid.upper()]
+        self._forget_id(sysm, part.id)
         self._touch(sysm)
+
+    @staticmethod
+    def _forget_id(sysm, pid):
+        sysm.ids[pid] -= 1
+        if sysm.ids[pid] <= 0:
+            del sysm.ids[pid]
+        sysm.id_hint = min(sysm.id_hint, pid)
 
     # ------------------------------------------------------------------
     # Jobs
@@ -1484,13 +1494,15 @@ class Model(object):
         for vios, m in self.client_maps(lpar):
             self._drop_map(src, vios, m)
         # Server adapters still pointing at the old id (orphans) stay behind.
-        taken = {p.id for p in target.partitions()} | set(target.client_maps)
-        new_id = lpar.id if lpar.id not in taken else self._next_part_id(
-            target)
+        taken = (lpar.id in target.ids or lpar.id in target.client_maps
+                 or lpar.id in target.reserved_ids)
+        new_id = self._next_part_id(target) if taken else lpar.id
         del src.lpars[lpar.uuid]
+        self._forget_id(src, lpar.id)
         lpar.system = target
         lpar.id = new_id
         target.lpars[lpar.uuid] = lpar
+        target.ids[new_id] += 1
         for slot, src_map, tv, pname, server_slot in plan:
             self._add_map(target, tv, lpar, pname, src_map.wwpns, slot,
                           server_slot=server_slot,

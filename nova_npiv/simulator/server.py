@@ -723,12 +723,20 @@ def format_conf(sim, system_name):
     return '\n'.join(lines) + '\n'
 
 
-def serve_forever(topology=None, port=0, out=None, stop_event=None):
+def serve_forever(topology=None, port=0, out=None, stop_event=None,
+                  topology_file=None):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
-    Prints where it listens and the ``[powervm]`` options for each managed
-    system to ``out`` (stdout by default).
+    :param topology: a topology dict (default: ``default_topology()``).
+    :param topology_file: or a JSON file holding one.
+    :param out: where to print the listening URL and, per managed system,
+                the ``[powervm]`` nova.conf options (default: stdout).
+    :returns: the stopped :class:`Simulator` (its instruments stay
+              readable).
     """
+    if topology_file:
+        with open(topology_file) as fh:
+            topology = json.load(fh)
     out = out or sys.stdout
     stop_event = stop_event or threading.Event()
     sim = Simulator(topology, port=port).start()
@@ -765,12 +773,10 @@ def main(argv=None):
                         help='with the default topology: pre-populated vFC '
                              'mappings per system')
     args = parser.parse_args(argv)
-    if args.topology:
-        with open(args.topology) as fh:
-            spec = json.load(fh)
-    else:
+    spec = None
+    if not args.topology:
         spec = topo.default_topology(
             console=args.console or topo.CONSOLE_NOVALINK,
             existing_mappings=args.existing_mappings)
-    serve_forever(spec, port=args.port)
+    serve_forever(spec, port=args.port, topology_file=args.topology)
     return 0

@@ -1,0 +1,424 @@
+"""taskflow storage tasks: what they queue, record, and undo on failure.
+
+The flows are built like the driver builds them (``ConnectVolume`` per
+volume, the shared FeedTask, then whatever comes next) and run on real
+taskflow engines against pypowervm's sample VIOS feed.
+"""
+
+from unittest import mock
+
+from taskflow import engines as tf_engines
+from taskflow.patterns import linear_flow as tf_lf
+from taskflow import task as tf_task
+import testtools
+
+from nova_npiv import exception
+from nova_npiv import fabric_meta
+from nova_npiv.tasks import storage as tf_stg
+from nova_npiv import vios as npiv_vios
+from nova_npiv.volume import npiv
+from tests.unit import fixtures as fx
+
+W = fx.WWPNJob.wwpn
+UNMAPPED = fabric_meta.UNMAPPED
+MGMT = fabric_meta.MGMT_MAPPED
+INST = fabric_meta.INST_MAPPED
+
+
+def pair(first, second):
+    return '%s %s' % (W(first), W(second))
+
+
+class Boom(Exception):
+    pass
+
+
+class Fail(tf_task.Task):
+    """A later step of the flow that fails (power on, LPAR update...)."""
+
+    def execute(self):
+        raise Boom('later step failed')
+
+
+class Recorder(tf_task.Task):
+    """A step before the volumes (LPAR create) that records its revert."""
+
+    def __init__(self, name='create'):
+        super().__init__(name)
+        self.reverted = False
+
+    def execute(self):
+        pass
+
+    def revert(self, *args, **kwargs):
+        self.reverted = True
+
+
+class TestSaveFabricState(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.inst = fx.FakeInstance()
+        fabric_meta.set_fabric(self.inst, 'A', MGMT,
+                               [(fx.V1_FCS0, pair(0, 1))])
+        fabric_meta.set_fabric(self.inst, 'B', MGMT,
+                               [(fx.V2_FCS1, pair(2, 3)),
+                                (fx.V1_FCS1, pair(0, 1))])
+
+    def test_writes_the_state_of_every_fabric(self):
+        before = {f: fx.port_map(self.inst, f) for f in ('A', 'B')}
+
+        tf_stg.SaveFabricState(self.inst, ['A', 'B'], INST).execute()
+
+        self.assertEqual(INST, fx.state(self.inst, 'A'))
+        self.assertEqual(INST, fx.state(self.inst, 'B'))
+        self.assertEqual(before, {f: fx.port_map(self.inst, f)
+                                  for f in ('A', 'B')})
+        self.assertEqual(1, self.inst.saves)
+        self.assertEqual(self.inst.system_metadata,
+                         self.inst.db.read(self.inst.uuid))
+
+    def test_only_the_given_fabrics(self):
+        tf_stg.SaveFabricState(self.inst, ['B'], UNMAPPED).execute()
+        self.assertEqual(MGMT, fx.state(self.inst, 'A'))
+        self.assertEqual(UNMAPPED, fx.state(self.inst, 'B'))
+        self.assertEqual(2, len(fx.port_map(self.inst, 'B')))
+
+    def test_fabric_without_record(self):
+        tf_stg.SaveFabricState(self.inst, ['A', 'C'], UNMAPPED).execute()
+        self.assertEqual(UNMAPPED, fx.state(self.inst, 'C'))
+        self.assertEqual([], fx.port_map(self.inst, 'C'))
+
+    def test_corrupt_fabric_left_for_audit(self):
+        self.inst.system_metadata['npiv_adpt_wwpns_A'] = 'not,wwpns'
+
+        tf_stg.SaveFabricState(self.inst, ['A', 'B'], UNMAPPED).execute()
+
+        self.assertEqual('not,wwpns',
+                         self.inst.system_metadata['npiv_adpt_wwpns_A'])
+        self.assertEqual(MGMT, self.inst.system_metadata['fabric_state_A'])
+        self.assertEqual(UNMAPPED, fx.state(self.inst, 'B'))
+        self.assertEqual(1, self.inst.saves)
+
+    def test_name_names_state_and_instance(self):
+        task = tf_stg.SaveFabricState(self.inst, ('A',), INST)
+        self.assertEqual('save_fabric_state_inst_mapped_%s' % self.inst.uuid,
+                         task.name)
+        self.assertEqual(['A'], task.fabrics)
+
+
+class TestUndoOnFailure(testtools.TestCase):
+
+    def test_execute_does_nothing(self):
+        undo = mock.Mock(__name__='undo')
+        tf_stg.UndoOnFailure(undo, 1, key=2).execute()
+        undo.assert_not_called()
+
+    def test_revert_calls_undo_with_its_arguments(self):
+        undo = mock.Mock(__name__='undo')
+        tf_stg.UndoOnFailure(undo, 1, 2, key='v').revert(result=None)
+        undo.assert_called_once_with(1, 2, key='v')
+
+    def test_revert_swallows_undo_errors(self):
+        undo = mock.Mock(__name__='undo', side_effect=RuntimeError('no'))
+        with mock.patch.object(tf_stg.LOG, 'exception') as log:
+            tf_stg.UndoOnFailure(undo).revert(result=None)
+        undo.assert_called_once_with()
+        log.assert_called_once()
+
+    def test_in_a_flow_the_original_failure_is_raised(self):
+        undo = mock.Mock(__name__='undo', side_effect=RuntimeError('no'))
+        flow = tf_lf.Flow('f')
+        flow.add(tf_stg.UndoOnFailure(undo, 'x'), Fail('fail'))
+
+        self.assertRaises(Boom, tf_engines.run, flow)
+        undo.assert_called_once_with('x')
+
+    def test_not_called_when_the_flow_succeeds(self):
+        undo = mock.Mock(__name__='undo')
+        flow = tf_lf.Flow('f')
+        flow.add(tf_stg.UndoOnFailure(undo), Recorder())
+        tf_engines.run(flow)
+        undo.assert_not_called()
+
+    def test_name(self):
+        def unstage():
+            pass
+        self.assertEqual('undo_unstage', tf_stg.UndoOnFailure(unstage).name)
+
+
+class StorageFlowTestCase(testtools.TestCase):
+
+    staging = True
+
+    def setUp(self):
+        super().setUp()
+        self.fx = self.useFixture(fx.NPIVFixture(staging=self.staging))
+        self.inst = self.fx.instance()
+        self.wwpns = self.fx.npiv(self.inst).wwpns()
+        self.others = self.fx.other_maps(fx.STAGING_UUID,
+                                         npiv.lpar_uuid(self.inst))
+        self.fx.reset_counts()
+
+    def vol_drv(self, volume_id='vol-1', stg_ftsk=None):
+        return self.fx.npiv(self.inst,
+                            fx.connection_info(self.wwpns, volume_id),
+                            stg_ftsk=stg_ftsk)
+
+    def spawn_ftsk(self):
+        return npiv_vios.feed_task(self.fx.adpt, fx.HOST_UUID, 'spawn',
+                                   xags=npiv_vios.XAGS_PORTS)
+
+    def assertStates(self, expected):
+        self.assertEqual({'A': expected, 'B': expected},
+                         {f: fx.state(self.inst, f) for f in ('A', 'B')})
+
+    def assertNothingMapped(self):
+        self.assertEqual({}, self.fx.instance_maps(self.inst))
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertEqual(self.others, self.fx.other_maps(
+            fx.STAGING_UUID, npiv.lpar_uuid(self.inst)))
+
+    def assertWWPNsKept(self):
+        self.assertEqual(self.wwpns,
+                         fabric_meta.active_wwpns(self.inst, ['A', 'B']))
+        self.assertEqual(
+            [(fx.V1_FCS0, pair(0, 1))], fx.port_map(self.inst, 'A'))
+
+
+class TestConnectVolume(StorageFlowTestCase):
+
+    def test_execute_connects(self):
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv(stg_ftsk=ftsk)), ftsk)
+
+        tf_engines.run(flow)
+
+        self.assertStates(INST)
+        self.assertEqual(2, len(self.fx.instance_maps(self.inst)))
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertEqual((1, 2), (self.fx.gets, self.fx.updates))
+
+    def test_name(self):
+        self.assertEqual('connect_vol_vol-7',
+                         tf_stg.ConnectVolume(self.vol_drv('vol-7')).name)
+
+    def test_spawn_rollback_after_the_feedtask_ran(self):
+        create = Recorder()
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(create,
+                 tf_stg.ConnectVolume(self.vol_drv('vol-1', ftsk)),
+                 tf_stg.ConnectVolume(self.vol_drv('vol-2', ftsk)),
+                 ftsk, Fail('power_on'))
+
+        self.assertRaises(Boom, tf_engines.run, flow)
+
+        self.assertTrue(create.reverted)
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+        self.assertWWPNsKept()
+        self.assertEqual(UNMAPPED, self.inst.db.read(self.inst.uuid)[
+            'fabric_state_A'])
+        # Connect: 1 GET + 2 POSTs; one rollback (only the adapter that
+        # queued the mappings undoes them): 1 GET + 2 POSTs.
+        self.assertEqual((2, 4), (self.fx.gets, self.fx.updates))
+
+    def test_spawn_rollback_before_the_feedtask_ran(self):
+        # Staging mappings must not leak when spawn fails before the
+        # instance mappings were ever sent.
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv(stg_ftsk=ftsk)),
+                 Fail('lpar_update'), ftsk)
+
+        self.assertRaises(Boom, tf_engines.run, flow)
+
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+        self.assertWWPNsKept()
+        self.assertEqual((1, 2), (self.fx.gets, self.fx.updates))
+
+    def test_one_vios_post_fails(self):
+        self.fx.fail_updates(fx.VIOS2)
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv(stg_ftsk=ftsk)), ftsk)
+
+        self.assertRaises(RuntimeError, tf_engines.run, flow)
+
+        # VIOS1's POST landed: undone; nothing half-mapped.
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+        self.assertWWPNsKept()
+
+    def test_retry_after_rollback_uses_the_same_wwpns(self):
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv(stg_ftsk=ftsk)), ftsk,
+                 Fail('power_on'))
+        self.assertRaises(Boom, tf_engines.run, flow)
+
+        self.assertEqual(self.wwpns, self.fx.npiv(self.inst).wwpns())
+        self.assertEqual([], self.fx.job.jobs)
+        self.assertStates(MGMT)
+
+    def test_failed_attach_of_a_later_volume_keeps_the_mappings(self):
+        # vol-1 is attached; attaching vol-2 fails later in its flow.  The
+        # vFC adapters carry vol-1 too: they must stay.
+        self.vol_drv('vol-1').connect_volume()
+        maps = self.fx.instance_maps(self.inst)
+        self.fx.reset_counts()
+        flow = tf_lf.Flow('attach')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv('vol-2')), Fail('later'))
+
+        self.assertRaises(Boom, tf_engines.run, flow)
+
+        self.assertEqual(maps, self.fx.instance_maps(self.inst))
+        self.assertStates(INST)
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+    def test_invalid_connection_info_fails_the_flow_cleanly(self):
+        info = fx.connection_info(['c0507609ffff0000'])
+        ftsk = self.spawn_ftsk()
+        drv = self.fx.npiv(self.inst, info, stg_ftsk=ftsk)
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(drv), ftsk)
+
+        self.assertRaises(exception.InvalidConnectionInfo, tf_engines.run,
+                          flow)
+
+        self.assertStates(MGMT)
+        self.assertEqual(2, len(self.fx.staging_maps()))
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+    def test_adapter_without_rollback(self):
+        vol_drv = mock.Mock(spec=['volume_id', 'connect_volume'],
+                            volume_id='v')
+        flow = tf_lf.Flow('f')
+        flow.add(tf_stg.ConnectVolume(vol_drv), Fail('later'))
+        self.assertRaises(Boom, tf_engines.run, flow)
+        vol_drv.connect_volume.assert_called_once_with()
+
+
+class TestConnectVolumeWithoutStaging(StorageFlowTestCase):
+
+    staging = False
+
+    def test_spawn_rollback(self):
+        ftsk = self.spawn_ftsk()
+        flow = tf_lf.Flow('spawn')
+        flow.add(tf_stg.ConnectVolume(self.vol_drv(stg_ftsk=ftsk)), ftsk,
+                 Fail('power_on'))
+
+        self.assertRaises(Boom, tf_engines.run, flow)
+
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+        self.assertWWPNsKept()
+
+
+class TestDisconnectVolume(StorageFlowTestCase):
+
+    def test_plain_detach_changes_nothing(self):
+        self.vol_drv().connect_volume()
+        maps = self.fx.instance_maps(self.inst)
+        sysmeta = dict(self.inst.system_metadata)
+        self.fx.reset_counts()
+        task = tf_stg.DisconnectVolume(self.vol_drv())
+        self.assertEqual('disconnect_vol_vol-1', task.name)
+
+        flow = tf_lf.Flow('detach')
+        flow.add(task)
+        tf_engines.run(flow)
+
+        self.assertEqual(maps, self.fx.instance_maps(self.inst))
+        self.assertEqual(sysmeta, self.inst.system_metadata)
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+
+class TestUnmapInstance(StorageFlowTestCase):
+
+    def _destroy(self, update_metadata=True):
+        ftsk = npiv_vios.feed_task(self.fx.adpt, fx.HOST_UUID, 'destroy')
+        task = tf_stg.UnmapInstance(self.fx.npiv(self.inst, stg_ftsk=ftsk),
+                                    update_metadata=update_metadata)
+        self.assertEqual('unmap_instance_%s' % self.inst.uuid, task.name)
+        flow = tf_lf.Flow('destroy')
+        flow.add(task, ftsk)
+        tf_engines.run(flow)
+
+    def test_delete_inst_mapped(self):
+        self.vol_drv().connect_volume()
+        self.fx.reset_counts()
+
+        self._destroy()
+
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+        self.assertWWPNsKept()
+        self.assertEqual((1, 2), (self.fx.gets, self.fx.updates))
+
+    def test_delete_mgmt_mapped_removes_staging(self):
+        self._destroy()
+        self.assertNothingMapped()
+        self.assertStates(UNMAPPED)
+
+    def test_evacuated_instance_metadata_untouched(self):
+        self.vol_drv().connect_volume()
+        sysmeta = dict(self.inst.system_metadata)
+        saves = self.inst.saves
+
+        self._destroy(update_metadata=False)
+
+        self.assertNothingMapped()
+        self.assertEqual(sysmeta, self.inst.system_metadata)
+        self.assertEqual(saves, self.inst.saves)
+
+
+class TestStagingFailure(testtools.TestCase):
+    """A staging POST fails: what landed is undone, WWPNs are kept."""
+
+    def setUp(self):
+        super().setUp()
+        self.fx = self.useFixture(fx.NPIVFixture())
+        self.inst = self.fx.instance()
+
+    def test_undone_and_reported(self):
+        self.fx.fail_updates(fx.VIOS2)
+
+        self.assertRaises(RuntimeError, self.fx.npiv(self.inst).wwpns)
+
+        self.assertEqual({}, self.fx.staging_maps())
+        # WWPNs were saved before the VIOSes were touched.
+        saved = self.inst.db.read(self.inst.uuid)
+        self.assertEqual(UNMAPPED, saved['fabric_state_A'])
+        self.assertEqual(UNMAPPED, saved['fabric_state_B'])
+        self.assertEqual([(fx.V1_FCS0, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        # Feed read + the undo's own GET.
+        self.assertEqual(2, self.fx.gets)
+
+    def test_retry_restages_the_same_wwpns(self):
+        self.fx.fail_updates(fx.VIOS2)
+        self.assertRaises(RuntimeError, self.fx.npiv(self.inst).wwpns)
+        self.fx.reset_counts()
+
+        wwpns = self.fx.npiv(self.inst).wwpns()
+
+        self.assertEqual([W(0), W(2)], wwpns)
+        self.assertEqual([], self.fx.job.jobs)
+        self.assertEqual(
+            {fx.VIOS1: [(fx.V1_FCS0, pair(0, 1))],
+             fx.VIOS2: [(fx.V2_FCS1, pair(2, 3))]},
+            self.fx.staging_maps())
+        self.assertEqual(MGMT, fx.state(self.inst, 'B'))
+
+    def test_undo_failure_reports_the_staging_failure(self):
+        self.fx.fail_updates(fx.VIOS2, times=2,
+                             exc=exception.VolumeMappingFailed(
+                                 instance='x', reason='POST failed'))
+        self.assertRaises(exception.VolumeMappingFailed,
+                          self.fx.npiv(self.inst).wwpns)
+        self.assertEqual(UNMAPPED, fx.state(self.inst, 'A'))

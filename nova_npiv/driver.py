@@ -165,6 +165,8 @@ class NPIVDriver(driver.ComputeDriver):
         vcpus = int(host.proc_units_configurable)
         vcpus_free = int(host.proc_units_avail)
         return {
+            # The managed system's UUID is the node's stable identity.
+            'uuid': self.host_uuid.lower(),
             'vcpus': vcpus,
             'memory_mb': mem_total,
             'local_gb': 0,
@@ -209,6 +211,25 @@ class NPIVDriver(driver.ComputeDriver):
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.host_uuid)
         return [lpar.name for lpar in lpars if not lpar.is_mgmt_partition]
+
+    def list_instance_uuids(self):
+        """Instance UUIDs that may own the LPARs of this system.
+
+        PowerVM clears the top bit of a partition UUID, so an LPAR UUID
+        stands for one of two instance UUIDs; both are returned and nova,
+        which only uses the list to filter its own instances, keeps the one
+        that exists.
+        """
+        uuids = []
+        lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
+                                  parent_uuid=self.host_uuid)
+        for lpar in lpars:
+            if lpar.is_mgmt_partition:
+                continue
+            low = lpar.uuid.lower()
+            uuids.append(low)
+            uuids.append('%x%s' % (int(low[0], 16) | 8, low[1:]))
+        return uuids
 
     def instance_exists(self, instance):
         return vm.get(self.adapter, self.host_uuid, instance) is not None

@@ -1,0 +1,11 @@
+import os
+
+# nova 34 runs its services on native threads when asked to.  The embedded
+# simulator is a threaded HTTP server that eventlet's monkey patching (which
+# nova's functional fixtures would otherwise apply) would stall, so the mode
+# is chosen here, before anything imports eventlet.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
+
+from nova import monkey_patch  # noqa: E402
+
+monkey_patch.patch()

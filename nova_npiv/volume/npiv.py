@@ -40,14 +40,18 @@ _QUEUED = weakref.WeakKeyDictionary()
 
 
 def lpar_uuid(instance):
-    """The PowerVM UUID of the instance's LPAR.
+    return lpar_uuid_of(instance.uuid)
+
+
+def lpar_uuid_of(instance_uuid):
+    """The PowerVM UUID of the LPAR of the instance ``instance_uuid``.
 
     The LPAR is created with this UUID, so it can be derived instead of
     looked up: no REST call is needed to address the instance's partition.
     Upper case, as the platform reports partition UUIDs: pypowervm matches
     mappings to partitions by comparing UUID strings case-sensitively.
     """
-    return pvm_uuid.convert_uuid_to_pvm(instance.uuid).upper()
+    return pvm_uuid.convert_uuid_to_pvm(instance_uuid).upper()
 
 
 def _pair(port_map_entry):
@@ -148,6 +152,9 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         queued = _QUEUED.setdefault(ftsk, set())
         if self.instance.uuid in queued:
             return False
+        # The feed is read now instead of when the FeedTask runs: still one
+        # GET, cached by the FeedTask for its own execution.
+        self._rehome(self.fabrics, npiv_vios.active(ftsk.feed))
         queued.add(self.instance.uuid)
         self._queued_here = True
         port_maps = self._port_maps()
@@ -368,6 +375,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         if to_derive:
             self._derive_port_maps(to_derive, active)
         if to_stage:
+            self._rehome(to_stage, active)
             self._stage(to_stage, feed)
 
     def _derive_port_maps(self, fabrics, active):
@@ -376,24 +384,60 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         wwpns = self._allocate_wwpns(per_fabric * len(fabrics))
         for index, fabric in enumerate(fabrics):
             mine = wwpns[index * per_fabric * 2:(index + 1) * per_fabric * 2]
-            # Start each fabric on a different VIOS so that losing one VIOS
-            # never takes every fabric of the instance with it.
-            order = _rotate(active, self.fabrics.index(fabric))
-            try:
-                derived = vfc_mapper.derive_npiv_map(order, usable[fabric],
-                                                     mine)
-            except pvm_exc.UnableToFindFCPortMap:
-                raise exception.NoFabricCapacity(
-                    fabric=fabric, wanted=per_fabric,
-                    found=len(usable[fabric]))
-            port_map = [(wwpn_util.normalize(p),
-                         ' '.join(wwpn_util.normalize_list(v.split())))
-                        for p, v in derived]
-            fabric_meta.set_fabric(self.instance, fabric,
-                                   fabric_meta.UNMAPPED, port_map)
+            fabric_meta.set_fabric(
+                self.instance, fabric, fabric_meta.UNMAPPED,
+                self._place(fabric, active, usable[fabric], mine))
         # Saved before any VIOS change so that a concurrent or later caller
         # reuses these WWPNs whatever happens next.
         self.instance.save()
+
+    def _place(self, fabric, active, usable, client_wwpns):
+        """Port map putting ``client_wwpns`` (pairs) on ``usable`` ports."""
+        # Start each fabric on a different VIOS so that losing one VIOS
+        # never takes every fabric of the instance with it.
+        order = _rotate(active, self.fabrics.index(fabric))
+        try:
+            derived = vfc_mapper.derive_npiv_map(order, usable, client_wwpns)
+        except pvm_exc.UnableToFindFCPortMap:
+            raise exception.NoFabricCapacity(
+                fabric=fabric, wanted=len(client_wwpns) // 2,
+                found=len(usable))
+        return [(wwpn_util.normalize(p),
+                 ' '.join(wwpn_util.normalize_list(v.split())))
+                for p, v in derived]
+
+    def _rehome(self, fabrics, active):
+        """Choose new ports for client adapters recorded on foreign ports.
+
+        A spawn rolled back on another host (reschedule) leaves the
+        instance unmapped with its WWPNs, which are kept so that the SAN
+        zoning stays valid, but with that host's physical ports: mapping
+        through them here would map nothing while the state still moved
+        on.  Fabrics not yet mapped to the instance whose ports are not all
+        on an active VIOS get ports of this system; their WWPNs stay.
+        """
+        present = {wwpn_util.normalize(port.wwpn)
+                   for vios_w in active for port in vios_w.pfc_ports}
+        if not present:
+            return   # Feed read without the storage group: cannot tell.
+        moved = False
+        for fabric, record in self._records().items():
+            if (fabric not in fabrics or not record.port_map or
+                    record.state == fabric_meta.INST_MAPPED or
+                    all(phys in present for phys, _ in record.port_map)):
+                continue
+            LOG.info('Instance %s: fabric %s ports %s are not on this '
+                     'system; choosing new ones for the same WWPNs',
+                     self.instance.uuid, fabric,
+                     ', '.join(p for p, _ in record.port_map))
+            clients = fabric_meta.port_map_wwpns(record.port_map)
+            fabric_meta.set_fabric(
+                self.instance, fabric, record.state,
+                self._place(fabric, active,
+                            self._usable_ports(fabric, active), clients))
+            moved = True
+        if moved:
+            self.instance.save()
 
     def _allocate_wwpns(self, pairs):
         wwpns = []

@@ -19,9 +19,11 @@ from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import Simulator
 from nova_npiv.simulator import default_topology
+from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
 
 #: Target ports of the simulated storage array.
@@ -85,20 +87,25 @@ class NPIVServicesTestCase(test.TestCase,
         self.cinder = self.useFixture(FCCinderFixture(self))
         self.placement = self.useFixture(func_fixtures.PlacementFixture()).api
         self.useFixture(nova_fixtures.AllServicesCurrent())
-        self.useFixture(nova_fixtures.NotificationFixture(self))
-        api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
+        self.notifier = self.useFixture(
+            nova_fixtures.NotificationFixture(self))
+        self.api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
             api_version='v2.1'))
-        self.api = api_fixture.admin_api
+        self.api = self.api_fixture.admin_api
         self.api.microversion = self.microversion
 
         self.start_service('conductor')
         self.start_service('scheduler')
         self.drivers = {}
         for host, system in self.HOSTS.items():
-            self.flags(group='powervm', **self.sim.powervm_conf(system))
+            opts = self.sim.powervm_conf(system)
+            self.flags(fabrics=opts.pop('fabrics'), group='powervm')
+            npiv_conf.register_fabric_opts()
+            self.flags(group='powervm', **opts)
             compute = self._start_compute(host)
             self.drivers[host] = compute.manager.driver
-        self.flavor_id = self._create_flavor(memory_mb=4096, vcpu=2, disk=0)
+        self.flavor_id = self._create_flavor(memory_mb=4096, vcpu=2, disk=0,
+                                            ephemeral=0)
 
     # -- helpers ---------------------------------------------------------
 
@@ -114,6 +121,10 @@ class NPIVServicesTestCase(test.TestCase,
         server = self.api.post_server({'server': server})
         return self._wait_for_state_change(server, expected)
 
+    def _detach_volume(self, server, volume_id):
+        self.api.delete_server_volume(server['id'], volume_id)
+        self._wait_for_volume_detach(server['id'], volume_id)
+
     def instance(self, server):
         ctxt = nova_context.get_admin_context()
         return objects.Instance.get_by_uuid(
@@ -124,8 +135,7 @@ class NPIVServicesTestCase(test.TestCase,
         return {f: fabric_meta.get_fabric(inst, f) for f in ('A', 'B')}
 
     def lpar_uuid(self, server):
-        from nova_npiv.volume import npiv
-        return npiv.lpar_uuid(self.instance(server))
+        return npiv.lpar_uuid_of(server['id'])
 
     def mappings_of(self, server, system=None):
         uuid = self.lpar_uuid(server)

@@ -16,6 +16,9 @@ def _load_config(args):
     argv = []
     for path in args.config_file or []:
         argv += ['--config-file', path]
+    # main() may run more than once per process (tests, embedding): forget
+    # any earlier parse so that options can be registered and read again.
+    CONF.clear()
     logging.register_options(CONF)
     npiv_conf.register_opts(CONF)
     CONF(argv, project='nova', default_config_files=[] if argv else None)

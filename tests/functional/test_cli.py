@@ -111,7 +111,7 @@ class TestConsoleCommands(CLITestCase):
         code, out = self.run_cli('--config-file', self.conf, 'ports')
         self.assertEqual(0, code, out)
         for port in self.sim.model.ports('sys-a'):
-            self.assertIn(port.wwpn, out)
+            self.assertIn(port.wwpn.lower(), out)
         self.assertNotIn('!!', out)
         code, out = self.run_cli('--config-file', self.conf, 'ports',
                                  '--json')

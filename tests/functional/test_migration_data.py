@@ -1,0 +1,77 @@
+"""NPIV live-migration data crosses nova's RPC without this plugin.
+
+nova's conductor relays the migrate_data object and the instance between the
+two compute hosts but never imports nova_npiv.  The data must therefore
+survive nova's own RPC serialisation in such a process.
+"""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from nova import context as nova_context
+from nova import objects
+from nova.objects import base as obj_base
+from oslo_serialization import jsonutils
+import testtools
+
+from nova_npiv import fabric_meta
+from nova_npiv import migration_data
+from nova_npiv import conf as npiv_conf
+from nova_npiv import driver as npiv_driver
+
+# What runs in the process that stands for the conductor.
+_RELAY = textwrap.dedent('''
+    import json, sys
+    from nova import context, objects
+    from nova.objects import base
+    from oslo_serialization import jsonutils
+    objects.register_all()
+    ser = base.NovaObjectSerializer()
+    ctxt = context.get_admin_context()
+    doc = jsonutils.loads(sys.stdin.read())
+    inst = ser.deserialize_entity(ctxt, doc['instance'])
+    data = ser.deserialize_entity(ctxt, doc['migrate_data'])
+    assert not [m for m in sys.modules if m.startswith('nova_npiv')]
+    out = {'instance': ser.serialize_entity(ctxt, inst),
+           'migrate_data': ser.serialize_entity(ctxt, data),
+           'class': type(data).__name__}
+    sys.stdout.write(jsonutils.dumps(out))
+''')
+
+
+class TestMigrationDataRelay(testtools.TestCase):
+
+    def test_round_trip_through_a_process_without_the_plugin(self):
+        objects.register_all()
+        ctxt = nova_context.get_admin_context()
+        inst = objects.Instance(uuid='3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01',
+                                system_metadata={})
+        port_map = [('10000090fa9e5000',
+                     'c0507600ae370000 c0507600ae370001')]
+        fabric_meta.set_fabric(inst, 'A', fabric_meta.INST_MAPPED, port_map)
+        targets = {'A': ['vios-b1/1//fcs0'], 'B': ['vios-b2/2//fcs1']}
+        migration_data.set_targets(inst, targets)
+        drv = npiv_driver.NPIVDriver(None)
+        drv.settings = npiv_conf.NPIVSettings(
+            host='host-b', fabrics=['A', 'B'],
+            ports={'A': ['10000090fa9e5004'], 'B': ['10000090fa9e5007']},
+            ports_per_fabric=1, staging='auto')
+        data = drv.check_can_live_migrate_destination(ctxt, inst, None, None)
+
+        ser = obj_base.NovaObjectSerializer()
+        doc = jsonutils.dumps({'instance': ser.serialize_entity(ctxt, inst),
+                               'migrate_data': ser.serialize_entity(ctxt,
+                                                                    data)})
+        proc = subprocess.run([sys.executable, '-c', _RELAY], input=doc,
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, proc.returncode, proc.stderr[-2000:])
+        back = json.loads(proc.stdout)
+        self.assertEqual('LibvirtLiveMigrateData', back['class'])
+        relayed = ser.deserialize_entity(ctxt, back['instance'])
+        self.assertEqual(targets, migration_data.get_targets(relayed))
+        self.assertEqual(port_map,
+                         fabric_meta.get_fabric(relayed, 'A').port_map)
+        relayed_data = ser.deserialize_entity(ctxt, back['migrate_data'])
+        self.assertTrue(relayed_data.is_shared_block_storage)

@@ -453,8 +453,12 @@ class NPIVDriver(driver.ComputeDriver):
         pass
 
     def post_live_migration_at_source(self, context, instance, network_info):
-        """Remove whatever the Migrate job left of the instance here."""
-        self._npiv(instance).remove_instance_mappings(update_metadata=False)
+        """Nothing to do: the Migrate job took the vFC mappings along.
+
+        Anything a faulty platform left behind is an orphan mapping to a
+        partition that no longer exists here, which ``nova-npiv audit`` and
+        the start-up reconciliation remove.
+        """
 
     def post_live_migration_at_destination(self, context, instance,
                                            network_info,

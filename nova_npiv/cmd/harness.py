@@ -47,9 +47,12 @@ def load_driver(sim, host, system, **overrides):
     """An initialised NPIVDriver for ``system`` of ``sim``, as ``host``."""
     opts = dict(sim.powervm_conf(system), **overrides)
     # The fabric port options exist once the fabric names are known.
-    CONF.set_override('fabrics', opts.pop('fabrics'), group='powervm')
+    fabrics = opts.pop('fabrics')
+    CONF.set_override('fabrics', fabrics, group='powervm')
     npiv_conf.register_fabric_opts(CONF)
     for key, value in opts.items():
+        if key.startswith('fabric_') and key[7:-11] not in fabrics:
+            continue
         CONF.set_override(key, value, group='powervm')
     CONF.set_override('compute_driver', 'npiv.NPIVDriver')
     drv = nova_driver.load_compute_driver(virtapi.VirtAPI())

@@ -15,6 +15,7 @@ import http.server
 import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -25,6 +26,7 @@ import time
 import urllib.parse
 import uuid as uuidlib
 import weakref
+import zlib
 
 from nova_npiv.simulator import faults as flt
 from nova_npiv.simulator import model as mdl
@@ -45,6 +47,8 @@ _SEARCH_KEYS = {
     mdl.VIOS_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
     mdl.SYSTEM_KIND: {'SystemName': 'name'},
 }
+_KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
+_SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
 _DROP = object()
 _CACHE_SIZE = 4096
 _LOG_SIZE = 200000
@@ -82,9 +86,25 @@ def request_kind(path):
     if 'search' in segs:
         return segs[segs.index('search') - 1]
     for seg in reversed(segs[3:]):
-        if seg[:1].isupper():
+        if _KIND_RE.match(seg):
             return seg
     return segs[-1] if segs else '/'
+
+
+def _refuse_green_threads():
+    """Fail fast where eventlet has monkey patched threads.
+
+    The server thread would become a greenthread polling real sockets
+    without ever yielding, and every request would hang.
+    """
+    patcher = sys.modules.get('eventlet.patcher')
+    if patcher is not None and patcher.is_monkey_patched('thread'):
+        raise RuntimeError(
+            'The PowerVM REST simulator needs native threads, but eventlet '
+            'has monkey patched this process. Set '
+            'OS_NOVA_DISABLE_EVENTLET_PATCHING=1 before nova is imported, '
+            'or run the simulator in its own process (python -m '
+            'nova_npiv.simulator).')
 
 
 class _HTTPServer(http.server.ThreadingHTTPServer):
@@ -154,6 +174,7 @@ class Simulator(object):
     def start(self):
         if self._server is not None:
             return self
+        _refuse_green_threads()
         self._server = _HTTPServer((LOOPBACK, self._req_port), _Handler)
         self._server.sim = self
         self._thread = threading.Thread(
@@ -310,11 +331,18 @@ class Simulator(object):
         if self.latency:
             time.sleep(self.latency)
         reply = self._respond(method, path, query, body, handler.headers)
-        if reply.body is _DROP:
+        dropped = reply.body is _DROP
+        status, out = (0, 0) if dropped else (reply.status, len(reply.body))
+        # Record before replying: a client that has its answer must find the
+        # request in the log and counters.
+        record = RequestRecord(method, path, query, status, len(body), out,
+                               kind, time.monotonic() - start, reply.fault)
+        with self._log_lock:
+            self._log.append(record)
+            self._counters['%s %s' % (method, kind)] += 1
+        if dropped:
             handler.close_connection = True
-            status, out = 0, 0
         else:
-            status, out = reply.status, len(reply.body)
             try:
                 handler.send_response(reply.status)
                 for name, value in reply.headers.items():
@@ -328,11 +356,6 @@ class Simulator(object):
             except OSError:
                 LOG.debug('Client went away during %s %s', method, path)
             handler.close_connection = True
-        record = RequestRecord(method, path, query, status, len(body), out,
-                               kind, time.monotonic() - start, reply.fault)
-        with self._log_lock:
-            self._log.append(record)
-            self._counters['%s %s' % (method, kind)] += 1
 
     def _respond(self, method, path, query, body, headers):
         base = 'http://%s' % (headers.get('Host') or '%s:%d' % (self.host,
@@ -530,8 +553,8 @@ class Simulator(object):
 
     def _feed_reply(self, objs, kind, coll, query, groups, headers, base,
                     feed_href):
-        etag = str(hash(tuple((o.uuid, o.etag) for o in objs))
-                   & 0xFFFFFFFF)
+        etag = str(zlib.crc32(' '.join('%s:%s' % (o.uuid, o.etag)
+                                       for o in objs).encode()))
         if not objs:
             return _Reply(204)
         if headers.get('If-None-Match') == etag:
@@ -555,8 +578,7 @@ class Simulator(object):
                                         '?' + query if query else ''))
 
     def _search(self, kind, expr, coll, query, groups, base):
-        import re
-        match = re.match(r"^\((\w+)(==|!=)'?(.*?)'?\)$", expr)
+        match = _SEARCH_RE.match(expr)
         if not match:
             raise mdl.SimulatorError(400, 'Malformed search %r' % expr)
         key, op, value = match.groups()

@@ -74,13 +74,17 @@ class Meter(object):
     def bytes(self):
         return sum((r.bytes_in or 0) + (r.bytes_out or 0) for r in self.log)
 
-    def lower_bound(self):
+    def lower_bound(self, systems_read=0):
+        """One VIOS feed GET per system whose VIOSes the operation changes
+        (or, for a live migration, must read), one POST per touched VIOS,
+        plus every non-VIOS call (LPAR and jobs) as it stands."""
         vios_posts = [r for r in self.log if r.method == 'POST' and
                       _kind(r) == 'VirtualIOServer']
-        touched = len({r.path for r in vios_posts})
+        touched = {r.path for r in vios_posts}
+        systems = {p.split('/VirtualIOServer')[0] for p in touched}
         other = len([r for r in self.log
                      if _kind(r) != 'VirtualIOServer'])
-        return (1 if touched else 0) + touched + other
+        return max(len(systems), systems_read) + len(touched) + other
 
 
 class Bench(object):
@@ -165,10 +169,16 @@ class Bench(object):
                     % (self.latency * 1000),
                     ['operation', 'config', 'volumes', 'calls', 'bound',
                      'ratio', 'ms', 'by kind'], rows)
+        self.out.write(
+            'bound: one VIOS feed GET per system changed (two systems read '
+            'for a live migration) + one POST per touched VIOS + the LPAR '
+            'and job calls.\nlive migration reads the destination VIOSes '
+            'twice: to choose ports, and after the Migrate job to record '
+            'the ports really used (kept on purpose).\n')
         return rows
 
-    def _row(self, op, label, volumes, meter, bound=None):
-        bound = meter.lower_bound() if bound is None else bound
+    def _row(self, op, label, volumes, meter, bound=None, systems_read=0):
+        bound = meter.lower_bound(systems_read) if bound is None else bound
         ratio = (meter.total / bound) if bound else 1.0
         kinds = ', '.join('%s %d' % kv for kv in sorted(
             meter.by_kind.items()))
@@ -220,7 +230,8 @@ class Bench(object):
 
             src.live_migration(ctxt, inst, 'host-b', post, None,
                                migrate_data=data)
-        row = self._row('live migration', label, len(bdms), meter)
+        row = self._row('live migration', label, len(bdms), meter,
+                        systems_read=2)
         dst.destroy(ctxt, inst, None, None)
         return row
 

@@ -243,6 +243,17 @@ class Simulator(object):
         self._sessions.append(weakref.ref(sess))
         return pvm_adpt.Adapter(sess)
 
+    def track_session(self, session_or_adapter):
+        """Log this pypowervm session off when the simulator stops.
+
+        pypowervm logs off from ``Session.__del__``; a session that outlives
+        the server logs a traceback then.  Sessions made by :meth:`adapter`
+        are tracked already.
+        """
+        sess = getattr(session_or_adapter, 'session', session_or_adapter)
+        self._sessions.append(weakref.ref(sess))
+        return session_or_adapter
+
     def powervm_conf(self, system_name):
         """nova.conf ``[powervm]`` options pointing at ``system_name``."""
         fabrics = collections.OrderedDict()

@@ -214,8 +214,7 @@ class TestLogon(testtools.TestCase):
         sim = self._sim('novalink')
         sess = pvm_adpt.Session(host='localhost', port=sim.port,
                                 protocol='http')
-        sim._sessions.append(__import__('weakref').ref(sess))
-        adpt = pvm_adpt.Adapter(sess)
+        adpt = sim.track_session(pvm_adpt.Adapter(sess))
         self.assertTrue(adpt.traits.local_api)
         self.assertEqual(1, len(pvm_ms.System.get(adpt)))
 

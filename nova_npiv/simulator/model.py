@@ -540,6 +540,7 @@ class Model(object):
         if not fabrics:
             raise ValueError('topology: system %s has no fabric ports for '
                              'existing_mappings' % sysm.name)
+        free_mb, free_units = sysm.memory_free_mb(), sysm.proc_units_free()
         made = 0
         lpar_no = 0
         cursor = collections.Counter()
@@ -549,6 +550,8 @@ class Model(object):
                                                               lpar_no),
                                   None, None, RUNNING, 512, 1,
                                   topo.DEFAULT_LPAR_SLOTS)
+            lpar.dedicated = False
+            lpar.proc_units = 0.1
             for fabric, ports in fabrics.items():
                 if made >= count:
                     break
@@ -564,6 +567,15 @@ class Model(object):
                         "ports' total" % (count, fabric, sysm.name))
                 self._add_map(sysm, vios, lpar, port.name, None, None)
                 made += 1
+        # A host carrying that many running partitions has the memory and
+        # processors for them: keep what was free before free for new work.
+        running = [p for p in sysm.partitions() if p.state != NOT_ACTIVATED]
+        used_mb = sum(p.memory_mb for p in running)
+        for _ in range(3):  # the hypervisor's share grows with the memory
+            sysm.memory_mb = used_mb + sysm.firmware_mb + free_mb
+        sysm.proc_units = round(
+            sum(p.proc_units for p in running) + free_units, 2)
+        self._touch(sysm)
 
     # ------------------------------------------------------------------
     # Index maintenance

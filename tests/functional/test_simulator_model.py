@@ -75,6 +75,18 @@ class TestTopology(testtools.TestCase):
                             for m in maps))
         self.assertEqual(6, len(model.lpars('sys-a')))
 
+    def test_populated_system_keeps_room_for_new_partitions(self):
+        spec = default_topology(systems=('sys-a',), total_ports=1000,
+                                existing_mappings=2000)
+        model = Model(spec)
+        self.assertEqual(2000, len(model.mappings('sys-a')))
+        system = model.system('sys-a')
+        self.assertGreater(system.memory_free_mb, 200000)
+        model.add_lpar('sys-a', 'big', memory_mb=65536)
+        job = model.run_job('LogicalPartition', model.lpar('big').uuid,
+                            'PowerOn', [])
+        self.assertEqual('COMPLETED_OK', job.status)
+
     def test_existing_mappings_beyond_capacity_is_refused(self):
         exc = self.assertRaises(ValueError, Model, default_topology(
             systems=('sys-a',), total_ports=2, existing_mappings=10))

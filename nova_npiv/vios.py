@@ -7,6 +7,8 @@ under that system.  The extended attribute groups are chosen per use so that
 no request carries storage data it does not need.
 """
 
+import threading
+
 from pypowervm import const as pvm_const
 from pypowervm.tasks import partition as pvm_par
 from pypowervm.utils import transaction as pvm_tx
@@ -34,13 +36,43 @@ def active(vios_wraps):
     return pvm_par.get_active_vioses(None, vios_wraps=vios_wraps)
 
 
+_LOCKS = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def serialized(host_uuid):
+    """The lock under which this process reads and updates the VIOSes.
+
+    Concurrent operations on one system would each read the VIOS feed, then
+    race to POST: all but one hit an etag conflict (412) and pypowervm
+    re-reads and re-sends.  Taking turns per system costs nothing extra and
+    sends every update once.  Re-entrant, so a revert that runs inside a
+    locked flow can take it again.
+    """
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(host_uuid, threading.RLock())
+
+
+class _SerializedFeedTask(pvm_tx.FeedTask):
+
+    def __init__(self, host_uuid, name, feed_or_getter):
+        super().__init__(name, feed_or_getter)
+        self._host_uuid = host_uuid
+
+    def execute(self):
+        with serialized(self._host_uuid):
+            return super().execute()
+
+
 def feed_task(adapter, host_uuid, name, xags=XAGS_MAPPINGS, feed=None):
     """A FeedTask over the system's VIOSes.
 
     Given an already-read ``feed`` the task reuses it, so an operation that
-    had to read the feed to decide what to do pays for one GET, not two.
-    Otherwise the GET is deferred to execution, which keeps the window for
-    etag conflicts small.
+    had to read the feed to decide what to do pays for one GET, not two (the
+    caller holds :func:`serialized` across both).  Otherwise the GET is
+    deferred to execution, inside the lock, so the etags it gets are fresh.
     """
-    return pvm_tx.FeedTask(name, feed if feed else
-                           getter(adapter, host_uuid, xags))
+    if feed:
+        return pvm_tx.FeedTask(name, feed)
+    return _SerializedFeedTask(host_uuid, name,
+                               getter(adapter, host_uuid, xags))

@@ -369,14 +369,17 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         return usable
 
     def _allocate_and_stage(self, to_derive, to_stage):
-        feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
-                                   npiv_vios.XAGS_PORTS)
-        active = npiv_vios.active(feed)
-        if to_derive:
-            self._derive_port_maps(to_derive, active)
-        if to_stage:
-            self._rehome(to_stage, active)
-            self._stage(to_stage, feed)
+        # The feed read here decides the ports and carries the staging
+        # update, so nobody in this process may change the VIOSes between.
+        with npiv_vios.serialized(self.host_uuid):
+            feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                       npiv_vios.XAGS_PORTS)
+            active = npiv_vios.active(feed)
+            if to_derive:
+                self._derive_port_maps(to_derive, active)
+            if to_stage:
+                self._rehome(to_stage, active)
+                self._stage(to_stage, feed)
 
     def _derive_port_maps(self, fabrics, active):
         per_fabric = self.settings.ports_per_fabric

@@ -50,7 +50,7 @@ _SEARCH_KEYS = {
 _KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
 _SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
 _DROP = object()
-_CACHE_SIZE = 4096
+_CACHE_SIZE = 1024
 _LOG_SIZE = 200000
 
 
@@ -520,13 +520,17 @@ class Simulator(object):
         return '%s/%s%s' % (coll, uuid, '?' + query if query else '')
 
     def _entry_elem(self, obj, kind, self_href, groups, base):
-        """The Atom entry of one object, cached by its etag."""
-        key = (kind, obj.uuid, obj.etag, groups.key, self_href)
+        """The Atom entry of one object, cached while its etag holds.
+
+        Only the current version of each (object, view) is kept: a VIOS
+        with thousands of mappings renders to a large tree.
+        """
+        key = (kind, obj.uuid, groups.key, self_href)
         with self._cache_lock:
             cached = self._cache.get(key)
-            if cached is not None:
+            if cached is not None and cached[0] == obj.etag:
                 self._cache.move_to_end(key)
-                return cached
+                return cached[1]
         if kind == mdl.VIOS_KIND:
             content = render.vios(obj, self.model, base, groups)
         elif kind == mdl.LPAR_KIND:
@@ -536,7 +540,8 @@ class Simulator(object):
         elem = render.entry(obj.uuid, kind, self_href, content,
                             render.UOM_TYPE % kind, etag=obj.etag)
         with self._cache_lock:
-            self._cache[key] = elem
+            self._cache[key] = (obj.etag, elem)
+            self._cache.move_to_end(key)
             while len(self._cache) > _CACHE_SIZE:
                 self._cache.popitem(last=False)
         return elem
@@ -570,13 +575,18 @@ class Simulator(object):
             return _Reply(204)
         if headers.get('If-None-Match') == etag:
             return _Reply(304, headers={'etag': etag})
-        entries = []
-        for obj in objs:
-            elem = self._entry_elem(obj, kind,
+        entries = [self._entry_elem(obj, kind,
                                     self._self_href(coll, obj.uuid, query),
-                                    groups, base)
-            entries.append(render.copy_element(elem))
-        body = render.tostring(render.feed(feed_href, entries))
+                                    groups, base) for obj in objs]
+        # The cached entries are lent to the feed for serialisation and
+        # taken back (the model lock is held), which spares copying large
+        # VIOS trees on every read.
+        feed = render.feed(feed_href, entries)
+        try:
+            body = render.tostring(feed)
+        finally:
+            for elem in entries:
+                feed.remove(elem)
         return _Reply(200, body, {'Content-Type': 'application/atom+xml',
                                   'etag': etag})
 

@@ -94,6 +94,7 @@ class Bench(object):
         self.out = out
         self.cinder = harness.FakeCinder()
         self._n = 0
+        self._drivers = []
 
     def _instance(self, host='host-a', node='sys-a'):
         self._n += 1
@@ -101,8 +102,13 @@ class Bench(object):
                                     node=node)
 
     def _driver(self, sim, fabrics, ppf, host='host-a', system='sys-a'):
-        return harness.load_driver(sim, host, system, fabrics=fabrics,
-                                   ports_per_fabric=ppf)
+        drv = harness.load_driver(sim, host, system, fabrics=fabrics,
+                                  ports_per_fabric=ppf)
+        # Kept alive, and logged off when the simulator stops: a session the
+        # garbage collector logs off would show up in some later row.
+        self._drivers.append(drv)
+        sim.track_session(drv.adapter)
+        return drv
 
     def _bdms(self, connector, count):
         return [self.cinder.bdm('vol-%d-%d' % (self._n, i), i, connector)
@@ -248,6 +254,9 @@ class Bench(object):
                     for port in vios['ports']:
                         port['total'] = per_port
                 system['existing_mappings'] = count
+                # Room for the partitions that own the existing mappings.
+                system['memory_mb'] = 262144 + 2048 * count
+                system['vcpus'] = 64 + count
             with Simulator(topo) as sim:
                 sim.latency = self.latency
                 drv = self._driver(sim, ['A', 'B'], 1)

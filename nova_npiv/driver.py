@@ -409,7 +409,7 @@ class NPIVDriver(driver.ComputeDriver):
                            network_info, disk_info, migrate_data):
         """Destination: choose the ports the instance's adapters move to."""
         npiv_drv = self._npiv(instance)
-        targets = npiv_drv.migration_targets()
+        targets = npiv_drv.prepare_migration_destination()
         migration_data.set_targets(instance, targets)
         instance.save()
         return migrate_data
@@ -473,8 +473,9 @@ class NPIVDriver(driver.ComputeDriver):
                                                block_device_info,
                                                destroy_disks=True,
                                                migrate_data=None):
-        # The platform undoes a failed Migrate job; only our record of the
-        # chosen ports is left to forget.
+        # The platform undoes a failed Migrate job; what is ours to undo is
+        # the partner WWPNs' staging and the record of the chosen ports.
+        self._npiv(instance).unstage_partners()
         migration_data.clear_targets(instance)
         instance.save()
 

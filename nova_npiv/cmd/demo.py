@@ -169,6 +169,10 @@ class Demo(object):
         partners = fabric_meta.partner_wwpns(self.inst, ['A', 'B'])
         self._expect(sorted(dst_conn['wwpns']) == sorted(partners),
                      'destination connector must carry the partner WWPNs')
+        staged = {m.logged_in for m in self._staging()
+                  if m.system == 'sys-b'}
+        self._expect(staged == set(partners), 'partner WWPNs are not logged '
+                     'in through the destination staging partition')
         for bdm in self.bdms:
             bdm['connection_info'] = self.cinder.connection_info(
                 bdm['connection_info']['serial'], dst_conn)
@@ -191,6 +195,7 @@ class Demo(object):
         src.live_migration(self.ctxt, self.inst, 'host-b', post, recover,
                            migrate_data=data)
         self._expect_instance_on('sys-b')
+        self._expect(not self._staging(), 'staging mappings left behind')
         for fabric in ('A', 'B'):
             after = fabric_meta.get_fabric(self.inst, fabric).port_map
             self._expect(after[0][1].split() ==

@@ -86,7 +86,10 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         with lockutils.lock('npiv-wwpns-%s' % self.instance.uuid):
             self._refresh_instance()
             if self._is_migration_destination():
-                # Cinder must map the WWPN that will log in here.
+                # Cinder must map the WWPN that will log in here; staging
+                # lets it log in now, so the zone manager can see it.
+                if self._staging_uuid() is not None:
+                    self._stage_partners()
                 return fabric_meta.partner_wwpns(self.instance, self.fabrics)
             records = self._records()
             to_derive = [f for f in self.fabrics if not records[f].port_map]
@@ -152,9 +155,12 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         queued = _QUEUED.setdefault(ftsk, set())
         if self.instance.uuid in queued:
             return False
-        # The feed is read now instead of when the FeedTask runs: still one
-        # GET, cached by the FeedTask for its own execution.
-        self._rehome(self.fabrics, npiv_vios.active(ftsk.feed))
+        foreign = self._foreign_fabrics()
+        if foreign:
+            # Rescheduled from another system: new ports are needed before
+            # anything is queued.  The feed is read now instead of when the
+            # FeedTask runs (still one GET, the FeedTask keeps it).
+            self._rehome(foreign, npiv_vios.active(ftsk.feed))
         queued.add(self.instance.uuid)
         self._queued_here = True
         port_maps = self._port_maps()
@@ -261,6 +267,32 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 targets[fabric].append('%s/%s//%s' % (vios_w.name, vios_w.id,
                                                       port.name))
         return targets
+
+    def prepare_migration_destination(self):
+        """Destination, before the Migrate job: unstage, then choose ports.
+
+        The partner WWPNs staged by the connector must be gone before the
+        platform moves the adapters here; the same feed read then decides
+        where each adapter lands.  One GET, one POST per VIOS with staging.
+        """
+        staging_uuid = self._staging_uuid()
+        with npiv_vios.serialized(self.host_uuid):
+            feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                       npiv_vios.XAGS_PORTS)
+            if staging_uuid is not None:
+                ftsk = npiv_vios.feed_task(
+                    self.adapter, self.host_uuid,
+                    'unstage_partners_%s' % self.instance.uuid, feed=feed)
+                ftsk.add_functor_subtask(_unmap_instance, None, staging_uuid,
+                                         self._port_maps())
+                ftsk.execute()
+                feed = ftsk.feed
+            return self.migration_targets(vios_wraps=feed)
+
+    def unstage_partners(self):
+        """Destination, after a failed migration: drop partner staging."""
+        if self._staging_uuid() is not None:
+            self._unstage_now(self._port_maps(strict=False))
 
     def migration_mappings(self, targets, vios_wraps=None):
         """Source: the Migrate job's ``VirtualFCMappings``."""
@@ -409,6 +441,17 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                  ' '.join(wwpn_util.normalize_list(v.split())))
                 for p, v in derived]
 
+    def _foreign_fabrics(self):
+        """Fabrics not yet mapped to the instance, on unconfigured ports.
+
+        Ports of another managed system are never in this host's fabric
+        configuration, so a reschedule is detected without a REST call.
+        """
+        return [f for f, rec in self._records().items()
+                if rec.state != fabric_meta.INST_MAPPED and
+                any(phys not in self.settings.ports[f]
+                    for phys, _ in rec.port_map)]
+
     def _rehome(self, fabrics, active):
         """Choose new ports for client adapters recorded on foreign ports.
 
@@ -465,6 +508,40 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         flow = tf_lf.Flow('stage_%s' % self.instance.uuid)
         flow.add(tf_stg.UndoOnFailure(self._unstage_now, port_maps), ftsk)
         tf_engines.run(flow)
+
+    def _stage_partners(self):
+        """Map the partner WWPNs to this (destination) host's staging.
+
+        Ports are chosen here like for a new instance; the metadata is not
+        touched, it still belongs to the source until the migration ends.
+        """
+        with npiv_vios.serialized(self.host_uuid):
+            feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+                                       npiv_vios.XAGS_PORTS)
+            active = npiv_vios.active(feed)
+            port_maps = []
+            for fabric, record in self._records().items():
+                if not record.port_map:
+                    continue
+                flipped = fabric_meta.flip(record.port_map)
+                wwpns = [w for _, pair in flipped for w in pair.split()]
+                try:
+                    derived = vfc_mapper.derive_npiv_map(
+                        _rotate(active, self.fabrics.index(fabric)),
+                        self._usable_ports(fabric, active), wwpns)
+                except pvm_exc.UnableToFindFCPortMap:
+                    raise exception.NoFabricCapacity(
+                        fabric=fabric, wanted=len(flipped), found=0)
+                port_maps.extend(derived)
+            ftsk = npiv_vios.feed_task(
+                self.adapter, self.host_uuid,
+                'stage_partners_%s' % self.instance.uuid, feed=feed)
+            ftsk.add_functor_subtask(_map_to_staging, self.host_uuid,
+                                     self._staging_uuid(), port_maps)
+            flow = tf_lf.Flow('stage_partners_%s' % self.instance.uuid)
+            flow.add(tf_stg.UndoOnFailure(self._unstage_now, port_maps),
+                     ftsk)
+            tf_engines.run(flow)
 
     def _unstage_now(self, port_maps):
         ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,

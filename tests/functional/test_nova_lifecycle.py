@@ -76,6 +76,14 @@ class TestLifecycle(nova_base.NPIVServicesTestCase):
             self.assertEqual(new_phys, on_vios[0].port_wwpn.lower())
             self.assertEqual(new_pair.split()[0], on_vios[0].logged_in)
 
+        # Cinder was handed the partner WWPNs by the destination.
+        inst = self.instance(server)
+        for vol in (uuids.root_vol, uuids.data_vol):
+            self.assertEqual(
+                norm(fabric_meta.active_wwpns(inst, ['A', 'B'])),
+                norm(self.cinder.connectors[vol][-1]['wwpns']))
+        self.assertEqual([], self.staging_mappings())
+
         # 5. delete: nothing of the instance anywhere, capacity restored
         self._delete_server(server)
         self.assertEqual([], self.mappings_of(server))

@@ -46,6 +46,10 @@ V2_FCS0 = '10000090fa5371f1'
 V2_FCS1 = '10000090fa5371f2'
 V3_FCS0 = '10000090fa45473a'
 V3_FCS1_FULL = '10000090fa45473b'
+#: Ports of ``fake_vios_mappings.txt`` (another managed system).
+OTHER_VIOS = 'vios_1_Drew'
+OTHER_FCS2 = '10000090fa1b6898'
+OTHER_FCS4 = '10000090fa109924'
 #: A WWPN cabled nowhere.
 NOWHERE = '10000090fadeadbe'
 
@@ -264,6 +268,21 @@ class NPIVFixture(fixtures.Fixture):
             conn_info or {'driver_volume_type': 'fibre_channel'},
             stg_ftsk=stg_ftsk, staging=staging or None, conf=self.conf,
             **kwargs)
+
+    def other_host(self, vios_file='fake_vios_mappings.txt', fabrics=None,
+                   ports_per_fabric=1):
+        """Serve another managed system's VIOSes from now on.
+
+        The default is ``fake_vios_mappings.txt``: one VIOS, ``vios_1_Drew``,
+        with fcs2 (OTHER_FCS2) and fcs4 (OTHER_FCS4) free for NPIV.
+        """
+        resp = pvmhttp.load_pvm_resp(vios_file,
+                                     adapter=self.adpt).get_response()
+        self.feed = [pvm_vios.VIOS.wrap(resp)]
+        self.ftfx.patchers['get'].ret = self.feed
+        self.configure(fabrics or {'A': [OTHER_FCS2], 'B': [OTHER_FCS4]},
+                       ports_per_fabric)
+        self.reset_counts()
 
     def vios(self, name):
         for vios_w in self.feed:

@@ -427,12 +427,29 @@ class TestMigrationDestinationConnector(NPIVTestCase):
                                [(fx.V2_FCS1, pair(2, 3))])
         self.inst.save()
         self.before = dict(self.inst.system_metadata)
+        self.saves = self.inst.saves
 
     def test_destination_returns_partner_wwpns(self):
         self.inst.task_state = task_states.MIGRATING
         self.inst.host = 'source-host'
 
         self.assertEqual([W(1), W(3)], self.connector())
+        self.assertEqual([], self.fx.job.jobs)
+        # The metadata still belongs to the source.
+        self.assertEqual(self.before, self.inst.system_metadata)
+        self.assertEqual(self.saves, self.inst.saves)
+        # Whatever is staged here is partner-first.
+        for maps in self.fx.staging_maps().values():
+            for _port, clients in maps:
+                self.assertIn(clients, (pair(1, 0), pair(3, 2)))
+
+    def test_destination_without_staging_zero_rest(self):
+        self.inst.task_state = task_states.MIGRATING
+        self.inst.host = 'source-host'
+
+        wwpns = self.fx.npiv(self.inst, staging=False).wwpns()
+
+        self.assertEqual([W(1), W(3)], wwpns)
         self.assertEqual((0, 0, []),
                          (self.fx.gets, self.fx.updates, self.fx.job.jobs))
         self.assertEqual(self.before, self.inst.system_metadata)
@@ -916,6 +933,96 @@ class TestRollbackConnect(NPIVTestCase):
 
         self.assertEqual({}, self.fx.staging_maps())
         self.assertStates(UNMAPPED)
+
+
+class TestReschedule(NPIVTestCase):
+    """Spawn rolled back here, retried on another managed system.
+
+    The instance keeps its WWPNs (the SAN zoning stays valid) but the
+    physical ports recorded are this system's: the other host must choose
+    its own ports, not map through ports it does not have.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.wwpns = self.connector()
+        self.connect()
+        # Spawn failed later: rolled back here, WWPNs kept.
+        self.fx.npiv(self.inst).remove_instance_mappings()
+        self.assertStates(UNMAPPED)
+
+    def test_connector_on_the_other_host_restages_on_its_ports(self):
+        self.fx.other_host()
+
+        self.assertEqual(self.wwpns, self.connector())
+
+        self.assertEqual([], self.fx.job.jobs)
+        self.assertEqual([(fx.OTHER_FCS2, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        self.assertEqual([(fx.OTHER_FCS4, pair(2, 3))],
+                         fx.port_map(self.inst, 'B'))
+        self.assertEqual(
+            {fx.OTHER_VIOS: [(fx.OTHER_FCS2, pair(0, 1)),
+                             (fx.OTHER_FCS4, pair(2, 3))]},
+            self.fx.staging_maps())
+        self.assertStates(MGMT)
+        self.assertEqual((1, 1), (self.fx.gets, self.fx.updates))
+
+    def test_spawn_on_the_other_host_maps_the_instance(self):
+        self.fx.other_host()
+        self.connector()
+        self.fx.reset_counts()
+
+        self.connect()
+
+        self.assertEqual(
+            {fx.OTHER_VIOS: [(fx.OTHER_FCS2, pair(0, 1)),
+                             (fx.OTHER_FCS4, pair(2, 3))]},
+            self.fx.instance_maps(self.inst))
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertStates(INST)
+        self.assertEqual((1, 1), (self.fx.gets, self.fx.updates))
+
+    def test_without_staging_connect_chooses_the_ports(self):
+        self.fx.staging = None
+        self.fx.other_host()
+        self.assertEqual(self.wwpns, self.connector())
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+        self.connect()
+
+        self.assertEqual(
+            {fx.OTHER_VIOS: [(fx.OTHER_FCS2, pair(0, 1)),
+                             (fx.OTHER_FCS4, pair(2, 3))]},
+            self.fx.instance_maps(self.inst))
+        self.assertStates(INST)
+        self.assertEqual(fx.OTHER_FCS2, fx.port_map(self.inst, 'A')[0][0])
+        self.assertEqual((1, 1), (self.fx.gets, self.fx.updates))
+
+    def test_no_configured_port_on_the_other_host(self):
+        self.fx.other_host(fabrics={'A': [fx.OTHER_FCS2],
+                                    'B': [fx.NOWHERE]})
+        err = self.assertRaises(exception.FabricPortsNotFound,
+                                self.connector)
+        self.assertIn('Fabric B', str(err))
+        self.assertEqual({}, self.fx.staging_maps())
+
+    def test_same_host_ports_are_kept(self):
+        before = {f: fx.port_map(self.inst, f) for f in ('A', 'B')}
+        self.connector()
+        self.assertEqual(before, {f: fx.port_map(self.inst, f)
+                                  for f in ('A', 'B')})
+
+    def test_port_on_a_vios_that_went_down_is_replaced(self):
+        # Fabric A was on VIOS1 (fcs0); VIOS1 is now down.
+        self.fx.vios(fx.VIOS1).set_parm_value('PartitionState',
+                                              'not activated')
+        self.fx.reset_counts()
+        self.connector()
+        self.assertEqual([(fx.V2_FCS0, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        self.assertEqual([(fx.V2_FCS1, pair(2, 3))],
+                         fx.port_map(self.inst, 'B'))
 
 
 # ---------------------------------------------------------------------------

@@ -62,8 +62,8 @@ FABRIC_B = [V2_FCS1, V1_FCS1]
 #: filled in): (VIOS, backing port, client WWPNs, client slot).
 REST_LPAR_UUID = '027CCDF3-6EF6-4F26-AE03-CB8C9A2BA67C'
 REST_LPAR_MAPS = [
-    (VIOS2, V2_FCS1, ('c05076079cff0e44', 'c05076079cff0e45'), 4),
     (VIOS1, V1_FCS0, ('c05076079cff0e42', 'c05076079cff0e43'), 2),
+    (VIOS2, V2_FCS1, ('c05076079cff0e44', 'c05076079cff0e45'), 4),
 ]
 
 #: The staging partition, spelled as the console reports UUIDs.

@@ -1156,7 +1156,7 @@ class TestClientSlots(NPIVTestCase):
     def test_per_fabric_slots(self):
         inst = _rest_instance(self.fx)
         slots = self.fx.npiv(inst).client_slots()
-        self.assertEqual({'A': [4], 'B': [2]}, slots)
+        self.assertEqual({'A': [2], 'B': [4]}, slots)
         self.assertEqual((1, 0), (self.fx.gets, self.fx.updates))
 
     def test_ordered_like_the_port_map(self):
@@ -1164,10 +1164,10 @@ class TestClientSlots(NPIVTestCase):
                    for _v, port, wwpns, _s in fx.REST_LPAR_MAPS]
         self.fx.configure({'A': fx.FABRIC_A + fx.FABRIC_B})
         inst = _rest_instance(self.fx, ('A',), [entries])
-        self.assertEqual({'A': [4, 2]},
+        self.assertEqual({'A': [2, 4]},
                          self.fx.npiv(inst).client_slots(self.fx.feed))
         inst = _rest_instance(self.fx, ('A',), [entries[::-1]])
-        self.assertEqual({'A': [2, 4]},
+        self.assertEqual({'A': [4, 2]},
                          self.fx.npiv(inst).client_slots(self.fx.feed))
 
     def test_pair_order_does_not_matter(self):
@@ -1175,7 +1175,7 @@ class TestClientSlots(NPIVTestCase):
         inst = _rest_instance(self.fx, port_maps=[
             [(port, '%s %s' % (wwpns[1], wwpns[0]))],
             [(fx.REST_LPAR_MAPS[1][1], ' '.join(fx.REST_LPAR_MAPS[1][2]))]])
-        self.assertEqual({'A': [4], 'B': [2]},
+        self.assertEqual({'A': [2], 'B': [4]},
                          self.fx.npiv(inst).client_slots(self.fx.feed))
 
     def test_missing_adapter(self):
@@ -1256,8 +1256,8 @@ class TestMigrationMappings(NPIVTestCase):
         targets = {'A': ['%s/1//fcs0' % fx.VIOS1],
                    'B': ['%s/2//fcs1' % fx.VIOS2]}
         mappings = self.fx.npiv(self.inst).migration_mappings(targets)
-        self.assertEqual(['4/%s/1//fcs0' % fx.VIOS1,
-                          '2/%s/2//fcs1' % fx.VIOS2], mappings)
+        self.assertEqual(['2/%s/1//fcs0' % fx.VIOS1,
+                          '4/%s/2//fcs1' % fx.VIOS2], mappings)
         self.assertEqual((1, 0), (self.fx.gets, self.fx.updates))
 
     def test_round_trip_with_the_destination(self):
@@ -1266,8 +1266,8 @@ class TestMigrationMappings(NPIVTestCase):
         targets = self.fx.npiv(dest).migration_targets(self.fx.feed)
         mappings = self.fx.npiv(self.inst).migration_mappings(
             targets, self.fx.feed)
-        self.assertEqual(['4/%s' % targets['A'][0],
-                          '2/%s' % targets['B'][0]], mappings)
+        self.assertEqual(['2/%s' % targets['A'][0],
+                          '4/%s' % targets['B'][0]], mappings)
 
     def test_count_mismatch(self):
         targets = {'A': [], 'B': ['%s/2//fcs1' % fx.VIOS2]}
@@ -1290,18 +1290,18 @@ class TestAdoptMigratedMappings(NPIVTestCase):
         super().setUp()
         # As the source recorded them: source ports, first WWPN active.
         self.inst = _rest_instance(self.fx, port_maps=[
-            [('2000000000000001', 'c05076079cff0e44 c05076079cff0e45')],
-            [('2000000000000002', 'c05076079cff0e42 c05076079cff0e43')]])
+            [('2000000000000001', 'c05076079cff0e42 c05076079cff0e43')],
+            [('2000000000000002', 'c05076079cff0e44 c05076079cff0e45')]])
 
     def test_flips_pairs_and_records_destination_ports(self):
         self.fx.npiv(self.inst).adopt_migrated_mappings()
 
-        self.assertEqual([(fx.V2_FCS1, 'c05076079cff0e45 c05076079cff0e44')],
-                         fx.port_map(self.inst, 'A'))
         self.assertEqual([(fx.V1_FCS0, 'c05076079cff0e43 c05076079cff0e42')],
+                         fx.port_map(self.inst, 'A'))
+        self.assertEqual([(fx.V2_FCS1, 'c05076079cff0e45 c05076079cff0e44')],
                          fx.port_map(self.inst, 'B'))
         self.assertStates(INST, self.inst)
-        self.assertEqual(['c05076079cff0e45', 'c05076079cff0e43'],
+        self.assertEqual(['c05076079cff0e43', 'c05076079cff0e45'],
                          fabric_meta.active_wwpns(self.inst, ['A', 'B']))
         self.assertEqual(self.inst.system_metadata,
                          self.inst.db.read(self.inst.uuid))
@@ -1322,7 +1322,7 @@ class TestAdoptMigratedMappings(NPIVTestCase):
     def test_next_connector_call_reports_the_new_active_wwpns(self):
         self.fx.npiv(self.inst).adopt_migrated_mappings(self.fx.feed)
         self.fx.reset_counts()
-        self.assertEqual(['c05076079cff0e45', 'c05076079cff0e43'],
+        self.assertEqual(['c05076079cff0e43', 'c05076079cff0e45'],
                          self.connector(self.inst))
         self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
 

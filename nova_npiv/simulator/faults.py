@@ -12,14 +12,22 @@ KIND_STATUS = 'status'
 KIND_DROP = 'drop'
 KIND_412 = '412'
 KIND_DELAY = 'delay'
-KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY)
+#: The request is carried out, then the connection is closed without a
+#: reply: the change landed but the client cannot know.
+KIND_LOST_REPLY = 'lost_reply'
+#: The request is not carried out; the reply is ``status`` with ``body``
+#: (bytes) as it is: malformed, hostile or oversized documents.
+KIND_BODY = 'body'
+KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
+         KIND_BODY)
 
 
 class Fault(object):
     """One armed fault; ``hits`` lists the (method, path) it fired on."""
 
     def __init__(self, method=None, path=None, nth=1, kind=KIND_STATUS,
-                 status=500, times=1, message=None, delay=0.0):
+                 status=500, times=1, message=None, delay=0.0, body=None,
+                 content_type='application/atom+xml'):
         if kind not in KINDS:
             raise ValueError('fault kind must be one of %s' % ', '.join(KINDS))
         if nth < 1 or times < 1:
@@ -33,6 +41,10 @@ class Fault(object):
         self.times = times
         self.message = message
         self.delay = float(delay)
+        if kind == KIND_BODY and not isinstance(body, bytes):
+            raise ValueError("a 'body' fault needs body=<bytes>")
+        self.body = body
+        self.content_type = content_type
         self.seen = 0
         self.hits = []
 

@@ -295,7 +295,8 @@ class Simulator(object):
             self._counters.clear()
 
     def inject_fault(self, method=None, path=None, nth=1, kind='status',
-                     status=500, times=1, message=None, delay=0.0):
+                     status=500, times=1, message=None, delay=0.0,
+                     body=None, content_type='application/atom+xml'):
         """Arm a fault for matching requests from now on.
 
         :param method: HTTP method to match (any if None).
@@ -303,14 +304,18 @@ class Simulator(object):
         :param nth: fire on the nth matching request (1 = the next one).
         :param kind: 'status' (reply ``status`` with an HttpErrorResponse),
                      'drop' (close the connection without a reply), '412'
-                     (an etag conflict), or 'delay' (sleep ``delay`` seconds,
-                     then answer normally).
+                     (an etag conflict), 'delay' (sleep ``delay`` seconds,
+                     then answer normally), 'lost_reply' (carry the request
+                     out, then close the connection without a reply) or
+                     'body' (do nothing; reply ``status`` with ``body``, raw
+                     bytes, as ``content_type``).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
         """
         return self._faults.add(flt.Fault(method, path, nth, kind, status,
-                                          times, message, delay))
+                                          times, message, delay, body,
+                                          content_type))
 
     def fail_job(self, operation, nth=1, message=None, times=1):
         """Make the nth run of job ``operation`` end in failure."""
@@ -379,9 +384,14 @@ class Simulator(object):
             if fault is not None:
                 if fault.kind == flt.KIND_DROP:
                     return _Reply(0, _DROP, fault=fault.kind)
+                if fault.kind == flt.KIND_BODY:
+                    headers = ({'Content-Type': fault.content_type}
+                               if fault.content_type else {})
+                    return _Reply(fault.status, fault.body, headers,
+                                  fault=fault.kind)
                 if fault.kind == flt.KIND_DELAY:
                     time.sleep(fault.delay)
-                else:
+                elif fault.kind != flt.KIND_LOST_REPLY:
                     raise mdl.SimulatorError(
                         fault.status, fault.message or
                         ('Injected fault: HTTP %d for %s %s'
@@ -399,6 +409,8 @@ class Simulator(object):
             reply = self._error(500, path, 'Internal error',
                                 'Simulator failure: %s' % exc)
         if fault is not None:
+            if fault.kind == flt.KIND_LOST_REPLY:
+                return _Reply(0, _DROP, fault=fault.kind)
             reply.fault = fault.kind
         return reply
 

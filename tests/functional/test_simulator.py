@@ -811,6 +811,25 @@ class TestFaults(SimTestCase):
         self.assertEqual([0, 200], [r.status for r in self.sim.request_log
                                     if r.kind == 'ManagedSystem'])
 
+    def test_lost_reply_carries_the_request_out(self):
+        self.sim.inject_fault('PUT', 'LogicalPartition$', kind='lost_reply')
+        before = len(self.sim.model.lpars())
+        self.assertRaises(pvm_exc.ConnectionError, self.new_lpar)
+        self.assertEqual(before + 1, len(self.sim.model.lpars()))
+        (create,) = [r for r in self.sim.request_log
+                     if r.kind == 'LogicalPartition']
+        self.assertEqual((0, 'lost_reply'), (create.status, create.fault))
+
+    def test_body_fault_serves_the_given_document(self):
+        fault = self.sim.inject_fault('GET', 'ManagedSystem$', kind='body',
+                                      status=200, body=b'<feed>not closed')
+        exc = self.assertRaises(pvm_exc.AtomError, pvm_ms.System.get,
+                                self.adpt)
+        self.assertIn('Error parsing XML', str(exc))
+        self.assertEqual(1, len(fault.hits))
+        self.assertEqual(1, len(pvm_ms.System.get(self.adpt)))
+        self.assertRaises(ValueError, self.sim.inject_fault, kind='body')
+
     def test_fault_on_a_vios_post_inside_a_feedtask(self):
         lpar = self.new_lpar()
         self.sim.inject_fault('POST', 'VirtualIOServer', status=500)

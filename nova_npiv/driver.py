@@ -242,12 +242,14 @@ class NPIVDriver(driver.ComputeDriver):
 
     # -- helpers ---------------------------------------------------------
 
-    def _npiv(self, instance, connection_info=None, stg_ftsk=None):
+    def _npiv(self, instance, connection_info=None, stg_ftsk=None,
+              lpar_w=None):
         return volume.build(self.adapter, self.host_uuid, instance,
                             connection_info or
                             {'driver_volume_type': 'fibre_channel'},
                             stg_ftsk=stg_ftsk, staging=self.staging,
-                            settings=self.settings)
+                            settings=self.settings,
+                            lpar_uuid=lpar_w.uuid if lpar_w else None)
 
     def _lpar(self, instance):
         lpar_w = vm.get(self.adapter, self.host_uuid, instance)
@@ -282,7 +284,7 @@ class NPIVDriver(driver.ComputeDriver):
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
         flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance))
         for vol_drv in vol_drvs:
-            flow.add(tf_stg.ConnectVolume(vol_drv))
+            flow.add(tf_stg.ConnectVolume(vol_drv, lpar_from_flow=True))
         flow.add(stg_ftsk)
         if power_on:
             flow.add(tf_vm.PowerOn(instance))
@@ -302,10 +304,12 @@ class NPIVDriver(driver.ComputeDriver):
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
                                        'destroy_%s' % instance.uuid)
         flow.add(tf_stg.UnmapInstance(
-            self._npiv(instance, stg_ftsk=stg_ftsk), update_metadata=ours))
+            self._npiv(instance, stg_ftsk=stg_ftsk, lpar_w=lpar_w),
+            update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
-            flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance))
+            flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
+                                  lpar_uuid=lpar_w.uuid))
         self._run(flow)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
@@ -428,9 +432,9 @@ class NPIVDriver(driver.ComputeDriver):
                     objects.Instance.get_by_uuid(
                         context, instance.uuid,
                         expected_attrs=['system_metadata']))
-            npiv_drv = self._npiv(instance)
-            mappings = npiv_drv.migration_mappings(targets)
             lpar_w = self._lpar(instance)
+            npiv_drv = self._npiv(instance, lpar_w=lpar_w)
+            mappings = npiv_drv.migration_mappings(targets)
             pvm_mig.migrate_lpar(lpar_w, dest_system,
                                  virtual_fc_mappings=mappings)
         except Exception:
@@ -464,7 +468,7 @@ class NPIVDriver(driver.ComputeDriver):
                                            network_info,
                                            block_migration=False,
                                            block_device_info=None):
-        npiv_drv = self._npiv(instance)
+        npiv_drv = self._npiv(instance, lpar_w=self._lpar(instance))
         migration_data.clear_targets(instance)
         npiv_drv.adopt_migrated_mappings()
 

@@ -36,7 +36,7 @@ def to_power_state(lpar_state):
     return _POWER_STATE.get(lpar_state, power_state.NOSTATE)
 
 
-def build(adapter, instance):
+def build(adapter, instance, derive_uuid=True):
     """An LPAR wrapper sized from the instance's flavor."""
     flavor = instance.flavor
     mem = pvm_bp.PartitionMemoryConfiguration.bld(
@@ -46,13 +46,32 @@ def build(adapter, instance):
         adapter, flavor.vcpus, min_proc=flavor.vcpus, max_proc=flavor.vcpus)
     lpar_w = pvm_lpar.LPAR.bld(adapter, instance.name, mem, proc,
                                env=pvm_bp.LPARType.AIXLINUX)
-    lpar_w.uuid = npiv.lpar_uuid(instance)
+    if derive_uuid:
+        lpar_w.uuid = npiv.lpar_uuid(instance)
     return lpar_w
 
 
 def create(adapter, host_uuid, instance):
-    return build(adapter, instance).create(parent_type=pvm_ms.System,
-                                           parent_uuid=host_uuid)
+    """Create the LPAR, with the UUID derived from the instance if possible.
+
+    An HMC refuses a UUID that a partition of another managed system still
+    holds, which is what an evacuated instance's old LPAR does while its
+    system is down; the platform then chooses the UUID, and the LPAR is
+    found by name (see :func:`get`).
+    """
+    lpar_w = build(adapter, instance)
+    try:
+        return lpar_w.create(parent_type=pvm_ms.System,
+                             parent_uuid=host_uuid)
+    except pvm_exc.HttpError as err:
+        if err.response is None or err.response.status != 400 or \
+                'already in use' not in str(err):
+            raise
+    LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
+                'evacuated instance?): letting the platform choose one',
+                lpar_w.uuid, instance.uuid)
+    return build(adapter, instance, derive_uuid=False).create(
+        parent_type=pvm_ms.System, parent_uuid=host_uuid)
 
 
 def get(adapter, host_uuid, instance):
@@ -60,21 +79,25 @@ def get(adapter, host_uuid, instance):
 
     Always asked under the managed system: an HMC answers a root-level
     lookup for a partition on any system it manages, e.g. the one an
-    instance was just live-migrated to.
+    instance was just live-migrated to.  The derived UUID finds it in one
+    GET; an LPAR whose UUID the platform chose is found by name.
     """
     try:
         return pvm_lpar.LPAR.get(adapter, uuid=npiv.lpar_uuid(instance),
                                  parent_type=pvm_ms.System,
                                  parent_uuid=host_uuid)
     except pvm_exc.HttpNotFound:
-        return None
+        pass
+    found = pvm_lpar.LPAR.search(adapter, parent_type=pvm_ms.System,
+                                 parent_uuid=host_uuid, name=instance.name)
+    return found[0] if found else None
 
 
-def delete(adapter, host_uuid, instance):
+def delete(adapter, host_uuid, instance, lpar_uuid=None):
     try:
         adapter.delete(pvm_ms.System.schema_type, root_id=host_uuid,
                        child_type=pvm_lpar.LPAR.schema_type,
-                       child_id=npiv.lpar_uuid(instance))
+                       child_id=lpar_uuid or npiv.lpar_uuid(instance))
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR of %s already gone', instance.uuid)
 

@@ -71,16 +71,24 @@ class UndoOnFailure(task.Task):
 
 
 class ConnectVolume(task.Task):
-    """Queue the connection of one volume on the operation's FeedTask."""
+    """Queue the connection of one volume on the operation's FeedTask.
 
-    def __init__(self, vol_drv):
-        super().__init__('connect_vol_%s' % vol_drv.volume_id)
+    In a spawn the LPAR is created by an earlier task of the flow
+    (``lpar_from_flow``): its UUID is what the mappings must point at.
+    """
+
+    def __init__(self, vol_drv, lpar_from_flow=False):
+        super().__init__('connect_vol_%s' % vol_drv.volume_id,
+                         rebind=({'lpar_wrap': 'lpar_wrap'}
+                                 if lpar_from_flow else None))
         self.vol_drv = vol_drv
 
-    def execute(self):
+    def execute(self, lpar_wrap=None):
+        if lpar_wrap is not None:
+            self.vol_drv.lpar_uuid = lpar_wrap.uuid
         self.vol_drv.connect_volume()
 
-    def revert(self, result, flow_failures):
+    def revert(self, *args, **kwargs):
         # Only an adapter that owns the instance's mappings can undo them.
         rollback = getattr(self.vol_drv, 'rollback_connect', None)
         if rollback is not None:

@@ -22,9 +22,12 @@ class Create(task.Task):
         return vm.create(self.adapter, self.host_uuid, self.instance)
 
     def revert(self, result, flow_failures):
+        if result is None or not hasattr(result, 'uuid'):
+            return   # Never created.
         LOG.warning('Deleting LPAR of %s after a failed spawn',
                     self.instance.uuid)
-        vm.delete(self.adapter, self.host_uuid, self.instance)
+        vm.delete(self.adapter, self.host_uuid, self.instance,
+                  lpar_uuid=result.uuid)
 
 
 class PowerOn(task.Task):
@@ -56,11 +59,13 @@ class PowerOff(task.Task):
 class Delete(task.Task):
     """Delete the LPAR (destroy)."""
 
-    def __init__(self, adapter, host_uuid, instance):
+    def __init__(self, adapter, host_uuid, instance, lpar_uuid=None):
         super().__init__('delete_lpar_%s' % instance.uuid)
         self.adapter = adapter
         self.host_uuid = host_uuid
         self.instance = instance
+        self.lpar_uuid = lpar_uuid
 
     def execute(self):
-        vm.delete(self.adapter, self.host_uuid, self.instance)
+        vm.delete(self.adapter, self.host_uuid, self.instance,
+                  lpar_uuid=self.lpar_uuid)

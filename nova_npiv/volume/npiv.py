@@ -34,6 +34,11 @@ CONF = cfg.CONF
 #: WWPN pairs the platform hands out per GetNextWWPNs job.
 MAX_PAIRS_PER_JOB = 8
 
+#: Task states of a rebuild, which is how an evacuation reaches its new host.
+_REBUILD_STATES = (task_states.REBUILDING,
+                   task_states.REBUILD_BLOCK_DEVICE_MAPPING,
+                   task_states.REBUILD_SPAWNING)
+
 #: FeedTasks that already carry the mapping work of an instance, so that the
 #: second and later volumes of one operation queue nothing more.
 _QUEUED = weakref.WeakKeyDictionary()
@@ -63,9 +68,13 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
     vios_xags = npiv_vios.XAGS_PORTS
 
     def __init__(self, adapter, host_uuid, instance, connection_info,
-                 stg_ftsk=None, staging=None, conf=CONF, settings=None):
+                 stg_ftsk=None, staging=None, conf=CONF, settings=None,
+                 lpar_uuid=None):
         super().__init__(adapter, host_uuid, instance, connection_info,
                          stg_ftsk=stg_ftsk)
+        #: The instance's LPAR; derived from the instance unless the
+        #: caller knows better (see ``vm.create``).
+        self.lpar_uuid = lpar_uuid or lpar_uuid_of(instance.uuid)
         self.staging = staging
         self.settings = settings or npiv_conf.load_settings(conf)
         self.fabrics = self.settings.fabrics
@@ -91,6 +100,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 if self._staging_uuid() is not None:
                     self._stage_partners()
                 return fabric_meta.partner_wwpns(self.instance, self.fabrics)
+            self._forget_foreign_mappings()
             records = self._records()
             to_derive = [f for f in self.fabrics if not records[f].port_map]
             to_stage = [f for f in self.fabrics
@@ -165,7 +175,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         self._queued_here = True
         port_maps = self._port_maps()
         ftsk.add_functor_subtask(
-            _map_to_instance, self.host_uuid, lpar_uuid(self.instance),
+            _map_to_instance, self.host_uuid, self.lpar_uuid,
             self._staging_uuid(), port_maps)
         ftsk.add_post_execute(tf_stg.SaveFabricState(
             self.instance, self.fabrics, fabric_meta.INST_MAPPED))
@@ -191,7 +201,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         """
         port_maps = self._port_maps(strict=False)
         self.stg_ftsk.add_functor_subtask(
-            _unmap_instance, lpar_uuid(self.instance), self._staging_uuid(),
+            _unmap_instance, self.lpar_uuid, self._staging_uuid(),
             port_maps)
         if update_metadata:
             self.stg_ftsk.add_post_execute(tf_stg.SaveFabricState(
@@ -217,7 +227,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         by_pair = {}
         for vios_w in vios_wraps:
             for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
-                                             lpar_uuid(self.instance)):
+                                             self.lpar_uuid):
                 if vmap.client_adapter is not None:
                     key = frozenset(wwpn_util.normalize_list(
                         vmap.client_adapter.wwpns))
@@ -323,7 +333,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         port_by_pair = {}
         for vios_w in vios_wraps:
             for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
-                                             lpar_uuid(self.instance)):
+                                             self.lpar_uuid):
                 if vmap.client_adapter is None or vmap.backing_port is None:
                     continue
                 key = frozenset(wwpn_util.normalize_list(
@@ -440,6 +450,35 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         return [(wwpn_util.normalize(p),
                  ' '.join(wwpn_util.normalize_list(v.split())))
                 for p, v in derived]
+
+    def _forget_foreign_mappings(self):
+        """After an evacuation, the recorded mappings are another host's.
+
+        Fabrics recorded as mapped through ports that are not in this host's
+        configuration belong to the instance's previous system (the old host
+        removes them when it comes back, see ``destroy``).  Here they start
+        over as unmapped, keeping their WWPNs so the SAN zoning stays valid;
+        new ports are chosen like after a reschedule.
+        """
+        if (self.instance.host != self.settings.host and
+                self.instance.task_state not in _REBUILD_STATES):
+            # Not ours: e.g. a live-migration source asked for a connector
+            # after the destination took over.  (An evacuation still names
+            # the old host while the new one rebuilds.)
+            return
+        changed = False
+        for fabric, rec in self._records().items():
+            if rec.state != fabric_meta.UNMAPPED and any(
+                    phys not in self.settings.ports[fabric]
+                    for phys, _ in rec.port_map):
+                LOG.info('Instance %s: fabric %s was mapped on another '
+                         'system; mapping it again here', self.instance.uuid,
+                         fabric)
+                fabric_meta.set_fabric(self.instance, fabric,
+                                       fabric_meta.UNMAPPED, rec.port_map)
+                changed = True
+        if changed:
+            self.instance.save()
 
     def _foreign_fabrics(self):
         """Fabrics not yet mapped to the instance, on unconfigured ports.

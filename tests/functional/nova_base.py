@@ -98,16 +98,29 @@ class NPIVServicesTestCase(test.TestCase,
         self.start_service('scheduler')
         self.drivers = {}
         for host, system in self.HOSTS.items():
-            opts = self.sim.powervm_conf(system)
-            self.flags(fabrics=opts.pop('fabrics'), group='powervm')
-            npiv_conf.register_fabric_opts()
-            self.flags(group='powervm', **opts)
+            self.configure_for(system)
             compute = self._start_compute(host)
             self.drivers[host] = compute.manager.driver
         self.flavor_id = self._create_flavor(memory_mb=4096, vcpu=2, disk=0,
                                             ephemeral=0)
 
     # -- helpers ---------------------------------------------------------
+
+    def configure_for(self, system):
+        """[powervm] as the nova.conf of the host driving ``system``.
+
+        All compute services of the test share one CONF: the driver reads
+        it when its service starts (init_host).
+        """
+        opts = self.sim.powervm_conf(system)
+        self.flags(fabrics=opts.pop('fabrics'), group='powervm')
+        npiv_conf.register_fabric_opts()
+        self.flags(group='powervm', **opts)
+
+    def restart_compute(self, host):
+        self.configure_for(self.HOSTS[host])
+        self.computes[host] = self.restart_compute_service(
+            self.computes[host])
 
     def boot_from_volumes(self, volume_ids, host='host-a', expected='ACTIVE'):
         server = self._build_server(flavor_id=self.flavor_id,
@@ -137,10 +150,19 @@ class NPIVServicesTestCase(test.TestCase,
     def lpar_uuid(self, server):
         return npiv.lpar_uuid_of(server['id'])
 
-    def mappings_of(self, server, system=None):
+    def lpars_of(self, server, system=None):
+        """The server's LPARs: by derived UUID, or by name when the platform
+        had to choose the UUID (evacuation)."""
         uuid = self.lpar_uuid(server)
+        name = server.get('OS-EXT-SRV-ATTR:instance_name')
+        return [lp for lp in self.sim.model.lpars(system)
+                if lp.uuid == uuid or (name and lp.name == name)]
+
+    def mappings_of(self, server, system=None):
+        uuids = {lp.uuid for lp in self.lpars_of(server, system)}
+        uuids.add(self.lpar_uuid(server))
         return [m for m in self.sim.model.mappings(system)
-                if m.client_lpar_uuid == uuid]
+                if m.client_lpar_uuid in uuids]
 
     def staging_mappings(self, system=None):
         mgmt = {lp.id for lp in self.sim.model.lpars(system) if lp.is_mgmt}

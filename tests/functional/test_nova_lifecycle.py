@@ -133,3 +133,43 @@ class TestLifecycle(nova_base.NPIVServicesTestCase):
         self.assertEqual([], [lp for lp in self.sim.model.lpars()
                               if not lp.is_mgmt])
         self.assertEqual(capacity_before, self.capacity())
+
+
+class TestEvacuate(nova_base.NPIVServicesTestCase):
+
+    def test_evacuate_and_old_host_clean_up(self):
+        server = self.boot_from_volumes([uuids.root_vol])
+        before = self.fabric_records(server)
+        active = fabric_meta.active_wwpns(self.instance(server), ['A', 'B'])
+
+        # host-a dies; the instance is rebuilt on host-b.
+        self.computes['host-a'].stop()
+        self.api.put_service_force_down(
+            self.api.get_services(host='host-a',
+                                  binary='nova-compute')[0]['id'], True)
+        # Since microversion 2.95 an evacuated instance stays stopped.
+        self._evacuate_server(server, expected_host='host-b',
+                              expected_state='SHUTOFF')
+
+        records = self.fabric_records(server)
+        sys_b_ports = {p.wwpn.lower() for p in self.sim.model.ports('sys-b')}
+        for fabric in ('A', 'B'):
+            self.assertEqual(fabric_meta.INST_MAPPED, records[fabric].state)
+            phys, pair = records[fabric].port_map[0]
+            self.assertIn(phys, sys_b_ports)
+            # Same WWPNs: the SAN zoning stays valid.
+            self.assertEqual(before[fabric].port_map[0][1], pair)
+        self.assertEqual(2, len(self.mappings_of(server, 'sys-b')))
+        self.assertEqual(norm(active), norm(fabric_meta.active_wwpns(
+            self.instance(server), ['A', 'B'])))
+        self.assertEqual([], self.staging_mappings())
+
+        # host-a comes back: it removes what it had, keeps host-b's record.
+        self.restart_compute('host-a')
+        self.api.put_service_force_down(
+            self.api.get_services(host='host-a',
+                                  binary='nova-compute')[0]['id'], False)
+        self.assertEqual([], self.mappings_of(server, 'sys-a'))
+        self.assertEqual([], self.lpars_of(server, 'sys-a'))
+        self.assertEqual(records, self.fabric_records(server))
+        self.assertEqual(2, len(self.mappings_of(server, 'sys-b')))

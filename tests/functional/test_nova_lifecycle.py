@@ -173,3 +173,32 @@ class TestEvacuate(nova_base.NPIVServicesTestCase):
         self.assertEqual([], self.lpars_of(server, 'sys-a'))
         self.assertEqual(records, self.fabric_records(server))
         self.assertEqual(2, len(self.mappings_of(server, 'sys-b')))
+
+
+class TestPowerAndExtend(nova_base.NPIVServicesTestCase):
+
+    def _state(self, server):
+        return self.lpars_of(server, 'sys-a')[0].state
+
+    def test_stop_start_reboot_and_extend(self):
+        server = self.boot_from_volumes([uuids.root_vol])
+        self.assertEqual('running', self._state(server))
+
+        self._stop_server(server)
+        self.assertEqual('not activated', self._state(server))
+        self._start_server(server)
+        self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('running', self._state(server))
+        self._reboot_server(server, hard=True)
+        self.assertEqual('running', self._state(server))
+
+        # Cinder tells nova the volume grew: the LUN is passed through, so
+        # nothing changes on the VIOSes and the instance stays ACTIVE.
+        self.sim.reset_counters()
+        self.api.api_post('/os-server-external-events', {'events': [{
+            'name': 'volume-extended', 'server_uuid': server['id'],
+            'tag': uuids.root_vol}]})
+        self._wait_for_instance_action_event(
+            server, 'extend_volume', 'compute_extend_volume', 'success')
+        self.assertEqual(0, self.vios_posts())
+        self.assertEqual('ACTIVE', self._show_server(server)['status'])

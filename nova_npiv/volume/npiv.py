@@ -105,7 +105,10 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             to_derive = [f for f in self.fabrics if not records[f].port_map]
             to_stage = [f for f in self.fabrics
                         if records[f].state == fabric_meta.UNMAPPED]
-            if to_stage and self._staging_uuid() is None:
+            if to_stage and (self._staging_uuid() is None or
+                             self.instance.task_state == task_states.DELETING):
+                # Deleting: the connector only serves to terminate the
+                # connections; staging now would outlive the instance.
                 to_stage = []
             if to_derive or to_stage:
                 self._allocate_and_stage(to_derive, to_stage)

@@ -889,6 +889,30 @@ class TestRemoveInstanceMappings(NPIVTestCase):
         self.assertStates(UNMAPPED, inst)
 
 
+class TestConnectorDuringDelete(NPIVTestCase):
+    """nova asks for the connector after ``destroy`` (legacy attachments).
+
+    ``_shutdown_instance`` calls ``driver.destroy`` and then, for volumes
+    attached without a Cinder attachment id, ``get_volume_connector`` to
+    terminate the connections: the instance is unmapped by then and must
+    not be staged again, or the staging mappings outlive the instance.
+    """
+
+    def test_no_restaging_while_deleting(self):
+        first = self.connector()
+        self.connect()
+        self.fx.npiv(self.inst).remove_instance_mappings()
+        self.inst.task_state = task_states.DELETING
+        self.fx.reset_counts()
+
+        self.assertEqual(first, self.connector())
+
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertStates(UNMAPPED)
+        self.assertEqual((0, 0, []),
+                         (self.fx.gets, self.fx.updates, self.fx.job.jobs))
+
+
 class TestRollbackConnect(NPIVTestCase):
 
     def test_rollback_after_connect(self):

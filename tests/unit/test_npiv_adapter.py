@@ -1049,6 +1049,65 @@ class TestReschedule(NPIVTestCase):
                          fx.port_map(self.inst, 'B'))
 
 
+class TestEvacuate(NPIVTestCase):
+    """The old system is down; the instance is rebuilt on another one.
+
+    Its metadata still says inst_mapped, through the old system's ports;
+    the old host cleans up later without touching the metadata.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.wwpns = self.connector()
+        self.connect()
+        self.assertStates(INST)
+
+    def test_connector_and_spawn_map_on_the_new_system(self):
+        self.fx.other_host()
+
+        self.assertEqual(self.wwpns, self.connector())
+        self.assertStates(MGMT)
+        self.assertEqual([(fx.OTHER_FCS2, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        self.fx.reset_counts()
+
+        self.connect()
+
+        self.assertEqual(
+            {fx.OTHER_VIOS: [(fx.OTHER_FCS2, pair(0, 1)),
+                             (fx.OTHER_FCS4, pair(2, 3))]},
+            self.fx.instance_maps(self.inst))
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertStates(INST)
+        self.assertEqual([], self.fx.job.jobs)
+        self.assertEqual((1, 1), (self.fx.gets, self.fx.updates))
+
+    def test_without_staging(self):
+        self.fx.staging = None
+        self.fx.other_host()
+        self.assertEqual(self.wwpns, self.connector())
+        self.assertStates(UNMAPPED)
+
+        self.connect()
+
+        self.assertEqual(2, len(self.fx.instance_maps(self.inst)[
+            fx.OTHER_VIOS]))
+        self.assertStates(INST)
+
+    def test_mapped_on_this_system_is_trusted(self):
+        self.fx.reset_counts()
+        self.assertEqual(self.wwpns, self.connector())
+        self.assertStates(INST)
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+    def test_metadata_of_an_instance_owned_elsewhere_untouched(self):
+        self.fx.other_host()
+        self.inst.host = 'new-owner'
+        before = dict(self.inst.system_metadata)
+        self.connector()
+        self.assertEqual(before, self.inst.system_metadata)
+
+
 # ---------------------------------------------------------------------------
 # Errors
 

@@ -39,8 +39,9 @@ def cmd_demo(args):
 
 def cmd_sim(args):
     from nova_npiv.simulator import server
-    return server.serve_forever(topology_file=args.topology, port=args.port,
-                                out=sys.stdout)
+    server.serve_forever(topology_file=args.topology, port=args.port,
+                         out=sys.stdout)
+    return 0
 
 
 def cmd_ports(args):

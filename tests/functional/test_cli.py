@@ -3,6 +3,10 @@
 import io
 import json
 import os
+import re
+import signal
+import subprocess
+import sys
 import tempfile
 from unittest import mock
 
@@ -174,3 +178,40 @@ class TestConsoleCommands(CLITestCase):
         self.assertEqual(0, code)
         self.assertIn('staging-leftover', out)
         self.assertIn('3 finding(s); run with --fix', out)
+
+
+class TestSimCommand(testtools.TestCase):
+
+    def test_sim_serves_on_loopback_and_prints_the_conf(self):
+        proc = subprocess.Popen(
+            [sys.executable, '-m', 'nova_npiv.cmd.main', 'sim'],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(proc.kill)
+        lines = []
+        while len([ln for ln in lines if ln.startswith('[powervm]')]) < 2:
+            line = proc.stdout.readline()
+            if not line:
+                self.fail('nova-npiv sim exited: %s' % proc.stderr.read())
+            lines.append(line)
+        while True:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if line.startswith('fabric_B_port_wwpns'):
+                break
+        text = ''.join(lines)
+        self.assertIn('managed_system = sys-a', text)
+        self.assertIn('managed_system = sys-b', text)
+        port = int(re.search(r'http://127\.0\.0\.1:(\d+)', text).group(1))
+        self.assertIn('host = 127.0.0.1', text)
+
+        from pypowervm import adapter as pvm_adpt
+        from pypowervm.wrappers import virtual_io_server as pvm_vios
+        session = pvm_adpt.Session(host='localhost', port=port,
+                                   protocol='http', username='admin',
+                                   password='s3cret-pass')
+        vioses = pvm_vios.VIOS.get(pvm_adpt.Adapter(session))
+        self.assertEqual(4, len(vioses))
+        session._logoff()
+
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(0, proc.wait(timeout=30))

@@ -215,3 +215,39 @@ class TestSimCommand(testtools.TestCase):
 
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(0, proc.wait(timeout=30))
+
+
+class TestShow(CLITestCase):
+
+    def test_show_puts_metadata_next_to_the_vioses(self):
+        from nova_npiv.cmd import harness
+        with Simulator(default_topology()) as sim:
+            drv = harness.load_driver(sim, 'host-a', 'sys-a')
+            sim.track_session(drv.adapter)
+            inst = harness.new_instance(
+                7, '5d1c9d0e-2f4f-4a53-9d0b-3c1a4e9b2c07', 'host-a')
+            cinder = harness.FakeCinder()
+            conn = drv.get_volume_connector(inst)
+            drv.spawn(harness.admin_context(), inst, None, [], None, {},
+                      block_device_info={'block_device_mapping': [
+                          cinder.bdm('vol-1', 0, conn)]})
+            conf = self.config_for(sim, 'sys-a')
+            with mock.patch('nova.objects.Instance.get_by_uuid',
+                            return_value=inst):
+                code, out = self.run_cli('--config-file', conf, 'show',
+                                         inst.uuid, '--json')
+                self.assertEqual(0, code, out)
+                doc = json.loads(out)
+                self.assertEqual({'A', 'B'}, set(doc['fabrics']))
+                self.assertEqual(2, len(doc['mappings']))
+                self.assertEqual([], doc['problems'])
+
+                # Someone removes a mapping behind nova's back.
+                sim.model.remove_mappings('sys-a', client_lpar_id=[
+                    lp.id for lp in sim.model.lpars('sys-a')
+                    if lp.name == inst.name][0], wwpn=conn['wwpns'][0])
+                code, out = self.run_cli('--config-file', conf, 'show',
+                                         inst.uuid)
+                self.assertEqual(1, code)
+                self.assertIn('are not mapped to the instance', out)
+            drv.cleanup_host('host-a')

@@ -1,0 +1,147 @@
+"""nova-npiv fault-injection matrix on the embedded simulator (issue 7).
+
+For spawn (connector + spawn, 2 volumes on 2 fabrics), attach, attach to a
+fabric configured after the boot, detach, delete, delete before spawn and
+live migration: learn the operation's REST request sequence from a clean
+run, then re-run it in a fresh simulator once per request index and fault
+kind with exactly that request failing:
+
+* ``500``: HTTP 500 instead of the reply; nothing done;
+* ``drop``: the connection closes before the request is carried out;
+* ``412x3``: three etag conflicts in a row, then the request goes through;
+* ``job``: the job ends FAILED_BEFORE_COMPLETION (job runs only);
+* ``lost_reply``: the request is carried out, then the connection closes
+  before the reply (the change landed; the driver cannot know).
+
+Each run must keep the invariant (see ``tests/functional/faultlib.py``):
+completed as a clean run does, or failed with everything as before or as
+the operation's clean rollback leaves it; metadata agreeing with the VIOSes,
+no staging leftover, no orphan, NPIV capacity unchanged.  Failed runs are
+retried without faults, as nova would (reschedule, repeated delete, another
+migration), and the retry must complete.
+
+Run: ``tox -e faults`` or ``python benchmarks/fault_matrix.py [--only OP]
+[--kinds 500,drop] [--no-retry] [-v]``.  Exit status 1 if any combination
+broke the invariant.
+"""
+
+import argparse
+import collections
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+import tests  # noqa: E402,F401 - native threads for the simulator
+from tests.functional import faultlib  # noqa: E402
+
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
+
+from nova_npiv.cmd import tables  # noqa: E402
+
+CONF = cfg.CONF
+
+
+def _quiet_logs():
+    logging.register_options(CONF)
+    CONF([], project='nova', default_config_files=[])
+    CONF.set_default('default_log_levels', [
+        'nova=CRITICAL', 'nova_npiv=CRITICAL', 'pypowervm=CRITICAL',
+        'taskflow=CRITICAL', 'stevedore=CRITICAL', 'urllib3=CRITICAL',
+        'oslo_concurrency=CRITICAL'])
+    logging.setup(CONF, 'nova-npiv-faults')
+
+
+def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
+    started = time.monotonic()
+    rows = []
+    broken = []
+    retry_failed = []
+    per_kind = collections.Counter()
+    per_kind_ok = collections.Counter()
+    total = kept = 0
+    for sc in faultlib.SCENARIOS:
+        if only and sc.name not in only:
+            continue
+        learned = faultlib.learn(sc)
+        results = faultlib.matrix(sc, learned, kinds=kinds, retry=retry)
+        outcomes = collections.Counter(r.outcome for r in results)
+        ok = sum(1 for r in results if r.outcome in (
+            faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
+        failed = [r for r in results if r.error is not None]
+        recovered = [r for r in failed if r.retried == []]
+        rows.append([
+            sc.name, len(learned.requests),
+            ' '.join('%s:%d' % (k, len([r for r in results if r.kind == k]))
+                     for k in kinds) if results else '-',
+            len(results), ok, outcomes[faultlib.COMPLETED],
+            outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
+            outcomes[faultlib.VIOLATED] + outcomes[faultlib.NOT_FIRED],
+            '%d/%d' % (len(recovered), len(failed)) if retry else '-',
+            '%.1f' % sum(r.seconds for r in results)])
+        total += len(results)
+        kept += ok
+        for r in results:
+            per_kind[r.kind] += 1
+            if r.outcome in (faultlib.COMPLETED, faultlib.UNCHANGED,
+                             faultlib.ROLLED_BACK):
+                per_kind_ok[r.kind] += 1
+            if r.outcome in (faultlib.VIOLATED, faultlib.NOT_FIRED):
+                broken.append(r)
+            elif r.retried:
+                retry_failed.append(r)
+            if verbose:
+                out.write(faultlib.format_result(r) + '\n')
+        out.flush()
+    out.write('\n== Fault matrix: operations x fault kinds x request indexes '
+              '==\n')
+    out.write(tables.render(
+        ['operation', 'requests', 'runs per kind', 'runs', 'kept',
+         'completed', 'unchanged', 'rolled back', 'broken',
+         'retry ok', 's'], rows) + '\n')
+    out.write('\nper kind: %s\n' % ', '.join(
+        '%s %d/%d' % (k, per_kind_ok[k], per_kind[k]) for k in kinds))
+    out.write('\n%d combinations tried, %d kept the invariant, %d did not.\n'
+              % (total, kept, total - kept))
+    if broken:
+        out.write('\nCombinations that broke the invariant:\n')
+        for r in broken:
+            out.write(faultlib.format_result(r) + '\n')
+    if retry_failed:
+        out.write('\nKept the invariant, but the retry did not complete:\n')
+        for r in retry_failed:
+            out.write(faultlib.format_result(r) + '\n')
+    out.write('\ntotal %.0f s\n' % (time.monotonic() - started))
+    return 1 if broken or retry_failed else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--only', action='append',
+                        choices=[sc.name for sc in faultlib.SCENARIOS],
+                        help='operation(s) to run (default: all)')
+    parser.add_argument('--kinds', default=','.join(faultlib.KINDS),
+                        help='comma-separated fault kinds (default: %s)'
+                        % ','.join(faultlib.KINDS))
+    parser.add_argument('--no-retry', action='store_true',
+                        help='do not retry failed operations')
+    parser.add_argument('-v', '--verbose', action='store_true',
+                        help='print every combination')
+    args = parser.parse_args(argv)
+    kinds = tuple(k for k in args.kinds.split(',') if k)
+    unknown = [k for k in kinds if k not in faultlib.KINDS]
+    if unknown:
+        parser.error('unknown fault kind(s) %s' % ', '.join(unknown))
+    _quiet_logs()
+    sys.stdout.write('nova-npiv fault matrix on %s (%d cores), Python %s\n'
+                     % (os.uname().machine, os.cpu_count(),
+                        sys.version.split()[0]))
+    return run(sys.stdout, only=args.only, kinds=kinds,
+               retry=not args.no_retry, verbose=args.verbose)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,294 @@
+"""Crash recovery: flows killed between two steps, then a restart.
+
+A nova-compute that dies mid-operation runs no taskflow revert.  The crashes
+here are real: a task of the driver's own flow raises a BaseException (as
+SystemExit or a killed process would), which taskflow does not revert.  The
+new nova-compute's start-up reconciliation (``init_host`` ->
+``NPIVDriver._reconcile``, fed with nova's view of the host) and
+``nova-npiv audit --fix`` (the console alone) must then bring the VIOSes back
+in line without touching the mappings of healthy instances.
+"""
+
+import io
+import json
+import os
+import tempfile
+from unittest import mock
+
+from nova import objects
+
+from nova_npiv.cmd import harness
+from nova_npiv.cmd import main as cli
+from nova_npiv import fabric_meta
+from nova_npiv.tasks import storage as tf_stg
+from nova_npiv.tasks import vm as tf_vm
+from nova_npiv.volume import npiv
+from tests.functional import faultlib
+
+
+class Crash(BaseException):
+    """nova-compute dies here: no exception handler, no taskflow revert."""
+
+
+def _crash(*args, **kwargs):
+    raise Crash()
+
+
+def _uuid(n):
+    return '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a%02x' % n
+
+
+class CrashRecoveryTestCase(faultlib.WorldTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')))
+        self.drv = self.w.drivers['host-a']
+        self.ctxt = harness.admin_context()
+
+    def instance(self, n, host='host-a', node='sys-a'):
+        return harness.new_instance(n, _uuid(n), host, node=node)
+
+    def connector(self, inst, drv=None):
+        return (drv or self.drv).get_volume_connector(inst)
+
+    def spawn(self, inst, volumes=2):
+        conn = self.connector(inst)
+        bdms = [self.w.cinder.bdm('vol-%s-%d' % (inst.uuid, i), i, conn)
+                for i in range(volumes)]
+        self.drv.spawn(self.ctxt, inst, None, [], None, {},
+                       block_device_info={'block_device_mapping': bdms})
+
+    def maps_of(self, inst):
+        """Mappings carrying the instance's WWPNs or pointing at its LPAR."""
+        pairs = set()
+        for fabric in faultlib.FABRICS:
+            rec = fabric_meta.get_fabric(inst, fabric)
+            pairs.update(frozenset(p.split()) for _, p in rec.port_map)
+        uuid = npiv.lpar_uuid(inst).upper()
+        return sorted(
+            (m.system, m.vios, m.vfchost, m.client_lpar_id, m.wwpns)
+            for m in self.w.sim.model.mappings()
+            if (m.client_lpar_uuid or '').upper() == uuid or
+            frozenset(m.wwpns) in pairs)
+
+    def staging_maps(self, system='sys-a'):
+        mgmt = {lp.id for lp in self.w.sim.model.lpars(system) if lp.is_mgmt}
+        return [m for m in self.w.sim.model.mappings(system)
+                if m.client_lpar_id in mgmt]
+
+    def orphans(self):
+        parts = {(lp.system, lp.id) for lp in self.w.sim.model.lpars()}
+        parts.update((v.system, v.id) for v in self.w.sim.model.vioses())
+        return [m for m in self.w.sim.model.mappings()
+                if (m.system, m.client_lpar_id) not in parts]
+
+    def consistent(self, inst):
+        world = faultlib.World.__new__(faultlib.World)
+        world.sim, world.inst = self.w.sim, inst
+        return faultlib.consistency_problems(world, instance_only=True)
+
+    def restart(self, instances, host='host-a', system='sys-a'):
+        """A new nova-compute: init_host runs the reconciliation with
+        ``instances`` as what nova's database holds for ``host``."""
+        self.w.sim.reset_counters()
+        # init_host skips the reconciliation where nova's database is out
+        # of reach; here the database is this list.
+        faultlib.CONF.set_override('connection', 'sqlite://',
+                                   group='database')
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=instances) as get_by_host:
+            drv = self.w.load(host, system)
+        get_by_host.assert_called_once_with(
+            mock.ANY, host, expected_attrs=['system_metadata'])
+        return drv
+
+    # -- the crashes -------------------------------------------------------
+
+    def crash_connector_after_staging(self, inst):
+        """Died after the staging POSTs landed, before the state was saved:
+        the metadata says unmapped (WWPNs kept), the VIOSes stage them."""
+        staged = len(self.staging_maps())
+        with mock.patch.object(tf_stg.SaveFabricState, 'execute', _crash):
+            self.assertRaises(Crash, self.connector, inst)
+        self.assertEqual(staged + 2, len(self.staging_maps()))
+        self.assertEqual(fabric_meta.UNMAPPED,
+                         fabric_meta.get_fabric(inst, 'A').state)
+
+    def crash_spawn_before_power_on(self, inst):
+        """Died after the mappings landed and were recorded, before the
+        LPAR was started: nothing to repair, nova sets the instance to
+        ERROR and a delete cleans up."""
+        with mock.patch.object(tf_vm.PowerOn, 'execute', _crash):
+            self.assertRaises(Crash, self.spawn, inst)
+
+    def delete_lpar_behind_our_back(self, inst):
+        """The LPAR went (deleted on the HMC while nova-compute was down);
+        its VIOS server adapters stay behind, as on a real system."""
+        lpar = npiv.lpar_uuid(inst)
+        self.w.sim.model.set_lpar_state('sys-a', lpar, 'not activated')
+        self.w.sim.model.delete_lpar('sys-a', lpar)
+
+    # -- the tests -----------------------------------------------------------
+
+    def test_start_up_reconciliation_repairs_only_what_crashed(self):
+        healthy = self.instance(1)
+        self.spawn(healthy)
+        staged = self.instance(2)           # connector done, spawn pending
+        self.connector(staged)
+        crashed_conn = self.instance(3)
+        self.crash_connector_after_staging(crashed_conn)
+        crashed_spawn = self.instance(4)
+        self.crash_spawn_before_power_on(crashed_spawn)
+        gone = self.instance(5)
+        self.spawn(gone)
+        self.delete_lpar_behind_our_back(gone)
+        deleted_staged = self.instance(6)   # deleted while compute was down
+        self.connector(deleted_staged)
+
+        keep = {i.uuid: self.maps_of(i)
+                for i in (healthy, staged, crashed_spawn)}
+        self.assertEqual(2, len(self.orphans()))
+        self.assertEqual(6, len(self.staging_maps()))
+        other_system = self.w.sim.model.mappings('sys-b')
+
+        self.restart([healthy, staged, crashed_conn, crashed_spawn])
+
+        for inst in (healthy, staged, crashed_spawn):
+            self.assertEqual(keep[inst.uuid], self.maps_of(inst))
+            self.assertEqual([], self.consistent(inst))
+        # The crashed connector's staging (unmapped in nova's view), the
+        # deleted instance's staging and the deleted LPAR's adapters went.
+        self.assertEqual([], self.maps_of(crashed_conn))
+        self.assertEqual([], self.consistent(crashed_conn))
+        self.assertEqual([], self.maps_of(deleted_staged))
+        self.assertEqual([], self.orphans())
+        self.assertEqual(2, len(self.staging_maps()))   # the staged one's
+        self.assertEqual(other_system, self.w.sim.model.mappings('sys-b'))
+        # One feed read for the view, one POST per VIOS with leftovers.
+        self.assertEqual(2, self.w.sim.count('POST', 'VirtualIOServer'))
+        self.assertIn('Removed staging-leftover mapping', self.logs.output)
+        self.assertIn('Removed no-partition mapping', self.logs.output)
+
+        # The instances carry on: the crashed connector's instance spawns
+        # with the WWPNs it kept, the crashed spawn is deleted cleanly.
+        wwpns = fabric_meta.active_wwpns(crashed_conn, ['A', 'B'])
+        drv = self.w.drivers['host-a']
+        self.drv = drv
+        self.spawn(crashed_conn)
+        self.assertEqual(wwpns,
+                         fabric_meta.active_wwpns(crashed_conn, ['A', 'B']))
+        drv.destroy(self.ctxt, crashed_spawn, None, None)
+        self.assertEqual([], self.maps_of(crashed_spawn))
+        for inst in (healthy, staged, crashed_conn, crashed_spawn):
+            self.assertEqual([], self.consistent(inst))
+
+    def test_reconciliation_survives_corrupt_metadata(self):
+        healthy = self.instance(1)
+        self.spawn(healthy)
+        corrupt = self.instance(2)
+        self.spawn(corrupt)
+        corrupt.system_metadata['npiv_adpt_wwpns_A'] = 'c0507600ae37zz00'
+        gone = self.instance(3)
+        self.spawn(gone)
+        self.delete_lpar_behind_our_back(gone)
+        keep = self.maps_of(healthy)
+        corrupt_maps = [m for m in self.w.sim.model.mappings()
+                        if m.client_lpar_name == corrupt.name]
+
+        self.restart([corrupt, healthy])
+
+        self.assertIn('Instance %s has corrupt NPIV metadata in '
+                      'system_metadata key npiv_adpt_wwpns_A' % corrupt.uuid,
+                      self.logs.output)
+        # Reconciliation went on: the orphans are gone, the others stay.
+        self.assertEqual([], self.orphans())
+        self.assertEqual(keep, self.maps_of(healthy))
+        self.assertEqual(corrupt_maps,
+                         [m for m in self.w.sim.model.mappings()
+                          if m.client_lpar_name == corrupt.name])
+
+    def test_reconciliation_failure_does_not_stop_the_service(self):
+        healthy = self.instance(1)
+        self.spawn(healthy)
+        self.w.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
+                                nth=2)   # 1st: init_host's port check
+        drv = self.restart([healthy])
+        self.assertIsNotNone(drv.host_uuid)
+        self.assertIn('Start-up reconciliation of vFC mappings failed; run '
+                      'nova-npiv audit', self.logs.output)
+        self.assertEqual([], self.consistent(healthy))
+
+    def test_audit_fix_repairs_a_crashed_live_migration(self):
+        """The destination died between staging the partner WWPNs and the
+        Migrate job: the staging mapping on sys-b carries WWPNs that are
+        mapped to the instance on sys-a.  ``audit --fix`` sees that from the
+        console alone, with orphans of a deleted LPAR."""
+        healthy = self.instance(1)
+        self.spawn(healthy)
+        staged = self.instance(2)
+        self.connector(staged)
+        migrating = self.instance(3)
+        self.spawn(migrating)
+        gone = self.instance(4)
+        self.spawn(gone)
+        self.delete_lpar_behind_our_back(gone)
+
+        dst = self.w.drivers['host-b']
+        dst.check_can_live_migrate_destination(self.ctxt, migrating, None,
+                                               None)
+        migrating.task_state = 'migrating'
+        self.connector(migrating, drv=dst)    # ... and host-b dies here
+        leftover = self.staging_maps('sys-b')
+        if not leftover:
+            self.skipTest('the destination does not stage partner WWPNs')
+        keep = {i.uuid: self.maps_of(i) for i in (healthy, staged)}
+        keep_migrating = [m for m in self.w.sim.model.mappings('sys-a')
+                          if m.client_lpar_name == migrating.name]
+
+        conf = self._config()
+        code, out = self._cli('--config-file', conf, 'audit', '--json')
+        self.assertEqual(0, code)
+        found = sorted((f['kind'], f['system'])
+                       for f in json.loads(out)['findings'])
+        self.assertEqual(
+            sorted([('no-partition', 'sys-a')] * 2 +
+                   [('staging-leftover', 'sys-b')] * len(leftover)), found)
+
+        code, out = self._cli('--config-file', conf, 'audit', '--fix')
+        self.assertEqual(0, code)
+        self.assertIn('Removed %d mapping(s).' % (2 + len(leftover)), out)
+        self.assertEqual([], self.staging_maps('sys-b'))
+        self.assertEqual([], self.orphans())
+        for inst in (healthy, staged):
+            self.assertEqual(keep[inst.uuid], self.maps_of(inst))
+        self.assertEqual(keep_migrating,
+                         [m for m in self.w.sim.model.mappings('sys-a')
+                          if m.client_lpar_name == migrating.name])
+        code, out = self._cli('--config-file', conf, 'audit', '--json')
+        self.assertEqual([], json.loads(out)['findings'])
+
+    # -- CLI helpers -------------------------------------------------------
+
+    def _config(self):
+        """nova.conf for the whole console (no managed_system)."""
+        opts = self.w.sim.powervm_conf('sys-a')
+        opts.pop('managed_system')
+        lines = ['[powervm]']
+        for key, value in opts.items():
+            if isinstance(value, (list, tuple)):
+                value = ','.join(value)
+            lines.append('%s = %s' % (key, value))
+        fd, path = tempfile.mkstemp(suffix='.conf')
+        with os.fdopen(fd, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        self.addCleanup(os.unlink, path)
+        return path
+
+    def _cli(self, *argv):
+        # The CLI reads its own nova.conf, not the drivers' overrides.
+        faultlib.reset_conf()
+        out = io.StringIO()
+        with mock.patch('sys.stdout', out):
+            code = cli.main(list(argv))
+        return code, out.getvalue()

@@ -227,14 +227,8 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         if vios_wraps is None:
             vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
                                              npiv_vios.XAGS_MAPPINGS)
-        by_pair = {}
-        for vios_w in vios_wraps:
-            for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
-                                             self.lpar_uuid):
-                if vmap.client_adapter is not None:
-                    key = frozenset(wwpn_util.normalize_list(
-                        vmap.client_adapter.wwpns))
-                    by_pair[key] = vmap.client_adapter.lpar_slot_num
+        by_pair = {key: vmap.client_adapter.lpar_slot_num
+                   for key, vmap in self._maps_by_pair(vios_wraps)}
         slots = {}
         for fabric, record in self._records().items():
             slots[fabric] = []
@@ -333,16 +327,9 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         if vios_wraps is None:
             vios_wraps = npiv_vios.read_feed(self.adapter, self.host_uuid,
                                              npiv_vios.XAGS_PORTS)
-        port_by_pair = {}
-        for vios_w in vios_wraps:
-            for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
-                                             self.lpar_uuid):
-                if vmap.client_adapter is None or vmap.backing_port is None:
-                    continue
-                key = frozenset(wwpn_util.normalize_list(
-                    vmap.client_adapter.wwpns))
-                port_by_pair[key] = wwpn_util.normalize(
-                    vmap.backing_port.wwpn)
+        port_by_pair = {key: wwpn_util.normalize(vmap.backing_port.wwpn)
+                        for key, vmap in self._maps_by_pair(vios_wraps)
+                        if vmap.backing_port is not None}
         records = self._records()
         for fabric in self.fabrics:
             new_map = []
@@ -359,6 +346,15 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         self.instance.save()
 
     # -- internals -------------------------------------------------------
+
+    def _maps_by_pair(self, vios_wraps):
+        """The instance's mappings with their client WWPN pair as key."""
+        for vios_w in vios_wraps:
+            for vmap in vfc_mapper.find_maps(vios_w.vfc_mappings,
+                                             self.lpar_uuid):
+                if vmap.client_adapter is not None:
+                    yield (frozenset(wwpn_util.normalize_list(
+                        vmap.client_adapter.wwpns)), vmap)
 
     def _refresh_instance(self):
         try:

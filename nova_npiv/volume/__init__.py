@@ -9,7 +9,11 @@ _ADAPTERS = {
 
 
 def adapter_class(connection_info):
-    vol_type = (connection_info or {}).get('driver_volume_type')
+    if not isinstance(connection_info, dict):
+        raise exception.InvalidConnectionInfo(
+            volume_id='unknown', field='connection_info',
+            reason='is %s, not a dict' % type(connection_info).__name__)
+    vol_type = connection_info.get('driver_volume_type')
     try:
         return _ADAPTERS[vol_type]
     except (KeyError, TypeError):

@@ -73,7 +73,11 @@ class TestFactory(testtools.TestCase):
         self._not_found({'data': {}}, 'None')
 
     def test_no_connection_info(self):
-        self._not_found(None, 'None')
+        for bad in (None, 'fibre_channel', ['fibre_channel']):
+            err = self.assertRaises(exception.InvalidConnectionInfo,
+                                    volume.adapter_class, bad)
+            self.assertIn('field connection_info is %s, not a dict'
+                          % type(bad).__name__, str(err))
 
     def test_unhashable_type(self):
         self._not_found({'driver_volume_type': ['fibre_channel']},

@@ -22,12 +22,24 @@ class Create(task.Task):
         return vm.create(self.adapter, self.host_uuid, self.instance)
 
     def revert(self, result, flow_failures):
-        if result is None or not hasattr(result, 'uuid'):
-            return   # Never created.
-        LOG.warning('Deleting LPAR of %s after a failed spawn',
-                    self.instance.uuid)
-        vm.delete(self.adapter, self.host_uuid, self.instance,
-                  lpar_uuid=result.uuid)
+        lpar_uuid = getattr(result, 'uuid', None)
+        try:
+            if lpar_uuid is None:
+                # The create failed, but what failed may be its reply (a
+                # dropped connection): the LPAR can exist all the same.
+                lpar_w = vm.get(self.adapter, self.host_uuid, self.instance)
+                if lpar_w is None:
+                    return
+                lpar_uuid = lpar_w.uuid
+            LOG.warning('Deleting LPAR of %s after a failed spawn',
+                        self.instance.uuid)
+            vm.delete(self.adapter, self.host_uuid, self.instance,
+                      lpar_uuid=lpar_uuid)
+        except Exception:
+            # The spawn's own failure is what nova must see; nova destroys
+            # the instance after a failed spawn, which retries this.
+            LOG.exception('Could not delete the LPAR of %s after a failed '
+                          'spawn', self.instance.uuid)
 
 
 class PowerOn(task.Task):

@@ -91,8 +91,16 @@ class ConnectVolume(task.Task):
     def revert(self, *args, **kwargs):
         # Only an adapter that owns the instance's mappings can undo them.
         rollback = getattr(self.vol_drv, 'rollback_connect', None)
-        if rollback is not None:
+        if rollback is None:
+            return
+        try:
             rollback()
+        except Exception:
+            # A revert that raises stops taskflow from reverting the tasks
+            # before it (the LPAR would stay) and hides the original
+            # failure; what is left is visible to `nova-npiv audit`.
+            LOG.exception('Could not undo the vFC mappings of %s',
+                          self.vol_drv.instance.uuid)
 
 
 class DisconnectVolume(task.Task):

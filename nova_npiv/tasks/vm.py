@@ -53,7 +53,13 @@ class PowerOn(task.Task):
         vm.power_on(lpar_wrap)
 
     def revert(self, lpar_wrap, result, flow_failures):
-        vm.power_off(lpar_wrap.refresh(), hard=True)
+        try:
+            vm.power_off(lpar_wrap.refresh(), hard=True)
+        except Exception:
+            # Raising would stop taskflow from undoing the mappings and the
+            # LPAR; nova destroys the instance after a failed spawn anyway.
+            LOG.exception('Could not power off the LPAR of %s after a '
+                          'failed spawn', self.instance.uuid)
 
 
 class PowerOff(task.Task):

@@ -202,3 +202,34 @@ class TestPowerAndExtend(nova_base.NPIVServicesTestCase):
             server, 'extend_volume', 'compute_extend_volume', 'success')
         self.assertEqual(0, self.vios_posts())
         self.assertEqual('ACTIVE', self._show_server(server)['status'])
+
+
+class TestReschedule(nova_base.NPIVServicesTestCase):
+
+    def test_failed_spawn_is_rescheduled_and_leaves_nothing_behind(self):
+        capacity_before = self.capacity()
+        # Whichever host the scheduler picks first fails to power on.
+        self.sim.fail_job('PowerOn', nth=1, message='HSCL1234 power on '
+                          'failed')
+        server = self._build_server(flavor_id=self.flavor_id,
+                                    networks='none')
+        server.pop('imageRef')
+        server['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'uuid': uuids.root_vol, 'source_type': 'volume',
+            'destination_type': 'volume'}]
+        server = self.api.post_server({'server': server})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+
+        here = self.HOSTS[server['OS-EXT-SRV-ATTR:host']]
+        other = [s for s in self.HOSTS.values() if s != here][0]
+        self.assertEqual(2, len(self.mappings_of(server, here)))
+        self.assertEqual([], self.mappings_of(server, other))
+        self.assertEqual([], self.lpars_of(server, other))
+        self.assertEqual([], self.staging_mappings())
+        system_ports = {p.wwpn.lower() for p in self.sim.model.ports(here)}
+        for rec in self.fabric_records(server).values():
+            self.assertEqual(fabric_meta.INST_MAPPED, rec.state)
+            self.assertIn(rec.port_map[0][0], system_ports)
+
+        self._delete_server(server)
+        self.assertEqual(capacity_before, self.capacity())

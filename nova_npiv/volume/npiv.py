@@ -176,6 +176,11 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             self._rehome(foreign, npiv_vios.active(ftsk.feed))
         queued.add(self.instance.uuid)
         self._queued_here = True
+        # What a rollback may undo: fabrics already mapped to the instance
+        # carry its other volumes (attach to a running instance).
+        self._connected_fabrics = [
+            f for f, rec in self._records().items()
+            if rec.state != fabric_meta.INST_MAPPED]
         port_maps = self._port_maps()
         ftsk.add_functor_subtask(
             _map_to_instance, self.host_uuid, self.lpar_uuid,
@@ -194,7 +199,20 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         if not self._queued_here:
             return
         self._queued_here = False
-        self.remove_instance_mappings(update_metadata=True)
+        fabrics = getattr(self, '_connected_fabrics', self.fabrics)
+        if set(fabrics) >= set(self.fabrics):
+            self.remove_instance_mappings(update_metadata=True)
+            return
+        # Only the fabrics this connect was mapping: the others were mapped
+        # before and carry the instance's other volumes.
+        records = self._records()
+        port_maps = [e for f in fabrics for e in records[f].port_map]
+        self.reset_stg_ftsk()
+        self.stg_ftsk.add_functor_subtask(
+            _unmap_port_maps, self.lpar_uuid, self._staging_uuid(), port_maps)
+        self.stg_ftsk.add_post_execute(tf_stg.SaveFabricState(
+            self.instance, fabrics, fabric_meta.UNMAPPED))
+        self._run_own_ftsk()
 
     def queue_instance_unmapping(self, update_metadata=True):
         """Queue removal of every mapping of the instance and its staging.
@@ -619,6 +637,17 @@ def _map_to_instance(vios_w, host_uuid, inst_uuid, staging_uuid, port_maps):
         if vfc_mapper.add_map(vios_w, host_uuid, inst_uuid, entry,
                               error_if_invalid=False):
             changed = True
+    return changed
+
+
+def _unmap_port_maps(vios_w, inst_uuid, staging_uuid, port_maps):
+    """Remove the instance's and the staging mappings of ``port_maps``."""
+    changed = False
+    for entry in port_maps:
+        for client in (inst_uuid, staging_uuid):
+            if client and vfc_mapper.remove_maps(vios_w, client,
+                                                 port_map=entry):
+                changed = True
     return changed
 
 

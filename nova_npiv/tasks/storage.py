@@ -125,3 +125,15 @@ class UnmapInstance(task.Task):
     def execute(self):
         self.npiv_drv.queue_instance_unmapping(
             update_metadata=self.update_metadata)
+
+    def revert(self, *args, **kwargs):
+        # The FeedTask has no revert: when one VIOS update failed, the
+        # others landed and the metadata still records every mapping.
+        if not self.update_metadata:
+            return   # The metadata belongs to the instance's new host.
+        try:
+            self.npiv_drv.restore_mappings()
+        except Exception:
+            LOG.exception('Could not map back the vFC adapters of %s after '
+                          'a failed unmapping; nova-npiv show lists the '
+                          'difference', self.npiv_drv.instance.uuid)

@@ -228,6 +228,40 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             self.stg_ftsk.add_post_execute(tf_stg.SaveFabricState(
                 self.instance, self.fabrics, fabric_meta.UNMAPPED))
 
+    def restore_mappings(self):
+        """Map back what the metadata records, after a failed unmapping.
+
+        A delete whose FeedTask failed on one VIOS has removed the mappings
+        on the others (all of them when a reply was lost) while the metadata
+        still records them; mapping them again makes the VIOSes agree with
+        it, and a retried delete starts from there.  Nothing to do once the
+        unmapping was recorded.
+        """
+        try:
+            records = self._records()
+        except exception.CorruptFabricMetadata:
+            return
+        inst_maps = [e for r in records.values()
+                     if r.state == fabric_meta.INST_MAPPED
+                     for e in r.port_map]
+        staged = [e for r in records.values()
+                  if r.state == fabric_meta.MGMT_MAPPED for e in r.port_map]
+        staging_uuid = self._staging_uuid() if staged else None
+        if not inst_maps and not staging_uuid:
+            return
+        LOG.warning('Mapping the vFC adapters of %s back after a failed '
+                    'unmapping', self.instance.uuid)
+        ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+                                   'restore_%s' % self.instance.uuid,
+                                   xags=npiv_vios.XAGS_PORTS)
+        if inst_maps:
+            ftsk.add_functor_subtask(_map_to_instance, self.host_uuid,
+                                     self.lpar_uuid, None, inst_maps)
+        if staging_uuid:
+            ftsk.add_functor_subtask(_map_to_staging, self.host_uuid,
+                                     staging_uuid, staged)
+        ftsk.execute()
+
     def remove_instance_mappings(self, update_metadata=True):
         """Unmap the instance now, on a FeedTask of this adapter's own."""
         self.reset_stg_ftsk()

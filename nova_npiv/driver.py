@@ -422,6 +422,7 @@ class NPIVDriver(driver.ComputeDriver):
                        recover_method, block_migration=False,
                        migrate_data=None):
         """Source: run the platform's Migrate job with the vFC mappings."""
+        lpar_w = None
         try:
             dest_system = self._dest_system(context, dest, migrate_data)
             targets = migration_data.get_targets(instance)
@@ -438,10 +439,26 @@ class NPIVDriver(driver.ComputeDriver):
             pvm_mig.migrate_lpar(lpar_w, dest_system,
                                  virtual_fc_mappings=mappings)
         except Exception:
-            with excutils.save_and_reraise_exception():
-                LOG.exception('Live migration of %s failed', instance.uuid)
-                recover_method(context, instance, dest, migrate_data)
+            if lpar_w is None or not self._left_source(instance):
+                with excutils.save_and_reraise_exception():
+                    LOG.exception('Live migration of %s failed',
+                                  instance.uuid)
+                    recover_method(context, instance, dest, migrate_data)
+            # The job did its work but its answer was lost (e.g. the
+            # connection dropped): rolling back would leave nova and the
+            # metadata on this host while the LPAR runs on the other.
+            LOG.warning('The Migrate job of %s reported a failure, but the '
+                        'LPAR has left this system: completing the '
+                        'migration', instance.uuid, exc_info=True)
         post_method(context, instance, dest, block_migration, migrate_data)
+
+    def _left_source(self, instance):
+        try:
+            return vm.get(self.adapter, self.host_uuid, instance) is None
+        except Exception:
+            LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
+                      exc_info=True)
+            return False
 
     def _dest_system(self, context, dest, migrate_data):
         if migrate_data is not None and 'migration' in migrate_data:

@@ -8,6 +8,8 @@ cost is one VIOS feed read and one POST per touched VIOS, and a failure
 reverts what already landed.
 """
 
+import time
+
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
@@ -19,6 +21,7 @@ import os_resource_classes as orc
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import excutils
+from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import migration as pvm_mig
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
@@ -42,6 +45,11 @@ from nova_npiv import volume
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+#: Reads of the destination after a Migrate job: the LPAR has moved, so a
+#: console hiccup must not leave the metadata describing the source.
+ADOPT_TRIES = 3
+ADOPT_RETRY_DELAY = 1.0
 
 
 class NPIVDriver(driver.ComputeDriver):
@@ -485,9 +493,20 @@ class NPIVDriver(driver.ComputeDriver):
                                            network_info,
                                            block_migration=False,
                                            block_device_info=None):
-        npiv_drv = self._npiv(instance, lpar_w=self._lpar(instance))
-        migration_data.clear_targets(instance)
-        npiv_drv.adopt_migrated_mappings()
+        for attempt in range(1, ADOPT_TRIES + 1):
+            try:
+                npiv_drv = self._npiv(instance,
+                                      lpar_w=self._lpar(instance))
+                migration_data.clear_targets(instance)
+                npiv_drv.adopt_migrated_mappings()
+                return
+            except pvm_exc.Error as err:
+                if attempt == ADOPT_TRIES:
+                    raise
+                LOG.warning('Recording the vFC mappings of %s after its '
+                            'migration failed (%s); trying again',
+                            instance.uuid, err)
+                time.sleep(ADOPT_RETRY_DELAY * attempt)
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                network_info,

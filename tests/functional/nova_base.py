@@ -17,6 +17,7 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import cinder as cinder_fixture
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
+from oslo_config import cfg
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_npiv import conf as npiv_conf
@@ -25,6 +26,8 @@ from nova_npiv.simulator import Simulator
 from nova_npiv.simulator import default_topology
 from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
+
+CONF = cfg.CONF
 
 #: Target ports of the simulated storage array.
 ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
@@ -73,6 +76,9 @@ class NPIVServicesTestCase(test.TestCase,
     TOPOLOGY = None
 
     def setUp(self):
+        # nova's ConfFixture parses the global CONF afresh; a test that ran
+        # the nova-npiv CLI earlier in this process left it parsed.
+        CONF.reset()
         self.flags(compute_driver='npiv.NPIVDriver')
         super().setUp()
         self.flags(api_paste_config=os.path.join(

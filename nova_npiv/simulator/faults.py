@@ -16,7 +16,8 @@ KIND_DELAY = 'delay'
 #: reply: the change landed but the client cannot know.
 KIND_LOST_REPLY = 'lost_reply'
 #: The request is not carried out; the reply is ``status`` with ``body``
-#: (bytes) as it is: malformed, hostile or oversized documents.
+#: (bytes) and ``headers`` as they are: malformed, hostile or oversized
+#: documents, redirects.
 KIND_BODY = 'body'
 KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
          KIND_BODY)
@@ -27,7 +28,7 @@ class Fault(object):
 
     def __init__(self, method=None, path=None, nth=1, kind=KIND_STATUS,
                  status=500, times=1, message=None, delay=0.0, body=None,
-                 content_type='application/atom+xml'):
+                 content_type='application/atom+xml', headers=None):
         if kind not in KINDS:
             raise ValueError('fault kind must be one of %s' % ', '.join(KINDS))
         if nth < 1 or times < 1:
@@ -45,6 +46,7 @@ class Fault(object):
             raise ValueError("a 'body' fault needs body=<bytes>")
         self.body = body
         self.content_type = content_type
+        self.headers = dict(headers or {})
         self.seen = 0
         self.hits = []
 

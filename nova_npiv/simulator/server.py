@@ -296,7 +296,8 @@ class Simulator(object):
 
     def inject_fault(self, method=None, path=None, nth=1, kind='status',
                      status=500, times=1, message=None, delay=0.0,
-                     body=None, content_type='application/atom+xml'):
+                     body=None, content_type='application/atom+xml',
+                     headers=None):
         """Arm a fault for matching requests from now on.
 
         :param method: HTTP method to match (any if None).
@@ -308,14 +309,14 @@ class Simulator(object):
                      then answer normally), 'lost_reply' (carry the request
                      out, then close the connection without a reply) or
                      'body' (do nothing; reply ``status`` with ``body``, raw
-                     bytes, as ``content_type``).
+                     bytes, as ``content_type``, plus ``headers``).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
         """
         return self._faults.add(flt.Fault(method, path, nth, kind, status,
                                           times, message, delay, body,
-                                          content_type))
+                                          content_type, headers))
 
     def fail_job(self, operation, nth=1, message=None, times=1):
         """Make the nth run of job ``operation`` end in failure."""
@@ -387,6 +388,7 @@ class Simulator(object):
                 if fault.kind == flt.KIND_BODY:
                     headers = ({'Content-Type': fault.content_type}
                                if fault.content_type else {})
+                    headers.update(fault.headers)
                     return _Reply(fault.status, fault.body, headers,
                                   fault=fault.kind)
                 if fault.kind == flt.KIND_DELAY:

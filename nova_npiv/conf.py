@@ -51,6 +51,12 @@ console_opts = [
     cfg.IntOpt(
         'conn_timeout', default=60, min=1,
         help='Seconds to wait for a management console reply.'),
+    cfg.IntOpt(
+        'max_reply_mb', default=128, min=1,
+        help='Largest management console reply accepted, in MiB. A bigger '
+             'one is refused before it is parsed or logged. The VIOS and '
+             'partition feeds of one managed system with 5000 vFC mappings '
+             'are about 11 MiB each.'),
     cfg.StrOpt(
         'managed_system',
         help='Name, serial number or UUID of the managed system (CEC) this '

@@ -3,6 +3,12 @@
 pypowervm only verifies the console certificate while logging on and sends
 every later request with verification off; :class:`VerifiedSession` applies
 the operator's choice (system store, a CA path, or off) to every request.
+
+It also refuses replies that no console sends and that would cost the
+service dearly: a document type declaration (lxml, as pypowervm sets it up,
+expands internal entities; libxml2 stops a "billion laughs" amplification,
+but nothing legitimate needs a DTD), and a body over ``max_reply_mb``
+(pypowervm would parse it whole and, if unparseable, log it whole at ERROR).
 """
 
 from oslo_config import cfg
@@ -17,17 +23,47 @@ LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
 
+#: Markers of a document type declaration: a DTD is where entities live.
+_DTD_MARKERS = ('<!DOCTYPE', '<!ENTITY')
+
+
 class VerifiedSession(pvm_adpt.Session):
 
-    def __init__(self, tls_verify, **kwargs):
+    def __init__(self, tls_verify, max_reply_bytes=None, **kwargs):
         self._tls_verify = tls_verify
+        self._max_reply = max_reply_bytes
         # certpath=None: pypowervm's own per-host certificate file lookup is
         # replaced by tls_verify.
         super().__init__(certpath=None, **kwargs)
 
     def request(self, method, path, *args, **kwargs):
         kwargs['verify'] = self._tls_verify
-        return super().request(method, path, *args, **kwargs)
+        resp = super().request(method, path, *args, **kwargs)
+        self._check_reply(method, path, resp)
+        return resp
+
+    def _check_reply(self, method, path, resp):
+        body = getattr(resp, 'body', None)
+        path = path.split('?', 1)[0]
+        if not body:
+            # pypowervm reports an empty GET, but takes an empty create or
+            # update reply for a document and fails later on, without
+            # saying which request it was (KeyError 'entry').
+            if method in ('PUT', 'POST') and resp.status == 200:
+                raise exception.ConsoleReplyRefused(
+                    method=method, path=path, reason='the reply is empty')
+            return
+        if self._max_reply and len(body) > self._max_reply:
+            raise exception.ConsoleReplyRefused(
+                method=method, path=path,
+                reason='%d bytes, more than [powervm] max_reply_mb (%d MiB)'
+                % (len(body), self._max_reply >> 20))
+        for marker in _DTD_MARKERS:
+            if marker in body:
+                raise exception.ConsoleReplyRefused(
+                    method=method, path=path,
+                    reason='it carries a document type declaration (%s); '
+                           'entities are never expanded' % marker)
 
 
 def tls_verify(conf=CONF):
@@ -47,7 +83,7 @@ def build_adapter(conf=CONF):
         tls_verify(conf), host=opts.host, port=opts.port,
         protocol=opts.protocol, username=opts.username,
         password=opts.password or '', timeout=opts.conn_timeout,
-        auditmemento='nova-npiv')
+        auditmemento='nova-npiv', max_reply_bytes=opts.max_reply_mb << 20)
     return pvm_adpt.Adapter(session)
 
 

@@ -33,6 +33,11 @@ class ManagedSystemNotFound(nova_exc.NovaException):
                 "console (it has: %(known)s)")
 
 
+class ConsoleReplyRefused(nova_exc.NovaException):
+    msg_fmt = _("The management console's reply to %(method)s %(path)s is "
+                "refused: %(reason)s")
+
+
 class AmbiguousManagedSystem(nova_exc.NovaException):
     msg_fmt = _("The management console manages %(count)d systems "
                 "(%(known)s): set [powervm] managed_system")

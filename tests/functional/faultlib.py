@@ -74,7 +74,9 @@ State = collections.namedtuple('State',
 class World(object):
     """A fresh simulator with drivers and one instance; close() it."""
 
-    def __init__(self, hosts=(('host-a', 'sys-a'),), topology=None):
+    def __init__(self, hosts=(('host-a', 'sys-a'),), topology=None,
+                 **overrides):
+        self.overrides = overrides
         self.sim = Simulator(topology or default_topology())
         self.sim.start()
         self.drivers = {}
@@ -95,7 +97,8 @@ class World(object):
         self.capacity0 = capacity(self.sim)
 
     def load(self, host, system, **overrides):
-        drv = harness.load_driver(self.sim, host, system, **overrides)
+        drv = harness.load_driver(self.sim, host, system,
+                                  **dict(self.overrides, **overrides))
         self.sim.track_session(drv.adapter)
         # A replaced driver stays referenced: its session would otherwise
         # log off (a DELETE Logon) in the middle of some later request
@@ -805,7 +808,8 @@ class WorldTestCase(testtools.TestCase):
             format='%(levelname)s %(name)s %(message)s'))
         self.addCleanup(reset_conf)
 
-    def world(self, hosts=(('host-a', 'sys-a'),), topology=None):
-        world = World(hosts, topology=topology)
+    def world(self, hosts=(('host-a', 'sys-a'),), topology=None,
+              **overrides):
+        world = World(hosts, topology=topology, **overrides)
         self.addCleanup(world.close)
         return world

@@ -4,7 +4,9 @@ pypowervm only verifies the console certificate while logging on and sends
 every later request with verification off; :class:`VerifiedSession` applies
 the operator's choice (system store, a CA path, or off) to every request.
 
-It also refuses replies that no console sends and that would cost the
+It never follows redirects (they would carry the session token, or the
+logon body with the password, wherever the Location points), and refuses
+replies that no console sends and that would cost the
 service dearly: a document type declaration (lxml, as pypowervm sets it up,
 expands internal entities; libxml2 stops a "billion laughs" amplification,
 but nothing legitimate needs a DTD), and a body over ``max_reply_mb``
@@ -14,6 +16,7 @@ but nothing legitimate needs a DTD), and a body over ``max_reply_mb``
 from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
+import requests
 from pypowervm.wrappers import managed_system as pvm_ms
 
 from nova_npiv import conf as npiv_conf
@@ -27,11 +30,45 @@ CONF = cfg.CONF
 _DTD_MARKERS = ('<!DOCTYPE', '<!ENTITY')
 
 
+class _NoRedirects(requests.Session):
+    """A requests session that never follows a redirect.
+
+    pypowervm sends the session token as a plain header (X-API-Session) and
+    the password in the logon body; requests keeps both when it follows a
+    redirect (a 307 or 308 re-sends the body), to whatever host and over
+    whatever scheme the Location names.  The REST API does not redirect: a
+    redirect is answered with an HttpError naming the request instead.
+    """
+
+    def get_redirect_target(self, resp):
+        return None
+
+
+class _RequestsWithoutRedirects(object):
+    """The ``requests`` module as pypowervm.adapter sees it.
+
+    pypowervm builds a ``requests.Session()`` inside every request, so the
+    only way to choose its class is the module it looks the name up in.
+    """
+
+    Session = _NoRedirects
+
+    def __getattr__(self, name):
+        return getattr(requests, name)
+
+
+def _refuse_redirects():
+    if not isinstance(pvm_adpt.requests, _RequestsWithoutRedirects):
+        pvm_adpt.requests = _RequestsWithoutRedirects()
+
+
 class VerifiedSession(pvm_adpt.Session):
 
     def __init__(self, tls_verify, max_reply_bytes=None, **kwargs):
         self._tls_verify = tls_verify
         self._max_reply = max_reply_bytes
+        # Before the logon, whose body carries the password.
+        _refuse_redirects()
         # certpath=None: pypowervm's own per-host certificate file lookup is
         # replaced by tls_verify.
         super().__init__(certpath=None, **kwargs)

@@ -79,6 +79,9 @@ class NPIVDriver(driver.ComputeDriver):
         self.host_uuid = self.host_wrapper.uuid
         self.staging = npiv_staging.StagingPartition(
             self.adapter, self.host_uuid, choice=self.settings.staging)
+        # Resolved now: a staging partition named in nova.conf that does
+        # not exist is a configuration error, not a failure of every spawn.
+        self.staging.uuid  # noqa: B018
         self._check_fabric_ports()
         self._reconcile(host)
         LOG.info('nova-npiv drives managed system %s (%s)',

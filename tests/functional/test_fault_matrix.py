@@ -68,7 +68,7 @@ class MatrixTestCase(faultlib.WorldTestCase):
                          .count(('POST', 'VirtualIOServer')))
 
     def test_spawn_http_500_everywhere(self):
-        results = self.run_matrix('spawn', [faultlib.KIND_500], min_runs=14)
+        results = self.run_matrix('spawn', [faultlib.KIND_500], min_runs=12)
         # Failures before the LPAR exists leave the instance as it was or
         # unmapped with its WWPNs kept; later ones are rolled back.
         self.assertIn(faultlib.ROLLED_BACK, {r.outcome for r in results})
@@ -99,7 +99,7 @@ class MatrixTestCase(faultlib.WorldTestCase):
                         min_runs=6)
 
     def test_live_migration_http_500_everywhere(self):
-        self.run_matrix('live migration', [faultlib.KIND_500], min_runs=14,
+        self.run_matrix('live migration', [faultlib.KIND_500], min_runs=12,
                         retry=False)
 
     def test_live_migration_job_412_and_lost_replies(self):

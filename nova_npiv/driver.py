@@ -503,7 +503,7 @@ class NPIVDriver(driver.ComputeDriver):
                 migration_data.clear_targets(instance)
                 npiv_drv.adopt_migrated_mappings()
                 return
-            except pvm_exc.Error as err:
+            except (pvm_exc.Error, exception.ConsoleReplyRefused) as err:
                 if attempt == ADOPT_TRIES:
                     raise
                 LOG.warning('Recording the vFC mappings of %s after its '

@@ -11,7 +11,10 @@ kind with exactly that request failing:
 * ``412x3``: three etag conflicts in a row, then the request goes through;
 * ``job``: the job ends FAILED_BEFORE_COMPLETION (job runs only);
 * ``lost_reply``: the request is carried out, then the connection closes
-  before the reply (the change landed; the driver cannot know).
+  before the reply (the change landed; the driver cannot know);
+* ``bad_xml``, ``entities``: instead of carrying the request out, the
+  console answers 200 with malformed XML, or with a document declaring
+  entities (refused unparsed).
 
 Each run must keep the invariant (see ``tests/functional/faultlib.py``):
 completed as a clean run does, or failed with everything as before or as
@@ -63,11 +66,13 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
     per_kind = collections.Counter()
     per_kind_ok = collections.Counter()
     total = kept = 0
+    all_results = []
     for sc in faultlib.SCENARIOS:
         if only and sc.name not in only:
             continue
         learned = faultlib.learn(sc)
         results = faultlib.matrix(sc, learned, kinds=kinds, retry=retry)
+        all_results.extend(results)
         outcomes = collections.Counter(r.outcome for r in results)
         ok = sum(1 for r in results if r.outcome in (
             faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
@@ -106,6 +111,15 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
         '%s %d/%d' % (k, per_kind_ok[k], per_kind[k]) for k in kinds))
     out.write('\n%d combinations tried, %d kept the invariant, %d did not.\n'
               % (total, kept, total - kept))
+    failed = [r for r in all_results if r.error is not None]
+    unnamed = [r for r in failed if not faultlib.names_request(r)]
+    out.write('errors naming the failing request (path, or job): %d/%d\n'
+              % (len(failed) - len(unnamed), len(failed)))
+    if verbose:
+        for r in unnamed:
+            out.write('  not named: %s: %s: %s\n' % (
+                faultlib.label(r.target), r.kind,
+                str(r.error).splitlines()[0][:160]))
     if broken:
         out.write('\nCombinations that broke the invariant:\n')
         for r in broken:

@@ -52,7 +52,18 @@ KIND_DROP = 'drop'
 KIND_412 = '412x3'
 KIND_JOB = 'job'
 KIND_LOST = 'lost_reply'
-KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_LOST)
+#: Hostile replies instead of carrying the request out (200 OK).
+KIND_GARBAGE = 'bad_xml'
+KIND_DTD = 'entities'
+KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_LOST, KIND_GARBAGE,
+         KIND_DTD)
+
+_BODIES = {
+    KIND_GARBAGE: b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>',
+    KIND_DTD: (b'<?xml version="1.0"?><!DOCTYPE feed [<!ENTITY a "aaaa">'
+               b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+               b'<feed xmlns="http://www.w3.org/2005/Atom">&b;</feed>'),
+}
 
 COMPLETED = 'completed'
 UNCHANGED = 'failed, unchanged'
@@ -646,6 +657,10 @@ def kinds_for(target, kinds=KINDS):
 def arm(sim, target, kind):
     if kind == KIND_JOB:
         return sim.fail_job(target.job[0], nth=target.job[1])
+    if kind in _BODIES:
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind='body', status=200,
+                                body=_BODIES[kind])
     fault_kind = {KIND_500: 'status', KIND_DROP: 'drop', KIND_412: '412',
                   KIND_LOST: 'lost_reply'}[kind]
     return sim.inject_fault(target.method, target.regex, nth=target.nth,
@@ -667,6 +682,14 @@ Learned = collections.namedtuple('Learned', 'scenario requests targets '
 
 Result = collections.namedtuple('Result', 'scenario kind target outcome '
                                 'error problems retried seconds')
+
+
+def names_request(result):
+    """Whether the error of a failed run names the request that failed."""
+    text = str(result.error)
+    target = result.target
+    return target.path in text or bool(target.job and
+                                       "'%s'" % target.job[0] in text)
 
 
 def learn(sc):

@@ -557,9 +557,6 @@ class Detach(Scenario):
         world.drivers['host-a'].detach_volume(
             world.ctxt, bdm['connection_info'], world.inst, '/dev/sdb')
 
-    def retry(self, world):
-        self.operate(world)
-
     def done(self, world):
         return mapped_to_instance(world, 'sys-a')
 
@@ -587,8 +584,12 @@ class AttachNewFabric(Scenario):
         return mapped_to_instance(world, 'sys-a')
 
     def rolled_back(self, world, before):
+        # Fabric A untouched; fabric B unmapped with its WWPNs, or staged
+        # (the connector ran, the attach failed before mapping anything).
         problems = mapped_to_instance(world, 'sys-a', fabrics=['A'])
-        problems += unmapped_with_wwpns(world, fabrics=['B'])
+        if fabric_meta.get_fabric(world.inst, 'B').state != \
+                fabric_meta.MGMT_MAPPED:
+            problems += unmapped_with_wwpns(world, fabrics=['B'])
         return problems
 
 

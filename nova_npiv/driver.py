@@ -382,11 +382,8 @@ class NPIVDriver(driver.ComputeDriver):
             raise nova_exc.MigrationPreCheckError(
                 reason='block migration is not supported: NPIV volumes '
                        'follow the instance')
-        source_fabrics = {k[len(fabric_meta.STATE_PREFIX):]
-                          for k in instance.system_metadata
-                          if k.startswith(fabric_meta.STATE_PREFIX)}
-        missing = sorted(f for f in source_fabrics
-                         if f not in self.settings.ports)
+        missing = [f for f in fabric_meta.recorded_fabrics(instance)
+                   if f not in self.settings.ports]
         if missing:
             raise exception.LiveMigrationDataError(
                 instance=instance.uuid,
@@ -527,19 +524,15 @@ class NPIVDriver(driver.ComputeDriver):
         pass
 
     def get_instance_disk_info(self, instance, block_device_info=None):
+        """No local disks: every disk is a Cinder FC volume."""
         return '[]'
 
-    def unfilter_instance(self, instance, network_info):
-        pass
-
-    def ensure_filtering_rules_for_instance(self, instance, network_info):
-        pass
-
     def plug_vifs(self, instance, network_info):
-        pass
+        """Networking is not this plugin's business (storage only).
+
+        nova calls this on every start-up and live migration; PowerVM
+        virtual networking belongs to a network plugin of its own.
+        """
 
     def unplug_vifs(self, instance, network_info):
-        pass
-
-    def get_host_uptime(self):
-        return 'unknown'
+        """See :meth:`plug_vifs`."""

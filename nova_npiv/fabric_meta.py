@@ -264,6 +264,16 @@ def _read_map(instance, sysmeta, fabric):
         raise _corrupt(instance, main, str(err))
 
 
+def recorded_fabrics(instance):
+    """Fabrics the instance has a recorded state for, whatever the config.
+
+    A live-migration destination or an operator tool may not share the
+    configuration of the host that wrote the metadata.
+    """
+    return sorted(key[len(STATE_PREFIX):] for key in _sysmeta(instance)
+                  if key.startswith(STATE_PREFIX))
+
+
 def get_fabric(instance, fabric):
     """Decoded state and port map of one fabric (absent: unmapped, [])."""
     sysmeta = _sysmeta(instance)

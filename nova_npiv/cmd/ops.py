@@ -146,9 +146,8 @@ def show(out, instance_uuid, use_sim=False, as_json=False):
         nova_context.get_admin_context(), instance_uuid,
         expected_attrs=['system_metadata'])
     settings = _settings()
-    fabrics = settings.fabrics if settings is not None else sorted(
-        k[len(fabric_meta.STATE_PREFIX):] for k in inst.system_metadata
-        if k.startswith(fabric_meta.STATE_PREFIX))
+    fabrics = (settings.fabrics if settings is not None
+               else fabric_meta.recorded_fabrics(inst))
     problems = fabric_meta.check_instance(inst, fabrics)
     records = {}
     for fabric in fabrics:

@@ -2,12 +2,10 @@
 
 import io
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 from unittest import mock
 
 import fixtures
@@ -17,6 +15,7 @@ import testtools
 from nova_npiv.cmd import main as cli
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
+from tests.functional import conffile
 
 CONF = cfg.CONF
 
@@ -46,18 +45,7 @@ class CLITestCase(testtools.TestCase):
         return code, out.getvalue()
 
     def config_for(self, sim, system):
-        """A nova.conf pointing at ``sim`` for ``system``."""
-        opts = sim.powervm_conf(system)
-        lines = ['[powervm]']
-        for key, value in opts.items():
-            if isinstance(value, (list, tuple)):
-                value = ','.join(value)
-            lines.append('%s = %s' % (key, value))
-        fd, path = tempfile.mkstemp(suffix='.conf')
-        with os.fdopen(fd, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        self.addCleanup(os.unlink, path)
-        return path
+        return conffile.write(self, sim, system)
 
 
 class TestDemo(CLITestCase):

@@ -11,8 +11,6 @@ in line without touching the mappings of healthy instances.
 
 import io
 import json
-import os
-import tempfile
 from unittest import mock
 
 from nova import objects
@@ -23,6 +21,7 @@ from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
 from nova_npiv.volume import npiv
+from tests.functional import conffile
 from tests.functional import faultlib
 
 
@@ -272,18 +271,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
 
     def _config(self):
         """nova.conf for the whole console (no managed_system)."""
-        opts = self.w.sim.powervm_conf('sys-a')
-        opts.pop('managed_system')
-        lines = ['[powervm]']
-        for key, value in opts.items():
-            if isinstance(value, (list, tuple)):
-                value = ','.join(value)
-            lines.append('%s = %s' % (key, value))
-        fd, path = tempfile.mkstemp(suffix='.conf')
-        with os.fdopen(fd, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        self.addCleanup(os.unlink, path)
-        return path
+        return conffile.write(self, self.w.sim, 'sys-a', whole_console=True)
 
     def _cli(self, *argv):
         # The CLI reads its own nova.conf, not the drivers' overrides.

@@ -117,6 +117,8 @@ class NPIVDriver(driver.ComputeDriver):
             ctxt = nova_context.get_admin_context()
             instances = objects.InstanceList.get_by_host(
                 ctxt, host, expected_attrs=['system_metadata'])
+            for inst in instances:
+                self._finish_migration(inst)
             staged_ok = set()
             for inst in instances:
                 try:
@@ -141,6 +143,18 @@ class NPIVDriver(driver.ComputeDriver):
         except Exception:
             LOG.exception('Start-up reconciliation of vFC mappings failed; '
                           'run nova-npiv audit')
+
+    def _finish_migration(self, instance):
+        """Adopt the mappings of a live migration whose last step failed."""
+        if instance.task_state is not None or \
+                not migration_data.get_targets(instance):
+            return
+        try:
+            self._npiv(instance, lpar_w=self._lpar(instance)) \
+                .adopt_migrated_mappings()
+        except Exception:
+            LOG.exception('Could not record the vFC mappings of migrated '
+                          'instance %s', instance.uuid)
 
     def cleanup_host(self, host):
         if self.adapter is not None:
@@ -497,7 +511,6 @@ class NPIVDriver(driver.ComputeDriver):
             try:
                 npiv_drv = self._npiv(instance,
                                       lpar_w=self._lpar(instance))
-                migration_data.clear_targets(instance)
                 npiv_drv.adopt_migrated_mappings()
                 return
             except (pvm_exc.Error, exception.ConsoleReplyRefused) as err:

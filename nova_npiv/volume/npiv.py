@@ -23,6 +23,7 @@ from taskflow.patterns import linear_flow as tf_lf
 from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import migration_data
 from nova_npiv import vios as npiv_vios
 from nova_npiv import wwpn as wwpn_util
 from nova_npiv.tasks import storage as tf_stg
@@ -100,6 +101,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 if self._staging_uuid() is not None:
                     self._stage_partners()
                 return fabric_meta.partner_wwpns(self.instance, self.fabrics)
+            self._finish_migration_here()
             self._forget_foreign_mappings()
             records = self._records()
             to_derive = [f for f in self.fabrics if not records[f].port_map]
@@ -395,6 +397,9 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 new_map.append((port_by_pair[key], entry[1]))
             fabric_meta.set_fabric(self.instance, fabric,
                                    fabric_meta.INST_MAPPED, new_map)
+        # Saved with the new maps: the targets' presence is what marks an
+        # adoption as still to do (see _finish_migration_here).
+        migration_data.clear_targets(self.instance)
         self.instance.save()
 
     # -- internals -------------------------------------------------------
@@ -501,6 +506,22 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         return [(wwpn_util.normalize(p),
                  ' '.join(wwpn_util.normalize_list(v.split())))
                 for p, v in derived]
+
+    def _finish_migration_here(self):
+        """Record a live migration whose last step failed on this host.
+
+        When the destination could not read its VIOSes after the Migrate
+        job, nova still moved the instance here, but the metadata kept the
+        source's ports and WWPN order (and the chosen targets, which mark
+        the adoption as pending).  The next connector call finishes it.
+        """
+        if (self.instance.task_state is not None or
+                self.instance.host != self.settings.host or
+                not migration_data.get_targets(self.instance)):
+            return
+        LOG.warning('Instance %s: recording the vFC mappings its live '
+                    'migration left on this system', self.instance.uuid)
+        self.adopt_migrated_mappings()
 
     def _forget_foreign_mappings(self):
         """After an evacuation, the recorded mappings are another host's.

@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import fixtures
+from nova.compute import task_states
 from nova import context as nova_context
 from nova import objects
 from nova.objects import base as obj_base
@@ -18,6 +20,9 @@ import testtools
 
 from nova_npiv import fabric_meta
 from nova_npiv import migration_data
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+from nova_npiv.cmd import harness
 from nova_npiv import conf as npiv_conf
 from nova_npiv import driver as npiv_driver
 
@@ -75,3 +80,63 @@ class TestMigrationDataRelay(testtools.TestCase):
                          fabric_meta.get_fabric(relayed, 'A').port_map)
         relayed_data = ser.deserialize_entity(ctxt, back['migrate_data'])
         self.assertTrue(relayed_data.is_shared_block_storage)
+
+
+class TestUnfinishedMigration(testtools.TestCase):
+    """The destination's last step fails; the next call finishes it."""
+
+    def test_next_connector_call_adopts_what_the_migration_left(self):
+        self.useFixture(fixtures.MockPatch(
+            'nova_npiv.driver.ADOPT_RETRY_DELAY', 0))
+        with Simulator(default_topology()) as sim:
+            src = harness.load_driver(sim, 'host-a', 'sys-a')
+            dst = harness.load_driver(sim, 'host-b', 'sys-b')
+            for drv in (src, dst):
+                sim.track_session(drv.adapter)
+            ctxt = harness.admin_context()
+            inst = harness.new_instance(
+                3, '6a0e2b7c-1d43-4e8e-9a55-0f7b3c2d1e44', 'host-a')
+            cinder = harness.FakeCinder()
+            conn = src.get_volume_connector(inst)
+            src.spawn(ctxt, inst, None, [], None, {},
+                      block_device_info={'block_device_mapping': [
+                          cinder.bdm('vol-1', 0, conn)]})
+            before = fabric_meta.get_fabric(inst, 'A').port_map
+
+            data = dst.check_can_live_migrate_destination(ctxt, inst, None,
+                                                          None)
+            data = src.check_can_live_migrate_source(ctxt, inst, data)
+            data.migration = objects.Migration(dest_node='sys-b')
+            inst.task_state = task_states.MIGRATING
+            dst.get_volume_connector(inst)
+            dst.pre_live_migration(ctxt, inst, None, None, None, data)
+            failures = []
+
+            def post(c, instance, dest, block_migration, migrate_data):
+                # The destination's console is down for every retry.
+                sim.inject_fault(method='GET', path='/LogicalPartition/',
+                                 status=503, times=3)
+                try:
+                    dst.post_live_migration_at_destination(c, instance, None)
+                except Exception as err:
+                    failures.append(err)
+                # What nova's manager does whatever the driver said.
+                instance.host, instance.task_state = 'host-b', None
+
+            src.live_migration(ctxt, inst, 'host-b', post, None,
+                               migrate_data=data)
+            self.assertEqual(1, len(failures))
+            # Still the source's ports, the targets still pending.
+            self.assertEqual(before, fabric_meta.get_fabric(inst,
+                                                            'A').port_map)
+            self.assertTrue(migration_data.get_targets(inst))
+
+            conn = dst.get_volume_connector(inst)
+            after = fabric_meta.get_fabric(inst, 'A')
+            sys_b = {p.wwpn.lower() for p in sim.model.ports('sys-b')}
+            self.assertIn(after.port_map[0][0], sys_b)
+            self.assertEqual(list(reversed(before[0][1].split())),
+                             after.port_map[0][1].split())
+            self.assertEqual({}, migration_data.get_targets(inst))
+            self.assertIn(after.port_map[0][1].split()[0], conn['wwpns'])
+            dst.destroy(ctxt, inst, None, None)

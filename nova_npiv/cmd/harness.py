@@ -50,10 +50,12 @@ def load_driver(sim, host, system, **overrides):
     fabrics = opts.pop('fabrics')
     CONF.set_override('fabrics', fabrics, group='powervm')
     npiv_conf.register_fabric_opts(CONF)
+    unused = {npiv_conf.fabric_opt_name(f)
+              for f in sim.powervm_conf(system)['fabrics']} - {
+        npiv_conf.fabric_opt_name(f) for f in fabrics}
     for key, value in opts.items():
-        if key.startswith('fabric_') and key[7:-11] not in fabrics:
-            continue
-        CONF.set_override(key, value, group='powervm')
+        if key not in unused:
+            CONF.set_override(key, value, group='powervm')
     CONF.set_override('compute_driver', 'npiv.NPIVDriver')
     drv = nova_driver.load_compute_driver(virtapi.VirtAPI())
     drv.init_host(host)

@@ -390,3 +390,8 @@ def port_map(instance, fabric):
 
 def state(instance, fabric):
     return fabric_meta.get_fabric(instance, fabric).state
+
+
+def pair(first, second):
+    """The fused pair of the WWPN job's ``first`` and ``second`` WWPNs."""
+    return '%s %s' % (WWPNJob.wwpn(first), WWPNJob.wwpn(second))

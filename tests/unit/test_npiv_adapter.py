@@ -29,10 +29,7 @@ W = fx.WWPNJob.wwpn
 UNMAPPED = fabric_meta.UNMAPPED
 MGMT = fabric_meta.MGMT_MAPPED
 INST = fabric_meta.INST_MAPPED
-
-
-def pair(first, second):
-    return '%s %s' % (W(first), W(second))
+pair = fx.pair
 
 
 class NPIVTestCase(testtools.TestCase):

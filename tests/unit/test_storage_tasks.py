@@ -23,10 +23,7 @@ W = fx.WWPNJob.wwpn
 UNMAPPED = fabric_meta.UNMAPPED
 MGMT = fabric_meta.MGMT_MAPPED
 INST = fabric_meta.INST_MAPPED
-
-
-def pair(first, second):
-    return '%s %s' % (W(first), W(second))
+pair = fx.pair
 
 
 class Boom(Exception):

@@ -1,6 +1,6 @@
 """nova-npiv benchmarks on the embedded simulator.
 
-Prints four tables (DESIGN §8, issue 6):
+Prints four tables (doc/source/performance.rst, issue 6):
 
 1. REST round trips per operation against the lower bound (one VIOS feed
    GET plus one POST per touched VIOS, plus the LPAR and job calls the

@@ -25,7 +25,6 @@ from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import migration as pvm_mig
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
-from taskflow import engines as tf_engines
 from taskflow.patterns import linear_flow as tf_lf
 
 from nova_npiv import audit
@@ -37,6 +36,7 @@ from nova_npiv import fabric_meta
 from nova_npiv import inventory
 from nova_npiv import migration_data
 from nova_npiv import staging as npiv_staging
+from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
 from nova_npiv import vios as npiv_vios
@@ -283,8 +283,8 @@ class NPIVDriver(driver.ComputeDriver):
         return lpar_w
 
     @staticmethod
-    def _run(flow):
-        tf_engines.run(flow)
+    def _run(flow, instance):
+        tf_base.run(flow, instance=instance)
 
     # -- instance lifecycle ----------------------------------------------
 
@@ -313,7 +313,7 @@ class NPIVDriver(driver.ComputeDriver):
         flow.add(stg_ftsk)
         if power_on:
             flow.add(tf_vm.PowerOn(instance))
-        self._run(flow)
+        self._run(flow, instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -335,7 +335,7 @@ class NPIVDriver(driver.ComputeDriver):
         if lpar_w is not None:
             flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
                                   lpar_uuid=lpar_w.uuid))
-        self._run(flow)
+        self._run(flow, instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -373,14 +373,14 @@ class NPIVDriver(driver.ComputeDriver):
         vol_drv = self._npiv(instance, connection_info)
         flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.ConnectVolume(vol_drv))
-        self._run(flow)
+        self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
         vol_drv = self._npiv(instance, connection_info)
         flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.DisconnectVolume(vol_drv))
-        self._run(flow)
+        self._run(flow, instance)
 
     def extend_volume(self, context, connection_info, instance,
                       requested_size):

@@ -2,8 +2,8 @@
 
 Nova has no table for plugin state, and the WWPNs of an instance must survive
 restarts of nova-compute, reschedules and live migration (system_metadata
-travels with the instance record). So the fabric state machine of DESIGN §3
-lives in two keys per fabric:
+travels with the instance record). So the fabric state machine
+(doc/source/design/state-machine.rst) lives in two keys per fabric:
 
 ``fabric_state_<F>``
     ``unmapped``, ``mgmt_mapped`` or ``inst_mapped``.

@@ -17,7 +17,6 @@ from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import vfc_mapper
 from pypowervm.utils import uuid as pvm_uuid
-from taskflow import engines as tf_engines
 from taskflow.patterns import linear_flow as tf_lf
 
 from nova_npiv import conf as npiv_conf
@@ -26,6 +25,7 @@ from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv import vios as npiv_vios
 from nova_npiv import wwpn as wwpn_util
+from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.volume import fc
 
@@ -618,7 +618,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             self.instance, fabrics, fabric_meta.MGMT_MAPPED))
         flow = tf_lf.Flow('stage_%s' % self.instance.uuid)
         flow.add(tf_stg.UndoOnFailure(self._unstage_now, port_maps), ftsk)
-        tf_engines.run(flow)
+        tf_base.run(flow, instance=self.instance)
 
     def _stage_partners(self):
         """Map the partner WWPNs to this (destination) host's staging.
@@ -652,7 +652,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             flow = tf_lf.Flow('stage_partners_%s' % self.instance.uuid)
             flow.add(tf_stg.UndoOnFailure(self._unstage_now, port_maps),
                      ftsk)
-            tf_engines.run(flow)
+            tf_base.run(flow, instance=self.instance)
 
     def _unstage_now(self, port_maps):
         ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,

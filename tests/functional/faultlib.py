@@ -9,7 +9,8 @@ the operation.  A clean run teaches the operation's REST request sequence
 (from ``sim.request_log``); the operation is then re-run in a fresh world
 once per request index and fault kind, with exactly that request failing.
 
-After every run the invariant of DESIGN §9 is judged: either the operation
+After every run the invariant (doc/source/reliability.rst) is judged:
+either the operation
 completed (the state is the clean run's end state), or it raised and the
 VIOS mappings, the LPARs, the NPIV capacity and the instance's fabric
 metadata are exactly as before, or as the operation's clean rollback leaves

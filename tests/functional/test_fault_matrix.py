@@ -2,7 +2,8 @@
 
 Every operation's REST request sequence is learned from a clean run; the
 operation is then re-run in a fresh simulator with one request failing, and
-the invariant of DESIGN §9 is judged (see ``faultlib``): completed, or
+the invariant of doc/source/reliability.rst is judged (``faultlib``):
+completed, or
 failed with everything as before or as a clean rollback, the metadata
 agreeing with the VIOSes, no staging leftover, no orphan, NPIV capacity
 unchanged; and a retry without faults completes.

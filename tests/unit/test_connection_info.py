@@ -1,4 +1,7 @@
-"""Bad-input corpus for Cinder FC connection_info (DESIGN §4, issue 7)."""
+"""Bad-input corpus for Cinder FC connection_info (issue 7).
+
+The accepted shapes: doc/source/design/flows.rst, "Cinder connection_info".
+"""
 
 import copy
 

@@ -2,7 +2,8 @@
 
 Every test runs the adapter against ``fake_vios_feed.txt`` served by
 pypowervm's ``FeedTaskFx`` (see :mod:`tests.unit.fixtures`), and checks the
-fabric state machine of DESIGN §3 on three levels: the instance's
+fabric state machine (doc/source/design/state-machine.rst) on three
+levels: the instance's
 ``system_metadata``, the vFC mappings on each VIOS wrapper after the
 FeedTask's subtasks ran, and the REST calls made (feed GETs, VIOS POSTs,
 WWPN allocation jobs).
@@ -69,7 +70,7 @@ class NPIVTestCase(testtools.TestCase):
 
 
 # ---------------------------------------------------------------------------
-# First and later connector calls (DESIGN §3 rows 1 and 2)
+# First and later connector calls (state-machine.rst rows 1, 2 and 8)
 
 
 class TestFirstConnectorCallWithStaging(NPIVTestCase):
@@ -461,7 +462,7 @@ class TestMigrationDestinationConnector(NPIVTestCase):
 
 
 # ---------------------------------------------------------------------------
-# Connect (DESIGN §3 rows 3 and 4)
+# Connect (state-machine.rst rows 3 and 4)
 
 
 class TestConnectFromMgmtMapped(NPIVTestCase):
@@ -730,7 +731,7 @@ class TestBadConnectionInfo(NPIVTestCase):
 
 
 # ---------------------------------------------------------------------------
-# Detach, extend, delete and rollback (DESIGN §3 rows 5 and 6)
+# Detach, extend, delete and rollback (state-machine.rst rows 5 and 6)
 
 
 class TestPlainDetach(NPIVTestCase):
@@ -1217,7 +1218,7 @@ class TestCorruptMetadata(NPIVTestCase):
 
 
 # ---------------------------------------------------------------------------
-# Live migration (DESIGN §5)
+# Live migration (doc/source/design/flows.rst, Live migration)
 
 
 def _rest_instance(fixture, fabrics=('A', 'B'), port_maps=None):

@@ -333,6 +333,7 @@ class NPIVDriver(driver.ComputeDriver):
             update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
+            flow.add(tf_vm.CloseVterm(self.adapter, self.host_uuid, lpar_w))
             flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
                                   lpar_uuid=lpar_w.uuid))
         self._run(flow)

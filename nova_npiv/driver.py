@@ -58,6 +58,7 @@ class NPIVDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         supports_evacuate=True,
         supports_extend_volume=True,
+        supports_multiattach=True,
     )
 
     def __init__(self, virtapi, read_only=False):

@@ -1,13 +1,18 @@
-"""Through nova's API: a delete while an operator's terminal is open
-(issue 17).
+"""Through nova's API: a delete while an operator's terminal is open, and a
+Cinder multiattach volume on two instances (issue 17).
 """
 
+from nova.tests.fixtures import cinder as cinder_fixture
+import testtools
+
+from nova_npiv import fabric_meta
 from nova_npiv.simulator import Simulator
 from nova_npiv import vm
 from tests.functional import nova_base
+from tests.functional.nova_base import norm
 from tests.functional.nova_base import uuids
 
-import testtools
+MULTI = cinder_fixture.CinderFixture.MULTIATTACH_VOL
 
 
 class TestDeleteWithOpenTerminal(nova_base.NPIVServicesTestCase):
@@ -34,3 +39,61 @@ class TestCloseVterm(testtools.TestCase):
             vm.close_vterm(adpt, host, '0BAD0000-0000-4000-8000-000000000000')
             (rec,) = [r for r in sim.request_log if 'CloseVterm' in r.path]
             self.assertEqual(404, rec.status)
+
+
+class TestMultiattach(nova_base.NPIVServicesTestCase):
+    """NPIV: each instance has its own WWPNs, so Cinder zones a multiattach
+    volume to every instance's pair and the VIOSes never change."""
+
+    def _attach_to_all(self, servers):
+        self.sim.reset_counters()
+        seen = len(self.cinder.connectors[MULTI])
+        for server in servers:
+            self._attach_volume(server, MULTI)
+        self.assertEqual(0, self.vios_posts())
+        # One connector per attachment, each with that instance's WWPNs.
+        connectors = self.cinder.connectors[MULTI][seen:]
+        self.assertEqual(len(servers), len(connectors))
+        for server, connector in zip(servers, connectors):
+            active = fabric_meta.active_wwpns(self.instance(server),
+                                              ['A', 'B'])
+            self.assertEqual(norm(active), norm(connector['wwpns']))
+        self.assertEqual(len(servers), len(
+            {tuple(norm(c['wwpns'])) for c in connectors}))
+        attached = self.cinder.volume_to_attachment[MULTI]
+        self.assertEqual({s['id'] for s in servers},
+                         {a['instance_uuid'] for a in attached.values()})
+
+    def _detach_from_all(self, servers, maps_before):
+        for server in servers:
+            self._detach_volume(server, MULTI)
+        self.assertEqual(0, self.vios_posts())
+        self.assertEqual({}, self.cinder.volume_to_attachment.get(MULTI, {}))
+        self.assertEqual(maps_before, self.sim.model.mappings())
+
+    def test_two_instances_on_one_system(self):
+        one = self.boot_from_volumes([uuids.root_vol])
+        two = self.boot_from_volumes([uuids.root_vol2])
+        maps_before = self.sim.model.mappings()
+        self._attach_to_all([one, two])
+        self.assertEqual(maps_before, self.sim.model.mappings())
+        self._detach_from_all([one, two], maps_before)
+        for server in (one, two):
+            self.assertEqual(2, len(self.mappings_of(server, 'sys-a')))
+
+    def test_two_instances_on_two_systems(self):
+        one = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        two = self.boot_from_volumes([uuids.root_vol2], host='host-b')
+        maps_before = self.sim.model.mappings()
+        self._attach_to_all([one, two])
+        self._detach_from_all([one, two], maps_before)
+        self.assertEqual(2, len(self.mappings_of(one, 'sys-a')))
+        self.assertEqual(2, len(self.mappings_of(two, 'sys-b')))
+        # And a delete of one leaves the other's mappings alone.
+        self._attach_to_all([one, two])
+        self._delete_server(one)
+        self.assertEqual([], self.mappings_of(one))
+        self.assertEqual(2, len(self.mappings_of(two, 'sys-b')))
+        self.assertEqual({two['id']}, {
+            a['instance_uuid']
+            for a in self.cinder.volume_to_attachment[MULTI].values()})

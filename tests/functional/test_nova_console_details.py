@@ -2,6 +2,7 @@
 Cinder multiattach volume on two instances (issue 17).
 """
 
+import fixtures
 from nova.tests.fixtures import cinder as cinder_fixture
 import testtools
 
@@ -43,13 +44,45 @@ class TestCloseVterm(testtools.TestCase):
 
 class TestMultiattach(nova_base.NPIVServicesTestCase):
     """NPIV: each instance has its own WWPNs, so Cinder zones a multiattach
-    volume to every instance's pair and the VIOSes never change."""
+    volume to every instance's pair and the VIOSes never change.
+
+    nova's services share one CONF, whose ``host`` is the compute started
+    last; nova skips the driver's detach where ``CONF.host`` is not the
+    instance's host, so each step runs with ``host`` set to the instance's
+    compute, as in that compute's own process.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.spies = {}
+        for host, drv in self.drivers.items():
+            self.spies[host] = {
+                name: self.useFixture(fixtures.MockPatchObject(
+                    drv, name, wraps=getattr(drv, name))).mock
+                for name in ('attach_volume', 'detach_volume')}
+
+    def _on_host_of(self, server):
+        host = server['OS-EXT-SRV-ATTR:host']
+        self.flags(host=host)
+        return host
+
+    def _events(self, event_type):
+        return len([n for n in self.notifier.versioned_notifications
+                    if n['event_type'] == event_type])
 
     def _attach_to_all(self, servers):
         self.sim.reset_counters()
         seen = len(self.cinder.connectors[MULTI])
         for server in servers:
-            self._attach_volume(server, MULTI)
+            host = self._on_host_of(server)
+            calls = self.spies[host]['attach_volume'].call_count
+            done = self._events('instance.volume_attach.end')
+            self.api.post_server_volume(server['id'], {
+                'volumeAttachment': {'volumeId': MULTI}})
+            self.notifier.wait_for_versioned_notifications(
+                'instance.volume_attach.end', n_events=done + 1)
+            self.assertEqual(calls + 1,
+                             self.spies[host]['attach_volume'].call_count)
         self.assertEqual(0, self.vios_posts())
         # One connector per attachment, each with that instance's WWPNs.
         connectors = self.cinder.connectors[MULTI][seen:]
@@ -66,7 +99,11 @@ class TestMultiattach(nova_base.NPIVServicesTestCase):
 
     def _detach_from_all(self, servers, maps_before):
         for server in servers:
+            host = self._on_host_of(server)
+            calls = self.spies[host]['detach_volume'].call_count
             self._detach_volume(server, MULTI)
+            self.assertEqual(calls + 1,
+                             self.spies[host]['detach_volume'].call_count)
         self.assertEqual(0, self.vios_posts())
         self.assertEqual({}, self.cinder.volume_to_attachment.get(MULTI, {}))
         self.assertEqual(maps_before, self.sim.model.mappings())
@@ -91,6 +128,7 @@ class TestMultiattach(nova_base.NPIVServicesTestCase):
         self.assertEqual(2, len(self.mappings_of(two, 'sys-b')))
         # And a delete of one leaves the other's mappings alone.
         self._attach_to_all([one, two])
+        self._on_host_of(one)
         self._delete_server(one)
         self.assertEqual([], self.mappings_of(one))
         self.assertEqual(2, len(self.mappings_of(two, 'sys-b')))

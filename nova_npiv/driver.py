@@ -58,6 +58,7 @@ class NPIVDriver(driver.ComputeDriver):
         driver.ComputeDriver.capabilities,
         supports_evacuate=True,
         supports_extend_volume=True,
+        supports_multiattach=True,
     )
 
     def __init__(self, virtapi, read_only=False):
@@ -333,6 +334,7 @@ class NPIVDriver(driver.ComputeDriver):
             update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
+            flow.add(tf_vm.CloseVterm(self.adapter, self.host_uuid, lpar_w))
             flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
                                   lpar_uuid=lpar_w.uuid))
         self._run(flow, instance)

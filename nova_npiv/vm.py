@@ -10,6 +10,7 @@ from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import power as pvm_power
 from pypowervm.tasks import power_opts as pvm_popts
 from pypowervm.wrappers import base_partition as pvm_bp
+from pypowervm.wrappers import job as pvm_job
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 
@@ -100,6 +101,29 @@ def delete(adapter, host_uuid, instance, lpar_uuid=None):
                        child_id=lpar_uuid or npiv.lpar_uuid(instance))
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR of %s already gone', instance.uuid)
+
+
+def close_vterm(adapter, host_uuid, lpar_uuid):
+    """End any virtual terminal session open on the LPAR, before a delete.
+
+    A console does not delete a partition that an operator has a console
+    session open on; nova-powervm closed the terminal before every delete.
+    Closing where none is open succeeds.  This is always the REST
+    ``CloseVterm`` job, also where the API is local (file logon on
+    NovaLink), where pypowervm's ``vterm.close_vterm`` would run the host's
+    ``rmvterm`` command instead: the job is the console's own operation on
+    both consoles, and the template is read under our managed system so
+    only our partition is touched.
+    """
+    try:
+        resp = adapter.read(pvm_ms.System.schema_type, root_id=host_uuid,
+                            child_type=pvm_lpar.LPAR.schema_type,
+                            child_id=lpar_uuid, suffix_type='do',
+                            suffix_parm='CloseVterm')
+    except pvm_exc.HttpNotFound:
+        LOG.info('LPAR %s already gone: no terminal to close', lpar_uuid)
+        return
+    pvm_job.Job.wrap(resp.entry).run_job(lpar_uuid)
 
 
 def power_on(lpar_w):

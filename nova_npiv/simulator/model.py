@@ -32,7 +32,8 @@ JOB_FAILED = 'FAILED_BEFORE_COMPLETION'
 #: Operations the simulated job service knows, per target type.
 JOB_OPERATIONS = {
     SYSTEM_KIND: ('GetNextWWPNs',),
-    LPAR_KIND: ('PowerOn', 'PowerOff', 'MigrateValidate', 'Migrate'),
+    LPAR_KIND: ('PowerOn', 'PowerOff', 'MigrateValidate', 'Migrate',
+                'CloseVterm'),
     VIOS_KIND: ('PowerOn', 'PowerOff'),
 }
 #: The platform hands out at most this many WWPN pairs per job.
@@ -69,6 +70,19 @@ class SimulatorError(Exception):
             400: 'Bad request', 404: 'Not found', 409: 'Conflict',
             412: 'Precondition failed', 500: 'Internal error'}.get(
                 status, 'Error')
+
+
+def not_simulated(what):
+    """The error for an endpoint the console has but the simulator lacks.
+
+    Answered the way NovaLink answers an operation it does not support:
+    HTTP 500 "Internal Server Error" with an HttpErrorResponse (pypowervm
+    issue #10: ``GET .../do/GetNextWWPNs`` on a NovaLink that lacks the
+    operation).  That an HMC answers the same is assumed.  Never 404: every
+    client reads 404 as "the object does not exist".
+    """
+    return SimulatorError(500, '%s is not implemented by the PowerVM REST '
+                          'simulator' % what, reason='Internal Server Error')
 
 
 class JobFailure(Exception):
@@ -304,6 +318,13 @@ def _vfchost_number(name):
 
 class _LparState(_PartState):
     kind = LPAR_KIND
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # An operator's virtual terminal (console) session on the partition,
+        # opened outside the API (mkvterm, the HMC GUI); the CloseVterm job
+        # ends it.
+        self.vterm_open = False
 
 
 class _SystemState(object):
@@ -887,6 +908,16 @@ class Model(object):
                                        else 'inactive')
         self._touch(part, part.system)
 
+    def open_vterm(self, system, lpar):
+        """Open a virtual terminal on an LPAR, as an operator's console."""
+        with self.lock:
+            _sysm, lp = self._lpar_state(system, lpar)
+            lp.vterm_open = True
+
+    def vterm_open(self, system, lpar):
+        with self.lock:
+            return self._lpar_state(system, lpar)[1].vterm_open
+
     def delete_lpar(self, system, lpar):
         """Remove an LPAR like the platform does: its server adapters stay."""
         with self.lock:
@@ -1239,6 +1270,14 @@ class Model(object):
                 raise SimulatorError(
                     400, 'Partition %s is in state %s; it must be not '
                     'activated to be deleted' % (part.name, part.state))
+            if getattr(part, 'vterm_open', False):
+                # Assumed, not captured from a console: nova-powervm closed
+                # the terminal before every delete, which says a delete with
+                # a session open does not go through.
+                raise SimulatorError(
+                    409, 'Partition %s has an open virtual terminal '
+                    'session; close it (CloseVterm) before deleting the '
+                    'partition' % part.name)
             self._delete_partition(part)
 
     def _delete_partition(self, part):
@@ -1274,22 +1313,29 @@ class Model(object):
     # ------------------------------------------------------------------
     # Jobs
     # ------------------------------------------------------------------
-    def job_target(self, kind, uuid, operation):
-        """The object a job runs against; SimulatorError(404) if unknown."""
+    def job_target(self, kind, uuid, operation, sysm=None):
+        """The object a job runs against.
+
+        SimulatorError(404) when the object does not exist (under ``sysm``
+        if given), :func:`not_simulated` for an operation the simulator
+        does not implement on an object that does.
+        """
         with self.lock:
-            if operation not in JOB_OPERATIONS.get(kind, ()):
-                raise SimulatorError(404, 'Operation %s is not supported on '
-                                     '%s' % (operation, kind))
             if kind == SYSTEM_KIND:
                 target = self.find_system(uuid)
+                if target is not None and target.uuid.lower() != \
+                        str(uuid).lower():
+                    target = None
             else:
-                target = self.find_partition(kind, uuid)
+                target = self.find_partition(kind, uuid, sysm)
             if target is None:
                 raise SimulatorError(404, '%s %s not found' % (kind, uuid))
+            if operation not in JOB_OPERATIONS.get(kind, ()):
+                raise not_simulated('Job %s on %s' % (operation, kind))
             return target
 
     def run_job(self, kind, uuid, operation, params, fail_message=None,
-                polls=0):
+                polls=0, sysm=None):
         """Run a job to completion and keep its record for polling.
 
         ``params`` is the list of (name, value) JobParameters.  A job that
@@ -1297,7 +1343,7 @@ class Model(object):
         ResponseException message, as the platform reports it.
         """
         with self.lock:
-            target = self.job_target(kind, uuid, operation)
+            target = self.job_target(kind, uuid, operation, sysm)
             job = Job('%d' % (1500000000000 + next(self._job_seq)),
                       operation, kind, uuid, list(params), polls_left=polls)
             try:
@@ -1364,6 +1410,11 @@ class Model(object):
             raise JobFailure('%s: partition %s is already powered off'
                              % (_ALREADY_OFF[self.console], part.name))
         self._set_state(part, RUNNING if restart else NOT_ACTIVATED)
+
+    def _job_CloseVterm(self, lpar, params):
+        # Closing where no session is open is a no-op that succeeds
+        # (nova-powervm ran it before every delete without checking).
+        lpar.vterm_open = False
 
     def _job_MigrateValidate(self, lpar, params):
         self._plan_migration(lpar, params)

@@ -366,6 +366,60 @@ def lpar(part, model, base, groups):
     return root
 
 
+#: The property names of the ``/quick`` API, as a console lists them in
+#: ``<partition>/quick/All`` (nova-powervm's unit test data for ``get_vm_qp``
+#: holds a NovaLink reply with exactly these keys).
+QUICK_PROPERTIES = (
+    'AllocatedVirtualProcessors', 'AssociatedManagedSystem',
+    'CurrentMemory', 'CurrentProcessingUnits', 'CurrentProcessors',
+    'HasDedicatedProcessors', 'IsVirtualServiceAttentionLEDOn',
+    'MigrationState', 'OperatingSystemVersion', 'PartitionID',
+    'PartitionName', 'PartitionState', 'PartitionType', 'PowerManagementMode',
+    'ProgressState', 'RMCState', 'ReferenceCode', 'RemoteRestartState',
+    'ResourceMonitoringIPAddress', 'SharingMode')
+
+
+def quick_properties(part, base):
+    """The ``/quick/All`` dict of a partition, as JSON-able values.
+
+    Numbers are JSON numbers and flags are the strings ``"true"`` /
+    ``"false"``, as in the captured reply; the values agree with the XML
+    rendering of the same partition.
+    """
+    running = part.state == mdl.RUNNING
+    if part.kind == mdl.VIOS_KIND:
+        os_ver = 'VIOS 3.1.3.10'
+    elif part.is_mgmt:
+        os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
+    else:
+        os_ver = 'Linux/Red Hat 4.18.0' if running else 'Unknown'
+    return {
+        'AllocatedVirtualProcessors': None if part.dedicated else part.vcpus,
+        'AssociatedManagedSystem': '%s/rest/api/uom/ManagedSystem/%s'
+                                   % (base, part.system.uuid),
+        'CurrentMemory': part.memory_mb if part.state != mdl.NOT_ACTIVATED
+        else 0,
+        'CurrentProcessingUnits': None if part.dedicated
+        else round(part.proc_units, 2),
+        'CurrentProcessors': part.vcpus if part.dedicated else None,
+        'HasDedicatedProcessors': _bool(part.dedicated),
+        'IsVirtualServiceAttentionLEDOn': 'false',
+        'MigrationState': 'Not_Migrating',
+        'OperatingSystemVersion': os_ver,
+        'PartitionID': part.id,
+        'PartitionName': part.name,
+        'PartitionState': part.state,
+        'PartitionType': part.env,
+        'PowerManagementMode': None,
+        'ProgressState': None,
+        'RMCState': part.rmc_state,
+        'ReferenceCode': '' if running else '00000000',
+        'RemoteRestartState': 'Invalid',
+        'ResourceMonitoringIPAddress': None,
+        'SharingMode': 'sre idle proces' if part.dedicated else 'uncapped',
+    }
+
+
 def client_adapter_uuid(part, slot):
     return str(uuidlib.uuid5(_UUID_NS, '%s/vfc/%s' % (part.uuid, slot)))
 

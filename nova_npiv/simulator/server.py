@@ -49,6 +49,8 @@ _SEARCH_KEYS = {
 }
 _KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
 _SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
+_API_RE = re.compile(r'^/rest/api/\w+(/|$)')
+_PARTITION_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
 _DROP = object()
 _CACHE_SIZE = 1024
 _LOG_SIZE = 200000
@@ -85,6 +87,8 @@ def request_kind(path):
         return 'jobs'
     if 'search' in segs:
         return segs[segs.index('search') - 1]
+    if 'quick' in segs:
+        return 'quick'
     for seg in reversed(segs[3:]):
         if _KIND_RE.match(seg):
             return seg
@@ -402,6 +406,10 @@ class Simulator(object):
                 reply = self._logon(method, body, headers)
             elif path.startswith(_UOM):
                 reply = self._uom(method, path, query, body, headers, base)
+            elif _API_RE.match(path):
+                # /rest/api/web (but Logon), /rest/api/pcm, ... exist on a
+                # console.
+                raise mdl.not_simulated(path)
             else:
                 raise mdl.SimulatorError(404, 'No such resource: %s' % path)
         except mdl.SimulatorError as exc:
@@ -475,7 +483,7 @@ class Simulator(object):
         segs = [urllib.parse.unquote(s)
                 for s in path[len(_UOM):].split('/') if s]
         if not segs:
-            raise mdl.SimulatorError(404, 'No such resource: %s' % path)
+            raise mdl.not_simulated(path)
         if segs[0] == 'jobs':
             return self._jobs(method, segs, base)
         params = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -494,8 +502,7 @@ class Simulator(object):
             segs = segs[2:]
         kind = segs[0]
         if kind not in _ROOT_TYPES:
-            raise mdl.SimulatorError(404, 'Resource type %s is not '
-                                     'simulated' % kind)
+            raise mdl.not_simulated('Resource type %s' % kind)
         coll = base + prefix + kind
         if len(segs) == 1:
             if method == 'GET':
@@ -508,16 +515,24 @@ class Simulator(object):
         if segs[1] == 'search':
             if method != 'GET' or len(segs) != 3:
                 raise mdl.SimulatorError(405, 'Search supports GET only')
-            return self._search(kind, segs[2], coll, query, groups, base)
+            return self._search(kind, sysm, segs[2], coll, query, groups,
+                                base)
         uuid = segs[1]
         if len(segs) == 4 and segs[2] == 'do':
-            return self._job(method, kind, uuid, segs[3], body, base)
+            return self._job(method, kind, sysm, uuid, segs[3], body, base)
+        if kind in _PARTITION_TYPES and len(segs) in (3, 4) and \
+                segs[2] == 'quick':
+            return self._quick(method, kind, sysm, uuid, segs[3:], base)
         if kind == mdl.LPAR_KIND and len(segs) in (3, 4) and \
                 segs[2] == _VFC_CHILD:
             return self._vfc_adapters(sysm, uuid, segs[3:], coll, query,
                                       base)
         if len(segs) != 2:
-            raise mdl.SimulatorError(404, 'No such resource: %s' % path)
+            # A child, suffix or operation the simulator lacks: 404 only
+            # when the object itself does not exist.
+            with self.model.lock:
+                self._find(kind, sysm, uuid)
+            raise mdl.not_simulated('%s %s' % (method, path[len(_UOM):]))
         if method == 'GET':
             return self._get_entry(kind, sysm, uuid, coll, query, groups,
                                    headers, base)
@@ -612,7 +627,7 @@ class Simulator(object):
                                     headers, base, coll + (
                                         '?' + query if query else ''))
 
-    def _search(self, kind, expr, coll, query, groups, base):
+    def _search(self, kind, sysm, expr, coll, query, groups, base):
         match = _SEARCH_RE.match(expr)
         if not match:
             raise mdl.SimulatorError(400, 'Malformed search %r' % expr)
@@ -622,12 +637,10 @@ class Simulator(object):
             raise mdl.SimulatorError(400, 'Unsupported search key %s for %s'
                                      % (key, kind))
         with self.model.lock:
-            objs = [o for o in self._objects(kind, None)
+            objs = [o for o in self._objects(kind, sysm)
                     if (str(getattr(o, attr)) == value) == (op == '==')]
-            return self._feed_reply(objs, kind, base + _UOM + kind, query,
-                                    groups, {}, base,
-                                    '%s%s%s/search/%s' % (base, _UOM, kind,
-                                                          expr))
+            return self._feed_reply(objs, kind, coll, query, groups, {},
+                                    base, '%s/search/%s' % (coll, expr))
 
     def _get_entry(self, kind, sysm, uuid, coll, query, groups, headers,
                    base):
@@ -663,6 +676,30 @@ class Simulator(object):
                 return _Reply(204)
             return _Reply(200, render.tostring(render.feed(child, entries)),
                           {'Content-Type': 'application/atom+xml'})
+
+    def _quick(self, method, kind, sysm, uuid, rest, base):
+        """``<partition>/quick[/All|/<Property>]``: small JSON replies.
+
+        ``All`` (or no property) is a JSON object; one property is its bare
+        JSON value (a string in double quotes), which pypowervm's callers
+        ``json.loads``.  Errors stay Atom HttpErrorResponses.
+        """
+        if method != 'GET':
+            raise mdl.SimulatorError(405, 'The quick API supports GET only')
+        with self.model.lock:
+            props = render.quick_properties(self._find(kind, sysm, uuid),
+                                            base)
+        name = rest[0] if rest else 'All'
+        if name == 'All':
+            value = props
+        elif name in props:
+            value = props[name]
+        else:
+            raise mdl.SimulatorError(
+                400, 'Unknown quick property %s of %s (known: %s)'
+                % (name, kind, ', '.join(sorted(props))))
+        return _Reply(200, json.dumps(value).encode(),
+                      {'Content-Type': 'application/json'})
 
     # -- writes ----------------------------------------------------------
     def _update(self, kind, sysm, uuid, coll, query, groups, body, headers,
@@ -708,9 +745,9 @@ class Simulator(object):
         return _Reply(204)
 
     # -- jobs ------------------------------------------------------------
-    def _job(self, method, kind, uuid, operation, body, base):
+    def _job(self, method, kind, sysm, uuid, operation, body, base):
         if method == 'GET':
-            self.model.job_target(kind, uuid, operation)
+            self.model.job_target(kind, uuid, operation, sysm)
             req = render.job_request(operation, kind)
             elem = render.entry(
                 str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, operation)),
@@ -726,7 +763,8 @@ class Simulator(object):
                 % (op, operation))
         fail = self._faults.check_job(operation)
         job = self.model.run_job(kind, uuid, operation, params,
-                                 fail_message=fail, polls=self.job_polls)
+                                 fail_message=fail, polls=self.job_polls,
+                                 sysm=sysm)
         return self._job_reply(job, base)
 
     def _job_reply(self, job, base):

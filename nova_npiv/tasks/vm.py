@@ -74,6 +74,22 @@ class PowerOff(task.Task):
         vm.power_off(self.lpar_w, hard=self.hard)
 
 
+class CloseVterm(task.Task):
+    """Close the LPAR's virtual terminal so the delete can go through.
+
+    Nothing to undo: an operator's session is not ours to reopen.
+    """
+
+    def __init__(self, adapter, host_uuid, lpar_w):
+        super().__init__('close_vterm_%s' % lpar_w.uuid)
+        self.adapter = adapter
+        self.host_uuid = host_uuid
+        self.lpar_uuid = lpar_w.uuid
+
+    def execute(self):
+        vm.close_vterm(self.adapter, self.host_uuid, self.lpar_uuid)
+
+
 class Delete(task.Task):
     """Delete the LPAR (destroy)."""
 

@@ -280,8 +280,11 @@ class NPIVDriver(driver.ComputeDriver):
         uuids = []
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.host_uuid)
+        # The staging partition is never an instance: counting it would make
+        # nova refuse the first start on an HMC ("existing instances").
+        staging = (self.staging.uuid or '').lower() if self.staging else ''
         for lpar in lpars:
-            if lpar.is_mgmt_partition:
+            if lpar.is_mgmt_partition or lpar.uuid.lower() == staging:
                 continue
             low = lpar.uuid.lower()
             uuids.append(low)

@@ -7,6 +7,7 @@ import re
 from nova import exception as nova_exc
 from oslo_serialization import jsonutils
 
+from nova_npiv.simulator import default_topology
 from tests.functional import nova_base
 
 TRACEBACK = 'Traceback (most recent call last)'
@@ -140,3 +141,29 @@ class TestNoTracebacks(nova_base.NPIVServicesTestCase):
         log = self.stdlog.logger.output
         self.assertNotIn(TRACEBACK, log)
         self.assertIsNone(re.search(r'ERROR .*nova_npiv', log))
+
+
+def _hmc_with_staging_lpars():
+    spec = default_topology(console='hmc')
+    for system in spec['systems']:
+        system['lpars'] = [{'name': 'npiv-staging', 'state': 'running'}]
+    return spec
+
+
+class TestHMCNamedStaging(nova_base.NPIVServicesTestCase):
+    """On an HMC the staging partition is an ordinary running LPAR: nova's
+    first-start check for "existing instances" must not count it."""
+
+    TOPOLOGY = _hmc_with_staging_lpars()
+
+    def configure_for(self, system):
+        super().configure_for(system)
+        self.flags(staging_partition='npiv-staging', group='powervm')
+
+    def test_first_start_and_boot(self):
+        for host in self.HOSTS:
+            self.assertEqual([], self.drivers[host].list_instance_uuids())
+        server = self.boot_from_volumes([nova_base.uuids.vol1])
+        self.assertEqual(2, len(self.mappings_of(server)))
+        self.restart_compute('host-a')
+        self.assertEqual(2, len(self.mappings_of(server)))

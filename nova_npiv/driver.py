@@ -17,6 +17,7 @@ from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
+import nova.virt.node
 import os_resource_classes as orc
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -33,6 +34,7 @@ from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import host_info
 from nova_npiv import inventory
 from nova_npiv import migration_data
 from nova_npiv import staging as npiv_staging
@@ -69,6 +71,7 @@ class NPIVDriver(driver.ComputeDriver):
         self.host_uuid = None
         self.staging = None
         self.settings = None
+        self._node_uuid = None
 
     # -- host ------------------------------------------------------------
 
@@ -177,12 +180,42 @@ class NPIVDriver(driver.ComputeDriver):
     def get_available_nodes(self, refresh=False):
         return [self.nodename]
 
+    @property
+    def node_uuid(self):
+        """The compute node's UUID: nova's local node identity.
+
+        nova refuses to restart a compute service whose identity file
+        ($state_path/compute_id) is missing, and only ironic is exempt; so
+        the node UUID is nova's own, written on the first start and read on
+        every later one, not the managed system's.  Resolved lazily (nova
+        asks after its identity checks) and kept per driver, so that each
+        service of an in-process test keeps its own.
+        """
+        if self._node_uuid is None:
+            self._node_uuid = nova.virt.node.get_local_node_uuid()
+        return self._node_uuid
+
     def get_nodenames_by_uuid(self, refresh=False):
-        # The managed system's UUID is the stable identity of the node.
-        return {self.host_uuid.lower(): self.nodename}
+        return {self.node_uuid: self.nodename}
 
     def get_host_ip_addr(self):
         return CONF.my_ip
+
+    def get_host_uptime(self):
+        return host_info.host_uptime()
+
+    def _volume_ids(self, instance):
+        bdms = objects.BlockDeviceMappingList.get_by_instance_uuid(
+            nova_context.get_admin_context(), instance.uuid)
+        return [b.volume_id for b in bdms if b.is_volume]
+
+    def get_diagnostics(self, instance):
+        return host_info.legacy_diagnostics(self._lpar(instance),
+                                            self._volume_ids(instance))
+
+    def get_instance_diagnostics(self, instance):
+        return host_info.instance_diagnostics(self._lpar(instance),
+                                              self._volume_ids(instance))
 
     def get_available_resource(self, nodename):
         host = self._refresh_host()
@@ -191,8 +224,7 @@ class NPIVDriver(driver.ComputeDriver):
         vcpus = int(host.proc_units_configurable)
         vcpus_free = int(host.proc_units_avail)
         return {
-            # The managed system's UUID is the node's stable identity.
-            'uuid': self.host_uuid.lower(),
+            'uuid': self.node_uuid,
             'vcpus': vcpus,
             'memory_mb': mem_total,
             'local_gb': 0,
@@ -202,7 +234,7 @@ class NPIVDriver(driver.ComputeDriver):
             'hypervisor_type': obj_fields.HVType.PHYP,
             'hypervisor_version': 1,
             'hypervisor_hostname': self.nodename,
-            'cpu_info': '?',
+            'cpu_info': host_info.cpu_info(host),
             'disk_available_least': 0,
             'supported_instances': [(obj_fields.Architecture.PPC64LE,
                                      obj_fields.HVType.PHYP,
@@ -249,8 +281,11 @@ class NPIVDriver(driver.ComputeDriver):
         uuids = []
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.host_uuid)
+        # The staging partition is never an instance: counting it would make
+        # nova refuse the first start on an HMC ("existing instances").
+        staging = (self.staging.uuid or '').lower() if self.staging else ''
         for lpar in lpars:
-            if lpar.is_mgmt_partition:
+            if lpar.is_mgmt_partition or lpar.uuid.lower() == staging:
                 continue
             low = lpar.uuid.lower()
             uuids.append(low)

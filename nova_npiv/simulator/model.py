@@ -845,6 +845,24 @@ class Model(object):
                         out.append(self._map_snap(s, v, m, lpars))
             return out
 
+    def fabric_logins(self):
+        """Per fabric, the client WWPNs its name server sees logged in.
+
+        What a SAN switch would answer (the FC zone manager's lookup
+        service asks it): an adapter logs in through the physical port it is
+        mapped to while its partition runs, and the management partition's
+        (staging) at once; an unmapped WWPN, one of a partition that is not
+        activated or one behind a VIOS that is down never does.
+        """
+        running = {(v.system, v.name) for v in self.vioses()
+                   if v.state == RUNNING}
+        logins = collections.defaultdict(set)
+        for m in self.mappings():
+            if (m.logged_in and m.fabric is not None
+                    and (m.system, m.vios) in running):
+                logins[str(m.fabric)].add(m.logged_in.lower())
+        return {fabric: sorted(wwpns) for fabric, wwpns in logins.items()}
+
     @staticmethod
     def _map_snap(sysm, vios, m, lpars):
         lpar = lpars.get(m.client_id)

@@ -39,6 +39,9 @@ LOOPBACK = '127.0.0.1'
 _LOOPBACK_NAMES = (LOOPBACK, 'localhost')
 _UOM = '/rest/api/uom/'
 _LOGON = '/rest/api/web/Logon'
+#: Not the console's API: the SAN fabrics' name servers (read-only JSON),
+#: for the test FC volume backend's zone lookup (nova_npiv.testing).
+FABRIC_LOGINS = '/fabric/logins'
 _ROOT_TYPES = (mdl.SYSTEM_KIND, mdl.LPAR_KIND, mdl.VIOS_KIND)
 _CHILD_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
 _VFC_CHILD = 'VirtualFibreChannelClientAdapter'
@@ -382,6 +385,9 @@ class Simulator(object):
         base = 'http://%s' % (headers.get('Host') or '%s:%d' % (self.host,
                                                                 self.port))
         fault = None
+        if path.rstrip('/') == FABRIC_LOGINS and method == 'GET':
+            body = json.dumps(self.model.fabric_logins()).encode()
+            return _Reply(200, body, {'Content-Type': 'application/json'})
         try:
             if path.rstrip('/') != _LOGON or method != 'PUT':
                 self._authenticate(headers)

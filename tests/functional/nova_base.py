@@ -10,6 +10,8 @@ import collections
 import os
 import sys
 
+import fixtures
+from nova.compute import manager as compute_manager
 from nova import context as nova_context
 from nova import objects
 from nova import test
@@ -17,6 +19,7 @@ from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import cinder as cinder_fixture
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import integrated_helpers
+import nova.virt.node
 from oslo_config import cfg
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -28,6 +31,18 @@ from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
 
 CONF = cfg.CONF
+
+#: nova's own node-identity handling, which nova's test base replaces (its
+#: ComputeNodeIdFixture) and these tests put back: each compute service has
+#: a state_path of its own and keeps its identity across restarts there.
+_NODE_IDENTITY = {
+    'nova.virt.node.read_local_node_uuid':
+        nova.virt.node.read_local_node_uuid,
+    'nova.virt.node.write_local_node_uuid':
+        nova.virt.node.write_local_node_uuid,
+    'nova.compute.manager.ComputeManager._ensure_existing_node_identity':
+        compute_manager.ComputeManager._ensure_existing_node_identity,
+}
 
 #: Target ports of the simulated storage array.
 ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
@@ -87,6 +102,10 @@ class NPIVServicesTestCase(test.TestCase,
         self.sim.start()
         self.addCleanup(self.sim.stop)
 
+        for target, real in _NODE_IDENTITY.items():
+            self.useFixture(fixtures.MockPatch(target, real))
+        self.state_paths = {}
+
         self.useFixture(nova_fixtures.RealPolicyFixture())
         self.useFixture(nova_fixtures.NeutronFixture(self))
         self.glance = self.useFixture(nova_fixtures.GlanceFixture(self))
@@ -105,6 +124,7 @@ class NPIVServicesTestCase(test.TestCase,
         self.drivers = {}
         for host, system in self.HOSTS.items():
             self.configure_for(system)
+            self.use_state_path(host)
             compute = self._start_compute(host)
             self.drivers[host] = compute.manager.driver
         self.flavor_id = self._create_flavor(memory_mb=4096, vcpu=2, disk=0,
@@ -123,10 +143,24 @@ class NPIVServicesTestCase(test.TestCase,
         npiv_conf.register_fabric_opts()
         self.flags(group='powervm', **opts)
 
+    def use_state_path(self, host):
+        """nova.conf's state_path of ``host``, as its service starts.
+
+        nova caches the node identity per process; every service of this
+        test is a process of its own in a real deployment.
+        """
+        if host not in self.state_paths:
+            self.state_paths[host] = self.useFixture(fixtures.TempDir()).path
+        self.flags(state_path=self.state_paths[host])
+        nova.virt.node.LOCAL_NODE_UUID = None
+
     def restart_compute(self, host):
+        """Stop the service and start a new one, with a new driver."""
         self.configure_for(self.HOSTS[host])
+        self.use_state_path(host)
         self.computes[host] = self.restart_compute_service(
-            self.computes[host])
+            self.computes[host], keep_hypervisor_state=False)
+        self.drivers[host] = self.computes[host].manager.driver
 
     def boot_from_volumes(self, volume_ids, host='host-a', expected='ACTIVE'):
         server = self._build_server(flavor_id=self.flavor_id,

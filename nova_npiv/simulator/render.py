@@ -16,7 +16,8 @@ import uuid as uuidlib
 
 from lxml import etree
 
-from nova_npiv.simulator import model as mdl
+from nova_npiv.simulator import state as st
+from nova_npiv.simulator import vocab
 
 ATOM_NS = 'http://www.w3.org/2005/Atom'
 UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
@@ -263,10 +264,10 @@ def _partition_base(part, base, kind):
     sysm = part.system
     root = _root(kind)
     _metadata(root, part.uuid)
-    running = part.state == mdl.RUNNING
+    running = part.state == vocab.RUNNING
     rmc_up = part.rmc_state == 'active'
     _el(root, 'AllowPerformanceDataCollection', 'false')
-    _el(root, 'AvailabilityPriority', 191 if kind == mdl.VIOS_KIND else 127)
+    _el(root, 'AvailabilityPriority', 191 if kind == vocab.VIOS_KIND else 127)
     _el(root, 'CurrentProcessorCompatibilityMode',
         'POWER8' if running else 'default')
     _el(root, 'CurrentProfileSync', 'On')
@@ -279,7 +280,7 @@ def _partition_base(part, base, kind):
     _el(root, 'IsVirtualTrustedPlatformModuleEnabled', 'false')
     _el(root, 'KeylockPosition', 'normal')
     _el(root, 'LogicalSerialNumber', '%s%d' % (sysm.serial, part.id))
-    if kind == mdl.VIOS_KIND:
+    if kind == vocab.VIOS_KIND:
         os_ver = 'VIOS 3.1.3.10'
     elif part.is_mgmt:
         os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
@@ -310,7 +311,7 @@ def _partition_middle(root, part, io_children=None):
     _el(mem, 'MaximumMemory', part.memory_mb)
     _el(mem, 'MinimumMemory', part.memory_mb)
     _el(mem, 'CurrentMemory',
-        part.memory_mb if part.state != mdl.NOT_ACTIVATED else 0)
+        part.memory_mb if part.state != vocab.NOT_ACTIVATED else 0)
     _el(mem, 'SharedMemoryEnabled', 'false')
     _el(root, 'PartitionName', part.name)
     proc = _el(root, 'PartitionProcessorConfiguration')
@@ -345,12 +346,13 @@ def _partition_tail(root, part, base):
     _link(root, 'AssociatedManagedSystem',
           '%s/rest/api/uom/ManagedSystem/%s' % (base, sysm.uuid))
     _el(root, 'IsServicePartition', 'false')
-    _el(root, 'ReferenceCode', '' if part.state == mdl.RUNNING else '00000000')
+    _el(root, 'ReferenceCode',
+        '' if part.state == vocab.RUNNING else '00000000')
     _el(root, 'IsManagementPartition', _bool(part.is_mgmt))
 
 
 def lpar(part, model, base, groups):
-    root = _partition_base(part, base, mdl.LPAR_KIND)
+    root = _partition_base(part, base, vocab.LPAR_KIND)
     _partition_middle(root, part)
     _partition_tail(root, part, base)
     _el(root, 'MigrationState', 'Not_Migrating')
@@ -386,8 +388,8 @@ def quick_properties(part, base):
     ``"false"``, as in the captured reply; the values agree with the XML
     rendering of the same partition.
     """
-    running = part.state == mdl.RUNNING
-    if part.kind == mdl.VIOS_KIND:
+    running = part.state == vocab.RUNNING
+    if part.kind == vocab.VIOS_KIND:
         os_ver = 'VIOS 3.1.3.10'
     elif part.is_mgmt:
         os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
@@ -397,7 +399,7 @@ def quick_properties(part, base):
         'AllocatedVirtualProcessors': None if part.dedicated else part.vcpus,
         'AssociatedManagedSystem': '%s/rest/api/uom/ManagedSystem/%s'
                                    % (base, part.system.uuid),
-        'CurrentMemory': part.memory_mb if part.state != mdl.NOT_ACTIVATED
+        'CurrentMemory': part.memory_mb if part.state != vocab.NOT_ACTIVATED
         else 0,
         'CurrentProcessingUnits': None if part.dedicated
         else round(part.proc_units, 2),
@@ -545,7 +547,7 @@ def _fc_slots(io, vios):
 
 def vios(part, model, base, groups):
     sysm = part.system
-    root = _partition_base(part, base, mdl.VIOS_KIND)
+    root = _partition_base(part, base, vocab.VIOS_KIND)
     _partition_middle(root, part, io_children=(
         (lambda io: _fc_slots(io, part)) if XAG_STORAGE in groups else None))
     _partition_tail(root, part, base)
@@ -625,7 +627,7 @@ def job_response(job, base, status=None):
     _el(resp, 'TimeStarted', 0, ns=WEB_NS)
     _el(resp, 'TimeCompleted', 0, ns=WEB_NS)
     _el(resp, 'Status', status or job.status, ns=WEB_NS)
-    if job.message and (status or job.status) != mdl.JOB_RUNNING:
+    if job.message and (status or job.status) != vocab.JOB_RUNNING:
         exc = _el(resp, 'ResponseException', ns=WEB_NS,
                   schemaVersion='V1_0')
         _metadata(exc, ns=WEB_NS)
@@ -639,7 +641,7 @@ def job_response(job, base, status=None):
     _job_params(inst, 'JobParameters', job.params)
     progress = _el(resp, 'Progress', ns=WEB_NS, schemaVersion='V1_0')
     _metadata(progress, ns=WEB_NS)
-    done = (status or job.status) != mdl.JOB_RUNNING
+    done = (status or job.status) != vocab.JOB_RUNNING
     _job_params(resp, 'Results',
                 sorted(job.results.items()) if done else [])
     return resp
@@ -654,7 +656,7 @@ def parse(body):
     try:
         return etree.fromstring(body, _PARSER)
     except (etree.XMLSyntaxError, ValueError) as exc:
-        raise mdl.SimulatorError(400, 'Malformed XML in request body: %s'
+        raise vocab.SimulatorError(400, 'Malformed XML in request body: %s'
                                  % exc)
 
 
@@ -672,14 +674,14 @@ def _int_or_none(value):
     try:
         return int(value) if value not in (None, '') else None
     except ValueError:
-        raise mdl.SimulatorError(400, 'Expected a number, got %r' % value)
+        raise vocab.SimulatorError(400, 'Expected a number, got %r' % value)
 
 
 def parse_logon(body):
     """(user, password or None, wants a token file)."""
     root = parse(body)
     if etree.QName(root).localname != 'LogonRequest':
-        raise mdl.SimulatorError(400, 'Expected a LogonRequest')
+        raise vocab.SimulatorError(400, 'Expected a LogonRequest')
     user = _text(root, 'UserID', WEB_NS)
     found = root.find(_q('Password', WEB_NS))
     password = None
@@ -694,7 +696,7 @@ def parse_job_request(body):
     """(operation, group, [(name, value)]) of a PUT JobRequest."""
     root = parse(body)
     if etree.QName(root).localname != 'JobRequest':
-        raise mdl.SimulatorError(400, 'Expected a JobRequest')
+        raise vocab.SimulatorError(400, 'Expected a JobRequest')
     op = _text(root, 'RequestedOperation/OperationName', WEB_NS)
     group = _text(root, 'RequestedOperation/GroupName', WEB_NS)
     params = []
@@ -708,7 +710,7 @@ def parse_job_request(body):
 
 
 def _posted_mapping(vm):
-    pm = mdl.PostedMapping()
+    pm = st.PostedMapping()
     link = vm.find(_q('AssociatedLogicalPartition'))
     if link is not None:
         pm.client_href = link.get('href')
@@ -735,8 +737,8 @@ def parse_vios_update(body, groups):
     only updates the groups it was asked for.
     """
     root = parse(body)
-    if etree.QName(root).localname != mdl.VIOS_KIND:
-        raise mdl.SimulatorError(400, 'Expected a VirtualIOServer')
+    if etree.QName(root).localname != vocab.VIOS_KIND:
+        raise vocab.SimulatorError(400, 'Expected a VirtualIOServer')
     if XAG_FC_MAPPING not in groups:
         return None
     container = root.find(_q('VirtualFibreChannelMappings'))
@@ -748,9 +750,9 @@ def parse_vios_update(body, groups):
 
 def parse_lpar(body):
     root = parse(body)
-    if etree.QName(root).localname != mdl.LPAR_KIND:
-        raise mdl.SimulatorError(400, 'Expected a LogicalPartition')
-    fields = mdl.LparFields()
+    if etree.QName(root).localname != vocab.LPAR_KIND:
+        raise vocab.SimulatorError(400, 'Expected a LogicalPartition')
+    fields = st.LparFields()
     fields.name = _text(root, 'PartitionName')
     fields.id = _int_or_none(_text(root, 'PartitionID'))
     fields.uuid = (_text(root, 'PartitionUUID') or
@@ -816,10 +818,10 @@ def seed_vios_feed(model, system_name, text):
 
 def _seed_vios(model, sysm, ent, elem):
     uuid = (_text(ent, 'id', ATOM_NS) or _text(elem, 'PartitionUUID'))
-    state = _text(elem, 'PartitionState') or mdl.RUNNING
-    part = mdl._ViosState(
+    state = _text(elem, 'PartitionState') or vocab.RUNNING
+    part = st.ViosState(
         sysm, _text(elem, 'PartitionName'),
-        _int_or_none(_text(elem, 'PartitionID')) or model._next_part_id(sysm),
+        _int_or_none(_text(elem, 'PartitionID')) or model.next_part_id(sysm),
         uuid.upper(), state, _text(elem, 'ResourceMonitoringControlState')
         or 'inactive',
         (_text(elem, 'IsManagementPartition') or '').lower() == 'true',
@@ -831,7 +833,7 @@ def _seed_vios(model, sysm, ent, elem):
     dedicated = _text(elem, 'PartitionProcessorConfiguration/'
                             'HasDedicatedProcessors')
     part.dedicated = (dedicated or 'true').lower() == 'true'
-    model._add_partition(sysm, part)
+    model.add_partition(sysm, part)
     for pp in elem.iter(_q('PhysicalFibreChannelPort')):
         _seed_port(part, pp)
     container = elem.find(_q('VirtualFibreChannelMappings'))
@@ -858,12 +860,12 @@ def _seed_vios(model, sysm, ent, elem):
                 _text(sa, 'ConnectingVirtualSlotNumber'))
         slot = _int_or_none(_text(sa, 'VirtualSlotNumber'))
         if slot is None:
-            slot = model._free_server_slot(part)
+            slot = model.free_server_slot(part)
         wwpns = tuple((_text(ca, 'WWPNs') or '').lower().split()) \
             if ca is not None else ()
-        m = mdl._MapState(
+        m = st.MapState(
             slot, _text(sa, 'AdapterName') or 'vfchost%d' %
-            model._free_vfchost(part),
+            model.free_vfchost(part),
             _text(vm, 'Port/PortName'), client_id, href, ca is not None,
             client_slot, wwpns)
         if ca_lpar is not None and ca_lpar != client_id:
@@ -872,8 +874,8 @@ def _seed_vios(model, sysm, ent, elem):
         if ca_vios is not None and ca_vios != part.id:
             m.ca_vios_id = ca_vios
         part.attach(m)
-        model._index(sysm, part, m)
-    model._touch(part)
+        model.index_map(sysm, part, m)
+    model.touch(part)
 
 
 def _seed_port(part, pp):
@@ -882,7 +884,7 @@ def _seed_port(part, pp):
         return
     total = _int_or_none(_text(pp, 'TotalPorts')) or 0
     avail = _int_or_none(_text(pp, 'AvailablePorts'))
-    part.ports[name] = mdl._PortState(
+    part.ports[name] = st.PortState(
         name, _text(pp, 'WWPN') or '', None, total,
         total if avail is None else avail,
         _text(pp, 'LocationCode') or name)

@@ -30,6 +30,7 @@ import zlib
 
 from nova_npiv.simulator import faults as flt
 from nova_npiv.simulator import model as mdl
+from nova_npiv.simulator import vocab
 from nova_npiv.simulator import render
 from nova_npiv.simulator import topology as topo
 
@@ -42,18 +43,18 @@ _LOGON = '/rest/api/web/Logon'
 #: Not the console's API: the SAN fabrics' name servers (read-only JSON),
 #: for the test FC volume backend's zone lookup (nova_npiv.testing).
 FABRIC_LOGINS = '/fabric/logins'
-_ROOT_TYPES = (mdl.SYSTEM_KIND, mdl.LPAR_KIND, mdl.VIOS_KIND)
-_CHILD_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
+_ROOT_TYPES = (vocab.SYSTEM_KIND, vocab.LPAR_KIND, vocab.VIOS_KIND)
+_CHILD_TYPES = (vocab.LPAR_KIND, vocab.VIOS_KIND)
 _VFC_CHILD = 'VirtualFibreChannelClientAdapter'
 _SEARCH_KEYS = {
-    mdl.LPAR_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
-    mdl.VIOS_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
-    mdl.SYSTEM_KIND: {'SystemName': 'name'},
+    vocab.LPAR_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
+    vocab.VIOS_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
+    vocab.SYSTEM_KIND: {'SystemName': 'name'},
 }
 _KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
 _SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
 _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
-_PARTITION_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
+_PARTITION_TYPES = (vocab.LPAR_KIND, vocab.VIOS_KIND)
 _DROP = object()
 _CACHE_SIZE = 1024
 _LOG_SIZE = 200000
@@ -404,7 +405,7 @@ class Simulator(object):
                 if fault.kind == flt.KIND_DELAY:
                     time.sleep(fault.delay)
                 elif fault.kind != flt.KIND_LOST_REPLY:
-                    raise mdl.SimulatorError(
+                    raise vocab.SimulatorError(
                         fault.status, fault.message or
                         ('Injected fault: HTTP %d for %s %s'
                          % (fault.status, method, path)))
@@ -415,10 +416,10 @@ class Simulator(object):
             elif _API_RE.match(path):
                 # /rest/api/web (but Logon), /rest/api/pcm, ... exist on a
                 # console.
-                raise mdl.not_simulated(path)
+                raise vocab.not_simulated(path)
             else:
-                raise mdl.SimulatorError(404, 'No such resource: %s' % path)
-        except mdl.SimulatorError as exc:
+                raise vocab.SimulatorError(404, 'No such resource: %s' % path)
+        except vocab.SimulatorError as exc:
             reply = self._error(exc.status, path, exc.reason, exc.message)
         except Exception as exc:  # noqa: BLE001 - becomes an HTTP 500
             LOG.exception('Simulator failure on %s %s', method, path)
@@ -443,7 +444,7 @@ class Simulator(object):
         token = headers.get('X-API-Session')
         with self._tokens_lock:
             if not token or token not in self._tokens:
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     401, 'The request requires a valid X-API-Session',
                     reason='Unauthorized')
 
@@ -453,19 +454,19 @@ class Simulator(object):
                 self._tokens.pop(headers.get('X-API-Session'), None)
             return _Reply(204)
         if method != 'PUT':
-            raise mdl.SimulatorError(405, 'Logon supports PUT and DELETE')
+            raise vocab.SimulatorError(405, 'Logon supports PUT and DELETE')
         user, password, wants_file = render.parse_logon(body)
         mc_type = 'PVM' if self.console == topo.CONSOLE_NOVALINK else 'HMC'
         token = secrets.token_urlsafe(48)
         token_file = None
         if password is None:
             if not wants_file or mc_type == 'HMC':
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     401, 'File-based authentication is only available on a '
                     'NovaLink console', reason='Unauthorized')
             token_file = self._write_token_file(token)
         elif user != self.username or password != self.password:
-            raise mdl.SimulatorError(401, 'Logon failed: bad user name or '
+            raise vocab.SimulatorError(401, 'Logon failed: bad user name or '
                                      'password', reason='Unauthorized')
         with self._tokens_lock:
             self._tokens[token] = user
@@ -489,7 +490,7 @@ class Simulator(object):
         segs = [urllib.parse.unquote(s)
                 for s in path[len(_UOM):].split('/') if s]
         if not segs:
-            raise mdl.not_simulated(path)
+            raise vocab.not_simulated(path)
         if segs[0] == 'jobs':
             return self._jobs(method, segs, base)
         params = urllib.parse.parse_qs(query, keep_blank_values=True)
@@ -497,30 +498,30 @@ class Simulator(object):
                                else None)
         sysm = None
         prefix = _UOM
-        if (segs[0] == mdl.SYSTEM_KIND and len(segs) >= 3
+        if (segs[0] == vocab.SYSTEM_KIND and len(segs) >= 3
                 and segs[2] in _CHILD_TYPES):
             with self.model.lock:
                 sysm = self.model.find_system(segs[1])
             if sysm is None:
-                raise mdl.SimulatorError(404, 'ManagedSystem %s not found'
+                raise vocab.SimulatorError(404, 'ManagedSystem %s not found'
                                          % segs[1])
             prefix = '%sManagedSystem/%s/' % (_UOM, segs[1])
             segs = segs[2:]
         kind = segs[0]
         if kind not in _ROOT_TYPES:
-            raise mdl.not_simulated('Resource type %s' % kind)
+            raise vocab.not_simulated('Resource type %s' % kind)
         coll = base + prefix + kind
         if len(segs) == 1:
             if method == 'GET':
                 return self._feed(kind, sysm, coll, query, groups, headers,
                                   base)
-            if method == 'PUT' and kind == mdl.LPAR_KIND:
+            if method == 'PUT' and kind == vocab.LPAR_KIND:
                 return self._create_lpar(sysm, coll, query, body, base)
-            raise mdl.SimulatorError(405, '%s not supported on %s'
+            raise vocab.SimulatorError(405, '%s not supported on %s'
                                      % (method, path))
         if segs[1] == 'search':
             if method != 'GET' or len(segs) != 3:
-                raise mdl.SimulatorError(405, 'Search supports GET only')
+                raise vocab.SimulatorError(405, 'Search supports GET only')
             return self._search(kind, sysm, segs[2], coll, query, groups,
                                 base)
         uuid = segs[1]
@@ -529,7 +530,7 @@ class Simulator(object):
         if kind in _PARTITION_TYPES and len(segs) in (3, 4) and \
                 segs[2] == 'quick':
             return self._quick(method, kind, sysm, uuid, segs[3:], base)
-        if kind == mdl.LPAR_KIND and len(segs) in (3, 4) and \
+        if kind == vocab.LPAR_KIND and len(segs) in (3, 4) and \
                 segs[2] == _VFC_CHILD:
             return self._vfc_adapters(sysm, uuid, segs[3:], coll, query,
                                       base)
@@ -538,7 +539,7 @@ class Simulator(object):
             # when the object itself does not exist.
             with self.model.lock:
                 self._find(kind, sysm, uuid)
-            raise mdl.not_simulated('%s %s' % (method, path[len(_UOM):]))
+            raise vocab.not_simulated('%s %s' % (method, path[len(_UOM):]))
         if method == 'GET':
             return self._get_entry(kind, sysm, uuid, coll, query, groups,
                                    headers, base)
@@ -547,7 +548,7 @@ class Simulator(object):
                                 headers, base)
         if method == 'DELETE':
             return self._delete(kind, sysm, uuid, headers)
-        raise mdl.SimulatorError(405, '%s not supported on %s'
+        raise vocab.SimulatorError(405, '%s not supported on %s'
                                  % (method, path))
 
     # -- rendering helpers ---------------------------------------------
@@ -566,9 +567,9 @@ class Simulator(object):
             if cached is not None and cached[0] == obj.etag:
                 self._cache.move_to_end(key)
                 return cached[1]
-        if kind == mdl.VIOS_KIND:
+        if kind == vocab.VIOS_KIND:
             content = render.vios(obj, self.model, base, groups)
-        elif kind == mdl.LPAR_KIND:
+        elif kind == vocab.LPAR_KIND:
             content = render.lpar(obj, self.model, base, groups)
         else:
             content = render.system(obj, self.model, base)
@@ -582,19 +583,19 @@ class Simulator(object):
         return elem
 
     def _objects(self, kind, sysm):
-        if kind == mdl.SYSTEM_KIND:
+        if kind == vocab.SYSTEM_KIND:
             return self.model.system_states()
         return self.model.partition_states(kind, sysm)
 
     def _find(self, kind, sysm, uuid):
-        if kind == mdl.SYSTEM_KIND:
+        if kind == vocab.SYSTEM_KIND:
             obj = self.model.find_system(uuid)
             if obj is not None and obj.uuid.lower() != uuid.lower():
                 obj = None
         else:
             obj = self.model.find_partition(kind, uuid, sysm)
         if obj is None:
-            raise mdl.SimulatorError(404, '%s %s not found' % (kind, uuid))
+            raise vocab.SimulatorError(404, '%s %s not found' % (kind, uuid))
         return obj
 
     def _entry_reply(self, obj, kind, self_href, groups, base, status=200):
@@ -636,11 +637,11 @@ class Simulator(object):
     def _search(self, kind, sysm, expr, coll, query, groups, base):
         match = _SEARCH_RE.match(expr)
         if not match:
-            raise mdl.SimulatorError(400, 'Malformed search %r' % expr)
+            raise vocab.SimulatorError(400, 'Malformed search %r' % expr)
         key, op, value = match.groups()
         attr = _SEARCH_KEYS[kind].get(key)
         if attr is None:
-            raise mdl.SimulatorError(400, 'Unsupported search key %s for %s'
+            raise vocab.SimulatorError(400, 'Unsupported search key %s for %s'
                                      % (key, kind))
         with self.model.lock:
             objs = [o for o in self._objects(kind, sysm)
@@ -660,7 +661,7 @@ class Simulator(object):
 
     def _vfc_adapters(self, sysm, lpar_uuid, rest, coll, query, base):
         with self.model.lock:
-            lpar = self._find(mdl.LPAR_KIND, sysm, lpar_uuid)
+            lpar = self._find(vocab.LPAR_KIND, sysm, lpar_uuid)
             child = '%s/%s/%s' % (coll, lpar_uuid, _VFC_CHILD)
             entries = []
             for vios, m in self.model.client_maps(lpar):
@@ -674,7 +675,7 @@ class Simulator(object):
                     render.UOM_TYPE % _VFC_CHILD, etag=lpar.etag))
             if rest:
                 if not entries:
-                    raise mdl.SimulatorError(404, 'No such client adapter')
+                    raise vocab.SimulatorError(404, 'No such client adapter')
                 return _Reply(200, render.tostring(entries[0]), {
                     'Content-Type': 'application/atom+xml',
                     'etag': lpar.etag})
@@ -691,7 +692,7 @@ class Simulator(object):
         ``json.loads``.  Errors stay Atom HttpErrorResponses.
         """
         if method != 'GET':
-            raise mdl.SimulatorError(405, 'The quick API supports GET only')
+            raise vocab.SimulatorError(405, 'The quick API supports GET only')
         with self.model.lock:
             props = render.quick_properties(self._find(kind, sysm, uuid),
                                             base)
@@ -701,7 +702,7 @@ class Simulator(object):
         elif name in props:
             value = props[name]
         else:
-            raise mdl.SimulatorError(
+            raise vocab.SimulatorError(
                 400, 'Unknown quick property %s of %s (known: %s)'
                 % (name, kind, ', '.join(sorted(props))))
         return _Reply(200, json.dumps(value).encode(),
@@ -713,13 +714,13 @@ class Simulator(object):
         if_match = headers.get('If-Match')
         with self.model.lock:
             obj = self._find(kind, sysm, uuid)
-            if kind == mdl.VIOS_KIND:
+            if kind == vocab.VIOS_KIND:
                 posted = render.parse_vios_update(body, groups)
                 self.model.update_vios(obj, if_match, posted)
-            elif kind == mdl.LPAR_KIND:
+            elif kind == vocab.LPAR_KIND:
                 self.model.update_lpar(obj, if_match, render.parse_lpar(body))
             else:
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     400, 'Updating a ManagedSystem is not simulated')
             return self._entry_reply(obj, kind,
                                      self._self_href(coll, uuid, query),
@@ -731,19 +732,19 @@ class Simulator(object):
             if sysm is None:
                 systems = self.model.system_states()
                 if len(systems) != 1:
-                    raise mdl.SimulatorError(
+                    raise vocab.SimulatorError(
                         400, 'Create the partition under '
                         'ManagedSystem/<uuid>/LogicalPartition: this console '
                         'manages %d systems' % len(systems))
                 sysm = systems[0]
             lpar = self.model.create_lpar(sysm, fields)
             return self._entry_reply(
-                lpar, mdl.LPAR_KIND, self._self_href(coll, lpar.uuid, query),
+                lpar, vocab.LPAR_KIND, self._self_href(coll, lpar.uuid, query),
                 render.Groups(None), base)
 
     def _delete(self, kind, sysm, uuid, headers):
-        if kind != mdl.LPAR_KIND:
-            raise mdl.SimulatorError(400, 'Deleting a %s is not simulated'
+        if kind != vocab.LPAR_KIND:
+            raise vocab.SimulatorError(400, 'Deleting a %s is not simulated'
                                      % kind)
         with self.model.lock:
             obj = self._find(kind, sysm, uuid)
@@ -761,10 +762,11 @@ class Simulator(object):
             return _Reply(200, render.tostring(elem), {
                 'Content-Type': 'application/atom+xml'})
         if method != 'PUT':
-            raise mdl.SimulatorError(405, 'Jobs are read (GET) and run (PUT)')
+            raise vocab.SimulatorError(
+                405, 'Jobs are read (GET) and run (PUT)')
         op, group, params = render.parse_job_request(body)
         if op != operation:
-            raise mdl.SimulatorError(
+            raise vocab.SimulatorError(
                 400, 'JobRequest operation %s does not match the URI (%s)'
                 % (op, operation))
         fail = self._faults.check_job(operation)
@@ -774,7 +776,7 @@ class Simulator(object):
         return self._job_reply(job, base)
 
     def _job_reply(self, job, base):
-        status = mdl.JOB_RUNNING if job.polls_left > 0 else None
+        status = vocab.JOB_RUNNING if job.polls_left > 0 else None
         elem = render.entry(
             str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, 'job/' + job.job_id)),
             'JobResponse', '%s%sjobs/%s' % (base, _UOM, job.job_id),
@@ -785,13 +787,13 @@ class Simulator(object):
 
     def _jobs(self, method, segs, base):
         if len(segs) < 2:
-            raise mdl.SimulatorError(404, 'Give a job ID')
+            raise vocab.SimulatorError(404, 'Give a job ID')
         job = self.model.get_job(segs[1])
         if job is None:
-            raise mdl.SimulatorError(404, 'Job %s not found' % segs[1])
+            raise vocab.SimulatorError(404, 'Job %s not found' % segs[1])
         if method == 'DELETE' and len(segs) == 2:
             if job.polls_left > 0:
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     400, 'Job %s is running and cannot be deleted'
                     % job.job_id)
             self.model.delete_job(job.job_id)
@@ -805,7 +807,7 @@ class Simulator(object):
             with self.model.lock:
                 job.polls_left = 0
             return self._job_reply(job, base)
-        raise mdl.SimulatorError(405, '%s not supported on jobs' % method)
+        raise vocab.SimulatorError(405, '%s not supported on jobs' % method)
 
 
 # --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import tempfile
 import copy
 
 import fixtures
+from nova.tests import fixtures as nova_fixtures
 from nova.virt import driver as nova_driver
 from nova.virt import virtapi
 from oslo_config import cfg
@@ -166,6 +167,9 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
 
     def setUp(self):
         super().setUp()
+        # The periodic calls ask for nova's local node identity, which nova
+        # keeps in a file next to its (here unparsed) configuration.
+        self.useFixture(nova_fixtures.ComputeNodeIdFixture())
         self.w = self.world()
         self.drv = self.w.drivers['host-a']
 

@@ -17,7 +17,9 @@ import itertools
 import threading
 import uuid as uuidlib
 
+from nova_npiv.simulator import build
 from nova_npiv.simulator import jobs
+from nova_npiv.simulator import lpars
 from nova_npiv.simulator import state as st
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator import vfc
@@ -56,12 +58,12 @@ class Model(object):
         self.generation = 0
         with self.lock:
             for index, sys_spec in enumerate(spec['systems']):
-                self._build_system(index, sys_spec)
+                build.build_system(self, index, sys_spec)
 
     # ------------------------------------------------------------------
     # Identity helpers
     # ------------------------------------------------------------------
-    def _uuid(self, *key, partition=True):
+    def make_uuid(self, *key, partition=True):
         value = str(uuidlib.uuid5(self._ns, '/'.join(str(k) for k in key)))
         if partition:
             # PowerVM partition UUIDs have the top bit clear, upper case.
@@ -75,7 +77,7 @@ class Model(object):
             if obj is not None:
                 obj.etag = str(next(self._etag_seq))
 
-    def _port_wwpn(self):
+    def new_port_wwpn(self):
         while True:
             n = next(self._port_seq)
             wwpn = '10000090FA%06X' % ((((self.seed * 0x9E5) & 0xFFF) << 12)
@@ -91,70 +93,18 @@ class Model(object):
                         return True
         return False
 
-    # ------------------------------------------------------------------
-    # Construction from the topology
-    # ------------------------------------------------------------------
-    def _build_system(self, index, spec):
-        serial = spec['serial'] or '21%05X' % (
-            (self.seed * 7919 + index * 104729) & 0xFFFFF)
-        prefix = 'C050760%05X' % ((self.seed * 0x9E37 + index * 0x101
-                                   + 0x1000) & 0xFFFFF)
-        sysm = st.SystemState(
-            index, spec['name'],
-            spec['uuid'] or self._uuid('system', spec['name'],
-                                       partition=False),
-            spec['memory_mb'], spec['vcpus'], spec['proc_units'],
-            spec['machine_type'], spec['model'], serial, prefix)
-        self._systems[sysm.name] = sysm
-        self.touch(sysm)
-        sysm.reserved_ids = {p['id'] for p in spec['vioses'] + spec['lpars']
-                             if p['id'] is not None}
-        mgmt = spec['mgmt_partition']
-        if mgmt:
-            lpar = self._new_lpar(sysm, mgmt['name'], mgmt['id'], mgmt['uuid'],
-                                  RUNNING, mgmt['memory_mb'], mgmt['vcpus'],
-                                  topo.MAX_VIRTUAL_SLOTS)
-            lpar.is_mgmt = True
-        if spec['vios_feed']:
-            from nova_npiv.simulator import render
-            with open(spec['vios_feed']) as fh:
-                render.seed_vios_feed(self, sysm.name, fh.read())
-        for vspec in spec['vioses']:
-            self._build_vios(sysm, vspec)
-        for lspec in spec['lpars']:
-            self._new_lpar(sysm, lspec['name'], lspec['id'], lspec['uuid'],
-                           lspec['state'], lspec['memory_mb'],
-                           lspec['vcpus'], lspec['max_virtual_slots'])
-        sysm.reserved_ids = set()
-        if spec['existing_mappings']:
-            self._populate(sysm, spec['existing_mappings'])
-
-    def _build_vios(self, sysm, vspec):
-        vios = st.ViosState(
-            sysm, vspec['name'], vspec['id'] or self.next_part_id(sysm),
-            self._partition_uuid(sysm, 'vios', vspec['name'], vspec['uuid']),
-            vspec['state'],
-            vspec['rmc_state'] if vspec['state'] == RUNNING else 'inactive',
-            False, 'Virtual IO Server', vspec['memory_mb'], vspec['vcpus'],
-            vspec['max_virtual_slots'])
-        self.add_partition(sysm, vios)
-        for n, pspec in enumerate(vspec['ports']):
-            loc = pspec['location'] or '%s-P1-C%d-T%d' % (
-                'U78CB.001.%s' % sysm.serial, 30 + len(sysm.vioses), n + 1)
-            vios.ports[pspec['name']] = st.PortState(
-                pspec['name'], pspec['wwpn'] or self._port_wwpn(),
-                pspec['fabric'], pspec['total'], pspec['available'], loc)
-        return vios
-
-    def _partition_uuid(self, sysm, kind, name, given):
+    def partition_uuid(self, sysm, kind, name, given):
         if given:
             value = str(given).upper()
         else:
-            value = self._uuid(kind, sysm.name, name, next(self._uuid_seq))
+            value = self.make_uuid(kind, sysm.name, name, next(self._uuid_seq))
         if value in self._parts:
             raise SimulatorError(400, 'Partition UUID %s is already in use'
                                  % value)
         return value
+
+    def register_system(self, sysm):
+        self._systems[sysm.name] = sysm
 
     def add_partition(self, sysm, part):
         if isinstance(part, st.ViosState):
@@ -165,11 +115,11 @@ class Model(object):
         self._parts[part.uuid.upper()] = part
         self.touch(part, sysm)
 
-    def _new_lpar(self, sysm, name, pid, uuid, state, memory_mb, vcpus,
+    def new_lpar(self, sysm, name, pid, uuid, state, memory_mb, vcpus,
                   max_slots):
         lpar = st.LparState(
             sysm, name, pid or self.next_part_id(sysm),
-            self._partition_uuid(sysm, 'lpar', name, uuid), state,
+            self.partition_uuid(sysm, 'lpar', name, uuid), state,
             'active' if state == RUNNING else 'inactive', False, 'AIX/Linux',
             memory_mb, vcpus, max_slots)
         self.add_partition(sysm, lpar)
@@ -184,57 +134,6 @@ class Model(object):
             pid += 1
         sysm.id_hint = pid
         return pid
-
-    def _populate(self, sysm, count):
-        """Pre-populate mappings to unrelated running client LPARs.
-
-        Each LPAR gets one mapping per fabric, like an instance with one port
-        per fabric, spread round-robin over each fabric's ports.
-        """
-        fabrics = collections.OrderedDict()
-        for vios in sysm.vioses.values():
-            for port in vios.ports.values():
-                if port.fabric is not None:
-                    fabrics.setdefault(port.fabric, []).append((vios, port))
-        if not fabrics:
-            raise ValueError('topology: system %s has no fabric ports for '
-                             'existing_mappings' % sysm.name)
-        free_mb, free_units = sysm.memory_free_mb(), sysm.proc_units_free()
-        made = 0
-        lpar_no = 0
-        cursor = collections.Counter()
-        while made < count:
-            lpar_no += 1
-            lpar = self._new_lpar(sysm, 'existing-%s-%04d' % (sysm.name,
-                                                              lpar_no),
-                                  None, None, RUNNING, 512, 1,
-                                  topo.DEFAULT_LPAR_SLOTS)
-            lpar.dedicated = False
-            lpar.proc_units = 0.1
-            for fabric, ports in fabrics.items():
-                if made >= count:
-                    break
-                for _ in range(len(ports)):
-                    vios, port = ports[cursor[fabric] % len(ports)]
-                    cursor[fabric] += 1
-                    if port.available > 0:
-                        break
-                else:
-                    raise ValueError(
-                        'topology: existing_mappings=%d exceeds the NPIV '
-                        'capacity of fabric %s on system %s; raise the '
-                        "ports' total" % (count, fabric, sysm.name))
-                self.add_map(sysm, vios, lpar, port.name, None, None)
-                made += 1
-        # A host carrying that many running partitions has the memory and
-        # processors for them: keep what was free before free for new work.
-        running = [p for p in sysm.partitions() if p.state != NOT_ACTIVATED]
-        used_mb = sum(p.memory_mb for p in running)
-        for _ in range(3):  # the hypervisor's share grows with the memory
-            sysm.memory_mb = used_mb + sysm.firmware_mb + free_mb
-        sysm.proc_units = round(
-            sum(p.proc_units for p in running) + free_units, 2)
-        self.touch(sysm)
 
     # ------------------------------------------------------------------
     # Index maintenance
@@ -540,7 +439,7 @@ class Model(object):
             sysm = self._systems_for(system)[0]
             if any(p.name == name for p in sysm.partitions()):
                 raise ValueError('partition %s already exists' % name)
-            return self._lpar_snap(self._new_lpar(
+            return self._lpar_snap(self.new_lpar(
                 sysm, name, id, uuid, state, memory_mb, vcpus,
                 max_virtual_slots))
 
@@ -602,7 +501,7 @@ class Model(object):
                 if client_lpar_id is None:
                     raise ValueError('give lpar or client_lpar_id')
                 lp = st.LparState(sysm, 'missing', int(client_lpar_id),
-                                client_href_uuid or self._uuid(
+                                client_href_uuid or self.make_uuid(
                                     'orphan', sysm.name, client_lpar_id),
                                 NOT_ACTIVATED, 'inactive', False,
                                 'AIX/Linux', 0, 1, topo.DEFAULT_LPAR_SLOTS)
@@ -680,70 +579,17 @@ class Model(object):
 
     def create_lpar(self, sysm, fields):
         with self.lock:
-            if not fields.name:
-                raise SimulatorError(400, 'PartitionName is required')
-            if any(p.name == fields.name for p in sysm.partitions()):
-                raise SimulatorError(
-                    400, 'A partition named %s already exists on managed '
-                    'system %s' % (fields.name, sysm.name))
-            if fields.id is not None and int(fields.id) in sysm.ids:
-                raise SimulatorError(400, 'Partition ID %s is already in use'
-                                     % fields.id)
-            if fields.uuid and str(fields.uuid).upper() in self._parts:
-                raise SimulatorError(400, 'Partition UUID %s is already in '
-                                     'use' % fields.uuid)
-            lpar = self._new_lpar(
-                sysm, fields.name,
-                int(fields.id) if fields.id is not None else None,
-                fields.uuid, NOT_ACTIVATED, fields.memory_mb or 2048,
-                fields.vcpus or 1,
-                fields.max_virtual_slots or topo.DEFAULT_LPAR_SLOTS)
-            self._apply_lpar_fields(lpar, fields)
-            return lpar
+            return lpars.create(self, sysm, fields)
 
     def update_lpar(self, lpar, if_match, fields):
         with self.lock:
             self.check_etag(lpar, if_match)
-            if fields.name and fields.name != lpar.name and any(
-                    p.name == fields.name
-                    for p in lpar.system.partitions()):
-                raise SimulatorError(400, 'A partition named %s already '
-                                     'exists' % fields.name)
-            self._apply_lpar_fields(lpar, fields)
-            self.touch(lpar, lpar.system)
-
-    @staticmethod
-    def _apply_lpar_fields(lpar, fields):
-        for attr in ('name', 'env', 'memory_mb', 'vcpus', 'dedicated',
-                     'srr'):
-            value = getattr(fields, attr)
-            if value is not None:
-                setattr(lpar, attr, value)
-        if fields.max_virtual_slots:
-            lpar.max_slots = fields.max_virtual_slots
-        if fields.proc_units is not None:
-            lpar.proc_units = float(fields.proc_units)
-        elif fields.vcpus is not None and lpar.dedicated:
-            lpar.proc_units = float(fields.vcpus)
+            lpars.update(self, lpar, fields)
 
     def delete_partition(self, part, if_match=None):
         with self.lock:
             self.check_etag(part, if_match)
-            if part.is_mgmt:
-                raise SimulatorError(400, 'The management partition %s '
-                                     'cannot be deleted' % part.name)
-            if part.state != NOT_ACTIVATED:
-                raise SimulatorError(
-                    400, 'Partition %s is in state %s; it must be not '
-                    'activated to be deleted' % (part.name, part.state))
-            if getattr(part, 'vterm_open', False):
-                # Assumed, not captured from a console: nova-powervm closed
-                # the terminal before every delete, which says a delete with
-                # a session open does not go through.
-                raise SimulatorError(
-                    409, 'Partition %s has an open virtual terminal '
-                    'session; close it (CloseVterm) before deleting the '
-                    'partition' % part.name)
+            lpars.check_delete(part)
             self._delete_partition(part)
 
     def _delete_partition(self, part):
@@ -775,7 +621,6 @@ class Model(object):
         if sysm.ids[pid] <= 0:
             del sysm.ids[pid]
         sysm.id_hint = min(sysm.id_hint, pid)
-
 
     # ------------------------------------------------------------------
     # Jobs (see nova_npiv.simulator.jobs)

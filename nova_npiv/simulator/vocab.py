@@ -135,15 +135,16 @@ def normalize_wwpn(value):
     return str(value).replace(':', '').strip().lower()
 
 
-_QNAMES = {}
+#: (namespace, tag) -> '{ns}tag', shared by the renderer's hot path.
+QNAMES = {}
 
 
 def qname(tag, ns=UOM_NS):
     """``{ns}tag``, interned: rendering a large feed asks for many."""
     try:
-        return _QNAMES[ns, tag]
+        return QNAMES[ns, tag]
     except KeyError:
-        return _QNAMES.setdefault((ns, tag), '{%s}%s' % (ns, tag))
+        return QNAMES.setdefault((ns, tag), '{%s}%s' % (ns, tag))
 
 
 def text(elem, path, ns=UOM_NS):

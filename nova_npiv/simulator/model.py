@@ -320,20 +320,13 @@ class Model(object):
             raise KeyError('no managed system %r' % system)
         return [sysm]
 
-    def _sys_snap(self, sysm):
-        mgmt = [p.name for p in sysm.partitions() if p.is_mgmt]
-        return st.System(sysm.name, sysm.uuid, sysm.memory_mb,
-                      sysm.memory_free_mb(), sysm.vcpus, sysm.proc_units,
-                      sysm.machine_type, sysm.model, sysm.serial,
-                      sysm.wwpn_prefix, mgmt[0] if mgmt else None)
-
     def systems(self):
         with self.lock:
-            return [self._sys_snap(s) for s in self._systems.values()]
+            return [st.system_snapshot(s) for s in self._systems.values()]
 
     def system(self, key):
         with self.lock:
-            return self._sys_snap(self._systems_for(key)[0])
+            return st.system_snapshot(self._systems_for(key)[0])
 
     def vioses(self, system=None):
         with self.lock:
@@ -344,14 +337,8 @@ class Model(object):
 
     def lpars(self, system=None):
         with self.lock:
-            return [self._lpar_snap(lp) for s in self._systems_for(system)
+            return [st.lpar_snapshot(lp) for s in self._systems_for(system)
                     for lp in s.lpars.values()]
-
-    @staticmethod
-    def _lpar_snap(lp):
-        return st.Lpar(lp.system.name, lp.name, lp.id, lp.uuid, lp.state,
-                    lp.is_mgmt, lp.rmc_state, lp.env, lp.memory_mb, lp.vcpus,
-                    lp.max_slots)
 
     def lpar(self, key, system=None):
         """An LPAR snapshot by name or UUID (None if absent)."""
@@ -359,7 +346,7 @@ class Model(object):
             for s in self._systems_for(system):
                 for lp in s.lpars.values():
                     if lp.name == key or lp.uuid.upper() == str(key).upper():
-                        return self._lpar_snap(lp)
+                        return st.lpar_snapshot(lp)
             return None
 
     def ports(self, system=None):
@@ -376,7 +363,7 @@ class Model(object):
                 lpars = {lp.id: lp for lp in s.lpars.values()}
                 for v in s.vioses.values():
                     for m in v.maps.values():
-                        out.append(self._map_snap(s, v, m, lpars))
+                        out.append(st.mapping_snapshot(s, v, m, lpars))
             return out
 
     def fabric_logins(self):
@@ -396,23 +383,6 @@ class Model(object):
                     and (m.system, m.vios) in running):
                 logins[str(m.fabric)].add(m.logged_in.lower())
         return {fabric: sorted(wwpns) for fabric, wwpns in logins.items()}
-
-    @staticmethod
-    def _map_snap(sysm, vios, m, lpars):
-        lpar = lpars.get(m.client_id)
-        port = vios.ports.get(m.port) if m.port else None
-        logged_in = None
-        if (m.client and m.wwpns and lpar is not None
-                and (lpar.state == RUNNING or lpar.is_mgmt)):
-            logged_in = m.wwpns[1 if m.flipped else 0]
-        return st.Mapping(
-            sysm.name, vios.name, vios.id, m.vfchost, m.server_slot, m.port,
-            port.wwpn if port else None, port.fabric if port else None,
-            m.client_id, lpar.uuid if lpar else None,
-            lpar.name if lpar else None,
-            m.client_slot if m.client else None,
-            tuple(m.wwpns) if m.client else (), logged_in, m.client,
-            vocab.uuid_from_href(m.client_href))
 
     # ------------------------------------------------------------------
     # Planting and inspecting state (tests, CLI, benchmarks)
@@ -439,7 +409,7 @@ class Model(object):
             sysm = self._systems_for(system)[0]
             if any(p.name == name for p in sysm.partitions()):
                 raise ValueError('partition %s already exists' % name)
-            return self._lpar_snap(self.new_lpar(
+            return st.lpar_snapshot(self.new_lpar(
                 sysm, name, id, uuid, state, memory_mb, vcpus,
                 max_virtual_slots))
 
@@ -447,7 +417,7 @@ class Model(object):
         with self.lock:
             sysm, lp = self._lpar_state(system, lpar)
             self.set_state(lp, state)
-            return self._lpar_snap(lp)
+            return st.lpar_snapshot(lp)
 
     def set_vios_state(self, system, vios, state, rmc_state=None):
         with self.lock:
@@ -514,7 +484,7 @@ class Model(object):
                               client_slot, client=client_adapter)
             if not client_adapter and lpar is None:
                 m.client_href = None
-            return self._map_snap(sysm, v, m,
+            return st.mapping_snapshot(sysm, v, m,
                                   {x.id: x for x in sysm.lpars.values()})
 
     def remove_mappings(self, system=None, vios=None, client_lpar_id=None,

@@ -13,6 +13,7 @@ import dataclasses
 import itertools
 
 from nova_npiv.simulator import vocab
+from nova_npiv.simulator.vocab import RUNNING
 
 
 # --------------------------------------------------------------------------
@@ -307,3 +308,36 @@ class SystemState(object):
 
     def location_prefix(self):
         return 'U%s.%s.%s' % (self.machine_type, self.model, self.serial)
+
+
+# --------------------------------------------------------------------------
+# Snapshots of live records (call with the model lock held)
+# --------------------------------------------------------------------------
+
+def system_snapshot(sysm):
+    mgmt = [p.name for p in sysm.partitions() if p.is_mgmt]
+    return System(sysm.name, sysm.uuid, sysm.memory_mb, sysm.memory_free_mb(),
+                  sysm.vcpus, sysm.proc_units, sysm.machine_type, sysm.model,
+                  sysm.serial, sysm.wwpn_prefix, mgmt[0] if mgmt else None)
+
+
+def lpar_snapshot(lp):
+    return Lpar(lp.system.name, lp.name, lp.id, lp.uuid, lp.state, lp.is_mgmt,
+                lp.rmc_state, lp.env, lp.memory_mb, lp.vcpus, lp.max_slots)
+
+
+def mapping_snapshot(sysm, vios, m, lpars):
+    """``lpars``: the system's LPARs by partition id."""
+    lpar = lpars.get(m.client_id)
+    port = vios.ports.get(m.port) if m.port else None
+    logged_in = None
+    if (m.client and m.wwpns and lpar is not None
+            and (lpar.state == RUNNING or lpar.is_mgmt)):
+        logged_in = m.wwpns[1 if m.flipped else 0]
+    return Mapping(
+        sysm.name, vios.name, vios.id, m.vfchost, m.server_slot, m.port,
+        port.wwpn if port else None, port.fabric if port else None,
+        m.client_id, lpar.uuid if lpar else None,
+        lpar.name if lpar else None, m.client_slot if m.client else None,
+        tuple(m.wwpns) if m.client else (), logged_in, m.client,
+        vocab.uuid_from_href(m.client_href))

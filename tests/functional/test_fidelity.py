@@ -32,8 +32,9 @@ NOT_RENDERED = ('the capture has it, the simulator does not render it: not '
                 'modelled (pypowervm does not read it on the plugin\'s path, '
                 'or reads a default); to review item by item in the realism '
                 'work')
-OLDER_CAPTURE = ('the simulator renders it, this capture (an older console '
-                 'level) lacks it; pypowervm\'s wrapper reads it')
+OLDER_CAPTURE = ('the simulator renders it and pypowervm\'s wrapper reads '
+                 'it, but this capture lacks it (perhaps an older console '
+                 'level; a newer capture would tell)')
 
 #: (kind, path regex, difference regex) -> reason.
 ALLOWED = {

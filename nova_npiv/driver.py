@@ -307,7 +307,8 @@ class NPIVDriver(driver.ComputeDriver):
             vol_drv.validated_target()
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
-        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance))
+        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance,
+                              fabrics=self.settings.fabrics))
         for vol_drv in vol_drvs:
             flow.add(tf_stg.ConnectVolume(vol_drv, lpar_from_flow=True))
         flow.add(stg_ftsk)

@@ -66,3 +66,8 @@ class VolumeMappingFailed(nova_exc.NovaException):
 class LiveMigrationDataError(nova_exc.MigrationPreCheckError):
     msg_fmt = _("NPIV live migration data for instance %(instance)s is "
                 "unusable: %(reason)s")
+
+
+class LparNotDeleted(nova_exc.NovaException):
+    msg_fmt = _("LPAR %(lpar)s of instance %(instance)s is still there after "
+                "the console answered its delete with HTTP %(reply)s")

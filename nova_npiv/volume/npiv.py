@@ -16,7 +16,6 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import vfc_mapper
-from pypowervm.utils import uuid as pvm_uuid
 from taskflow import engines as tf_engines
 from taskflow.patterns import linear_flow as tf_lf
 
@@ -25,6 +24,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
 from nova_npiv import wwpn as wwpn_util
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.volume import fc
@@ -45,19 +45,9 @@ _REBUILD_STATES = (task_states.REBUILDING,
 _QUEUED = weakref.WeakKeyDictionary()
 
 
-def lpar_uuid(instance):
-    return lpar_uuid_of(instance.uuid)
-
-
-def lpar_uuid_of(instance_uuid):
-    """The PowerVM UUID of the LPAR of the instance ``instance_uuid``.
-
-    The LPAR is created with this UUID, so it can be derived instead of
-    looked up: no REST call is needed to address the instance's partition.
-    Upper case, as the platform reports partition UUIDs: pypowervm matches
-    mappings to partitions by comparing UUID strings case-sensitively.
-    """
-    return pvm_uuid.convert_uuid_to_pvm(instance_uuid).upper()
+#: Re-exported: the LPAR's identity lives in :mod:`nova_npiv.vm`.
+lpar_uuid = vm.lpar_uuid
+lpar_uuid_of = vm.lpar_uuid_of
 
 
 def _pair(port_map_entry):

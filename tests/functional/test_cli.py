@@ -15,6 +15,7 @@ import testtools
 from nova_npiv.cmd import main as cli
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
+from nova_npiv import vm
 from tests.functional import conffile
 
 CONF = cfg.CONF
@@ -70,7 +71,8 @@ class TestDemo(CLITestCase):
         boot = doc['steps'][1]
         self.assertEqual('boot from two volumes', boot['step'])
         inst_maps = [m for m in boot['mappings']
-                     if m['client_lpar_name'] == 'instance-00000001']
+                     if (m['client_lpar_name'] or '').startswith(
+                         'instance-00000001-')]
         self.assertEqual(2, len(inst_maps))
         self.assertEqual({'A', 'B'}, {m['fabric'] for m in inst_maps})
         attach = doc['steps'][2]
@@ -233,7 +235,8 @@ class TestShow(CLITestCase):
                 # Someone removes a mapping behind nova's back.
                 sim.model.remove_mappings('sys-a', client_lpar_id=[
                     lp.id for lp in sim.model.lpars('sys-a')
-                    if lp.name == inst.name][0], wwpn=conn['wwpns'][0])
+                    if lp.uuid == vm.lpar_uuid(inst)][0],
+                    wwpn=conn['wwpns'][0])
                 code, out = self.run_cli('--config-file', conf, 'show',
                                          inst.uuid)
                 self.assertEqual(1, code)

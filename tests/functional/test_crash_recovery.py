@@ -20,6 +20,7 @@ from nova_npiv.cmd import main as cli
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 from tests.functional import conffile
 from tests.functional import faultlib
@@ -193,7 +194,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.delete_lpar_behind_our_back(gone)
         keep = self.maps_of(healthy)
         corrupt_maps = [m for m in self.w.sim.model.mappings()
-                        if m.client_lpar_name == corrupt.name]
+                        if m.client_lpar_name == vm.lpar_name(corrupt)]
 
         self.restart([corrupt, healthy])
 
@@ -205,7 +206,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.assertEqual(keep, self.maps_of(healthy))
         self.assertEqual(corrupt_maps,
                          [m for m in self.w.sim.model.mappings()
-                          if m.client_lpar_name == corrupt.name])
+                          if m.client_lpar_name == vm.lpar_name(corrupt)])
 
     def test_reconciliation_failure_does_not_stop_the_service(self):
         healthy = self.instance(1)
@@ -243,7 +244,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
             self.skipTest('the destination does not stage partner WWPNs')
         keep = {i.uuid: self.maps_of(i) for i in (healthy, staged)}
         keep_migrating = [m for m in self.w.sim.model.mappings('sys-a')
-                          if m.client_lpar_name == migrating.name]
+                          if m.client_lpar_name == vm.lpar_name(migrating)]
 
         conf = self._config()
         code, out = self._cli('--config-file', conf, 'audit', '--json')
@@ -263,7 +264,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
             self.assertEqual(keep[inst.uuid], self.maps_of(inst))
         self.assertEqual(keep_migrating,
                          [m for m in self.w.sim.model.mappings('sys-a')
-                          if m.client_lpar_name == migrating.name])
+                          if m.client_lpar_name == vm.lpar_name(migrating)])
         code, out = self._cli('--config-file', conf, 'audit', '--json')
         self.assertEqual([], json.loads(out)['findings'])
 

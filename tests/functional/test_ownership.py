@@ -12,6 +12,7 @@ from nova import exception as nova_exc
 from pypowervm import exceptions as pvm_exc
 
 from nova_npiv.cmd import harness
+from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import vm
 from tests.functional import faultlib
@@ -178,3 +179,24 @@ class TestPlatformChosenUUID(OwnershipTestCase):
         drv_a.destroy(self.w.ctxt, self.inst, None, None)
         self.assertIsNone(self.w.sim.model.lpar(old))
         self.assertEqual('running', self.lpar_state(chosen))
+
+
+class TestDeleteVerified(OwnershipTestCase):
+    """A delete answered with anything but 204 is checked by re-reading."""
+
+    BODIES = (b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>',
+              b'<feed xmlns="http://www.w3.org/2005/Atom"/>')
+
+    def test_200_with_a_body_and_the_lpar_still_there(self):
+        for body in self.BODIES:
+            self.w.spawn()
+            self.w.sim.inject_fault('DELETE', 'LogicalPartition/',
+                                    kind='body', status=200, body=body)
+            err = self.assertRaises(exception.LparNotDeleted, self.w.destroy)
+            self.assertIn(vm.lpar_uuid(self.inst), str(err))
+            self.assertIn(self.inst.uuid, str(err))
+            self.assertEqual('not activated',
+                             self.lpar_state(vm.lpar_uuid(self.inst)))
+            # nova retries the delete: it completes.
+            self.w.destroy()
+            self.assertEqual([], faultlib.gone(self.w))

@@ -102,11 +102,14 @@ class NPIVDriver(driver.ComputeDriver):
     def _reconcile(self, host):
         """Bring the VIOSes back in line with nova's view after a crash.
 
-        A nova-compute that died mid-operation never ran its reverts: staging
-        mappings of instances that were connected meanwhile, or of instances
-        that are gone, and mappings of deleted partitions are removed.
-        Mappings of healthy instances are left alone.  Never fatal: the
-        service must start even if this fails.
+        A nova-compute that died mid-operation never ran its reverts:
+        staging mappings of instances that were connected meanwhile, or of
+        instances that are gone, are left behind.  Only mappings that
+        nova's records prove nova's are removed (see :mod:`audit`): the
+        client partition is an instance of this host, or the client WWPNs
+        are in the fabric metadata of an instance of this host, deleted
+        ones included.  Anything else is logged for the operator.  Never
+        fatal: the service must start even if this fails.
         """
         if (objects.base.NovaObject.indirection_api is None and
                 not CONF.database.connection):
@@ -119,27 +122,22 @@ class NPIVDriver(driver.ComputeDriver):
                 ctxt, host, expected_attrs=['system_metadata'])
             for inst in instances:
                 self._finish_migration(inst)
-            staged_ok = set()
-            for inst in instances:
-                try:
-                    records = fabric_meta.get_fabrics(inst,
-                                                      self.settings.fabrics)
-                except exception.CorruptFabricMetadata as err:
-                    LOG.error('%s', err.format_message())
-                    continue
-                for rec in records:
-                    if rec.state == fabric_meta.MGMT_MAPPED:
-                        staged_ok.update(frozenset(pair.split())
-                                         for _, pair in rec.port_map)
+            deleted = objects.InstanceList.get_by_filters(
+                nova_context.get_admin_context(read_deleted='yes'),
+                {'host': host, 'deleted': True},
+                expected_attrs=['system_metadata'])
+            ownership = audit.Ownership.of_instances(instances, deleted)
             view = inventory.read_system(self.adapter, self.host_wrapper,
                                          self.settings)
             staging_uuid = self.staging.uuid
             staging_id = next((p.id for p in view.partitions.values()
                                if p.uuid == staging_uuid), None)
             findings = audit.find([view], {view.name: staging_id},
-                                  staged_ok=staged_ok)
-            if findings:
-                audit.fix(view, findings)
+                                  ownership=ownership)
+            audit.report_unproven(findings)
+            ours = audit.select(findings)
+            if ours:
+                audit.fix(view, ours)
         except Exception:
             LOG.exception('Start-up reconciliation of vFC mappings failed; '
                           'run nova-npiv audit')

@@ -7,14 +7,27 @@ off, delete it, or report it as the instance's.
 """
 
 import collections
+import copy
+import io
+import json
+import os
+from unittest import mock
 
+from lxml import etree
 from nova import exception as nova_exc
+from nova import objects
+from pypowervm import const as pvm_const
 from pypowervm import exceptions as pvm_exc
+from pypowervm.tests.test_utils import pvmhttp
+from pypowervm.wrappers import managed_system as pvm_ms
+from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv.cmd import harness
+from nova_npiv.cmd import main as cli
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import vm
+from tests.functional import conffile
 from tests.functional import faultlib
 
 OTHER_UUID = '9b2f6c1e-55aa-4d0e-8f7b-2e6a4c3d1b%02x'
@@ -200,3 +213,177 @@ class TestDeleteVerified(OwnershipTestCase):
             # nova retries the delete: it completes.
             self.w.destroy()
             self.assertEqual([], faultlib.gone(self.w))
+
+
+# --------------------------------------------------------------------------
+# Real captures: foreign mappings and LPARs survive everything nova does
+
+_DATA = os.path.join(os.path.dirname(pvmhttp.__file__), os.pardir, 'data')
+FEED = os.path.join(_DATA, 'fake_vios_feed.txt')
+ENTRY = os.path.join(_DATA, 'fake_vios_mappings.txt')
+#: Ports of the captured feed nova is configured with (one per fabric).
+PORT_A, PORT_B = '10000090fa5371f2', '10000090fa53720a'
+_VFC = '{%s}VirtualFibreChannelMapping' % pvm_const.UOM_NS
+_AVAIL = '{%s}AvailablePorts' % pvm_const.UOM_NS
+
+
+def captured_topology():
+    """Two systems seeded from pypowervm's captures, with partitions nova
+    does not know: some are the clients of captured mappings, one is
+    another cloud's instance-00000001."""
+    foreign = [{'name': 'powervc-%d' % pid, 'id': pid, 'state': 'running'}
+               for pid in (3, 4, 5)]
+    foreign.append({'name': 'instance-00000001', 'id': 90,
+                    'state': 'not activated'})
+    return {'console': 'hmc', 'systems': [
+        {'name': 'captured', 'vios_feed': FEED, 'lpars': foreign},
+        {'name': 'captured-2', 'vios_feed': ENTRY,
+         'lpars': [{'name': 'hand-made', 'id': 5, 'state': 'running'}]},
+    ]}
+
+
+class TestCapturedEstate(faultlib.WorldTestCase):
+    """pypowervm's captured VIOSes (mappings without client adapter, without
+    port, to partitions that are gone) plus foreign LPARs: no driver
+    operation, start-up or ``audit --fix`` removes or alters any of them."""
+
+    def setUp(self):
+        super().setUp()
+        self.w = self.world(
+            (('host-a', 'captured'),), topology=captured_topology(),
+            fabrics=['A', 'B'], fabric_A_port_wwpns=[PORT_A],
+            fabric_B_port_wwpns=[PORT_B])
+        self.inst = self.w.inst
+        self.reader = self.w.sim.adapter()
+        self.foreign0 = self.foreign()
+        self.assertEqual(58 + 56 + 31, sum(len(v) for v in
+                                           self.foreign0[0].values()))
+
+    def _mapping_bytes(self, system):
+        """Each VIOS's mappings as served, serialised one by one.
+
+        The count of free NPIV ports of the backing port is the port's,
+        not the mapping's: nova's own mappings change it.
+        """
+        sys_uuid = self.w.sim.model.system(system).uuid
+        resp = self.reader.read(
+            pvm_ms.System.schema_type, root_id=sys_uuid,
+            child_type=pvm_vios.VIOS.schema_type,
+            xag=[pvm_const.XAG.VIO_FMAP, pvm_const.XAG.VIO_STOR])
+        out = {}
+        for entry in resp.feed.entries:
+            elem = copy.deepcopy(entry.element.element)
+            maps = []
+            for vm_el in elem.iter(_VFC):
+                for avail in list(vm_el.iter(_AVAIL)):
+                    avail.getparent().remove(avail)
+                maps.append(etree.tostring(vm_el))
+            out[entry.uuid] = collections.Counter(maps)
+        return out
+
+    def ours(self):
+        pairs = set()
+        for fabric in faultlib.FABRICS:
+            try:
+                rec = fabric_meta.get_fabric(self.inst, fabric)
+            except exception.CorruptFabricMetadata:
+                continue
+            pairs.update(tuple(p.split()) for _, p in rec.port_map)
+        return {w.upper() for pair in pairs for w in pair} | {
+            vm.lpar_uuid(self.inst)}
+
+    def foreign(self):
+        """(mapping bytes per VIOS, LPARs) that are not the instance's."""
+        marks = [m.encode() for m in self.ours()]
+        maps = {}
+        for system in ('captured', 'captured-2'):
+            for uuid, counter in self._mapping_bytes(system).items():
+                maps[uuid] = collections.Counter({
+                    b: n for b, n in counter.items()
+                    if not any(mark in b.upper() for mark in marks)})
+        lpars = sorted((lp for lp in self.w.sim.model.lpars()
+                        if lp.uuid != vm.lpar_uuid(self.inst)), key=repr)
+        return maps, lpars
+
+    def assertForeignIntact(self, when):
+        maps, lpars = self.foreign()
+        self.assertEqual(self.foreign0[1], lpars, when)
+        for uuid, counter in self.foreign0[0].items():
+            self.assertEqual(counter, maps[uuid], '%s: VIOS %s' % (when,
+                                                                   uuid))
+
+    def restart(self, live, deleted=()):
+        faultlib.CONF.set_override('connection', 'sqlite://',
+                                   group='database')
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=live), \
+                mock.patch.object(objects.InstanceList, 'get_by_filters',
+                                  return_value=list(deleted)):
+            drv = self.w.load('host-a', 'captured', fabrics=['A', 'B'],
+                              fabric_A_port_wwpns=[PORT_A],
+                              fabric_B_port_wwpns=[PORT_B])
+        faultlib.CONF.clear_override('connection', group='database')
+        return drv
+
+    def audit(self, *args, records=None):
+        faultlib.reset_conf()
+        conf = conffile.write(self, self.w.sim, 'captured',
+                              whole_console=True)
+        out = io.StringIO()
+        with mock.patch('sys.stdout', out), \
+                mock.patch('nova_npiv.cmd.ops.nova_records',
+                           return_value=records):
+            code = cli.main(['--config-file', conf, 'audit'] + list(args))
+        self.assertEqual(0, code, out.getvalue())
+        return out.getvalue()
+
+    def test_foreign_estate_survives_everything(self):
+        self.restart([])
+        self.assertForeignIntact('start-up with no instances')
+        self.assertIn("Left no-partition mapping", self.logs.output)
+
+        out = json.loads(self.audit('--json'))
+        self.assertGreater(len(out['findings']), 20)
+        self.assertEqual({'unproven'},
+                         {f['owner'] for f in out['findings']})
+        self.assertIn('Removed 0 mapping(s).', self.audit('--fix'))
+        self.assertForeignIntact('audit --fix without nova records')
+
+        self.w.spawn()
+        # (The seeded ports carry no fabric name in the simulator, so the
+        # instance's mappings are counted by port.)
+        mine = [m for m in self.w.sim.model.mappings('captured')
+                if m.client_lpar_uuid == vm.lpar_uuid(self.inst)]
+        self.assertEqual({PORT_A, PORT_B},
+                         {m.port_wwpn.lower() for m in mine})
+        self.assertEqual('running', self.w.sim.model.lpar(
+            vm.lpar_uuid(self.inst)).state)
+        self.assertEqual([], faultlib.consistency_problems(
+            self.w, instance_only=True))
+        self.assertForeignIntact('spawn')
+        self.assertIn('Removed 0 mapping(s).',
+                      self.audit('--fix', records=([self.inst], [])))
+        self.assertForeignIntact('audit --fix with nova records')
+
+        drv = self.restart([self.inst])
+        self.assertForeignIntact('start-up with the instance')
+        drv.power_off(self.inst)
+        drv.power_on(self.w.ctxt, self.inst, None)
+        self.assertForeignIntact('power off, power on')
+
+        self.w.destroy()
+        self.assertEqual([], faultlib.gone(self.w))
+        self.assertForeignIntact('destroy')
+        self.restart([], deleted=[self.inst])
+        self.assertIn('Removed 0 mapping(s).',
+                      self.audit('--fix', records=([], [self.inst])))
+        self.assertForeignIntact('start-up and audit after the delete')
+
+
+class TestStagingConfig(faultlib.WorldTestCase):
+
+    def test_staging_partition_naming_a_vios_is_refused(self):
+        err = self.assertRaises(exception.NPIVConfigError, self.world,
+                                staging_partition='vios-a1')
+        self.assertIn('[powervm] staging_partition', str(err))
+        self.assertIn('vios-a1 is a Virtual I/O Server', str(err))

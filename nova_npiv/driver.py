@@ -265,6 +265,19 @@ class NPIVDriver(driver.ComputeDriver):
 
     # -- helpers ---------------------------------------------------------
 
+    def _volume(self, instance, connection_info, stg_ftsk=None):
+        """The adapter of a volume nova names by its connection_info.
+
+        An empty connection_info is bad input from nova or Cinder, not a
+        request for the instance's adapters (which is what :meth:`_npiv`
+        without one means).
+        """
+        if not connection_info:
+            raise exception.InvalidConnectionInfo(
+                volume_id='unknown', field='connection_info',
+                reason='is %r: no volume is described' % (connection_info,))
+        return self._npiv(instance, connection_info, stg_ftsk)
+
     def _npiv(self, instance, connection_info=None, stg_ftsk=None,
               lpar_w=None):
         return volume.build(self.adapter, self.host_uuid, instance,
@@ -298,8 +311,8 @@ class NPIVDriver(driver.ComputeDriver):
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
-        vol_drvs = [self._npiv(instance, bdm['connection_info'], stg_ftsk)
-                    for bdm in bdms]
+        vol_drvs = [self._volume(instance, bdm.get('connection_info'),
+                                 stg_ftsk) for bdm in bdms]
         # Every volume is checked before anything is created.
         for vol_drv in vol_drvs:
             vol_drv.validated_target()
@@ -369,21 +382,35 @@ class NPIVDriver(driver.ComputeDriver):
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
-        vol_drv = self._npiv(instance, connection_info)
+        vol_drv = self._volume(instance, connection_info)
         flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.ConnectVolume(vol_drv))
         self._run(flow)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
-        vol_drv = self._npiv(instance, connection_info)
+        """A plain detach changes nothing on the VIOSes (DESIGN §3).
+
+        So a stored connection_info that cannot be read must not make the
+        volume undetachable: it is reported and the detach succeeds.
+        """
+        try:
+            vol_drv = self._volume(instance, connection_info)
+            vol_drv.validated_target()
+        except (exception.InvalidConnectionInfo,
+                exception.VolumeAdapterNotFound) as err:
+            LOG.warning('Detaching a volume of instance %s whose stored '
+                        'connection_info is unusable (%s): nothing to '
+                        'change on the VIOSes', instance.uuid,
+                        err.format_message())
+            return
         flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.DisconnectVolume(vol_drv))
         self._run(flow)
 
     def extend_volume(self, context, connection_info, instance,
                       requested_size):
-        self._npiv(instance, connection_info).extend_volume()
+        self._volume(instance, connection_info).extend_volume()
 
     # -- live migration --------------------------------------------------
 

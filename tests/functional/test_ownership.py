@@ -387,3 +387,57 @@ class TestStagingConfig(faultlib.WorldTestCase):
                                 staging_partition='vios-a1')
         self.assertIn('[powervm] staging_partition', str(err))
         self.assertIn('vios-a1 is a Virtual I/O Server', str(err))
+
+
+class TestConnectionInfoInput(OwnershipTestCase):
+    """Falsy and malformed connection_info from nova."""
+
+    FALSY = ([], {}, None, '')
+
+    def test_falsy_connection_info_is_named(self):
+        self.w.spawn()
+        before = faultlib.snapshot(self.w)
+        for value in self.FALSY:
+            err = self.assertRaises(
+                exception.InvalidConnectionInfo, self.drv.attach_volume,
+                self.w.ctxt, value, self.inst, '/dev/sdc')
+            self.assertIn('field connection_info is %r' % (value,),
+                          str(err))
+            err = self.assertRaises(
+                exception.InvalidConnectionInfo, self.drv.extend_volume,
+                self.w.ctxt, value, self.inst, 1)
+            self.assertIn('field connection_info', str(err))
+        self.assertEqual(before, faultlib.snapshot(self.w))
+
+    def test_spawn_with_falsy_connection_info_creates_nothing(self):
+        conn = self.w.connector()
+        staged = faultlib.snapshot(self.w)
+        for value in self.FALSY:
+            bdms = [{'boot_index': 0, 'mount_device': '/dev/sda',
+                     'connection_info': value}]
+            err = self.assertRaises(
+                exception.InvalidConnectionInfo, self.drv.spawn,
+                self.w.ctxt, self.inst, None, [], None, {},
+                block_device_info={'block_device_mapping': bdms})
+            self.assertIn('field connection_info', str(err))
+        self.assertEqual(staged, faultlib.snapshot(self.w))
+        self.w.spawn(connector=conn)
+
+    def test_detach_with_malformed_connection_info_succeeds(self):
+        self.w.spawn()
+        before = faultlib.snapshot(self.w)
+        bad = self.FALSY + (
+            'junk', {'driver_volume_type': 'fibre_channel'},
+            {'driver_volume_type': 'fibre_channel', 'data': {}},
+            {'driver_volume_type': 'iscsi', 'data': {}})
+        for value in bad:
+            self.drv.detach_volume(self.w.ctxt, value, self.inst,
+                                   '/dev/sdb')
+        self.assertIn('whose stored connection_info is unusable',
+                      self.logs.output)
+        self.assertEqual(before, faultlib.snapshot(self.w))
+        # A good one still validates and changes nothing either.
+        self.drv.detach_volume(self.w.ctxt,
+                               self.w.bdms[-1]['connection_info'],
+                               self.inst, '/dev/sdb')
+        self.assertEqual(before, faultlib.snapshot(self.w))

@@ -334,6 +334,12 @@ class NPIVDriver(driver.ComputeDriver):
         self._destroy(instance, instance.host in (None, self.settings.host))
 
     def _destroy(self, instance, ours):
+        npiv_drv = self._npiv(instance)
+        unknown = npiv_drv.unidentifiable_staging()
+        if unknown:
+            # Reporting success would leak staging mappings nobody can
+            # find again; nothing is changed, the error names the key.
+            raise unknown[0]
         lpar_w = vm.get(self.adapter, self.host_uuid, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:

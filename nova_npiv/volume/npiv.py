@@ -421,15 +421,43 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 for f in self.fabrics}
 
     def _port_maps(self, strict=True):
-        try:
-            records = self._records()
-        except exception.CorruptFabricMetadata:
-            if strict:
-                raise
-            LOG.warning('Corrupt NPIV metadata on %s: removing its mappings '
-                        'by partition only', self.instance.uuid)
+        if strict:
+            return [entry for rec in self._records().values()
+                    for entry in rec.port_map]
+        # Delete and rollback: whatever fabric can be read is unmapped by
+        # its WWPNs; the instance's own mappings go by partition anyway.
+        entries = []
+        for fabric in self.fabrics:
+            try:
+                entries.extend(fabric_meta.get_fabric(self.instance,
+                                                      fabric).port_map)
+            except exception.CorruptFabricMetadata as err:
+                LOG.warning('%s: removing the mappings of fabric %s by '
+                            'partition only', err.format_message(), fabric)
+        return entries
+
+    def unidentifiable_staging(self):
+        """Errors of fabrics whose staging mappings cannot be found.
+
+        Staging mappings point at the staging partition, not at the
+        instance, so only their WWPNs tell them apart from the others.  A
+        fabric whose state key cannot be read, or that is ``mgmt_mapped``
+        with an unreadable port map, may have some that nothing can
+        identify: removing "everything" would then leak them.
+        """
+        if self._staging_uuid() is None:
             return []
-        return [entry for rec in records.values() for entry in rec.port_map]
+        errors = []
+        sysmeta = self.instance.system_metadata or {}
+        for fabric in self.fabrics:
+            try:
+                fabric_meta.get_fabric(self.instance, fabric)
+            except exception.CorruptFabricMetadata as err:
+                state = sysmeta.get(fabric_meta.state_key(fabric))
+                if state not in (None, fabric_meta.UNMAPPED,
+                                 fabric_meta.INST_MAPPED):
+                    errors.append(err)
+        return errors
 
     def _staging_uuid(self):
         return self.staging.uuid if self.staging is not None else None

@@ -441,3 +441,36 @@ class TestConnectionInfoInput(OwnershipTestCase):
                                self.w.bdms[-1]['connection_info'],
                                self.inst, '/dev/sdb')
         self.assertEqual(before, faultlib.snapshot(self.w))
+
+
+class TestCorruptStagedDestroy(OwnershipTestCase):
+    """Destroy of a staged instance never reports success over a leak."""
+
+    def staging_maps(self):
+        mgmt = {lp.id for lp in self.w.sim.model.lpars('sys-a') if lp.is_mgmt}
+        return [m for m in self.w.sim.model.mappings('sys-a')
+                if m.client_lpar_id in mgmt]
+
+    def test_unreadable_staged_fabric_fails_naming_the_key(self):
+        self.w.connector()
+        self.assertEqual(2, len(self.staging_maps()))
+        self.inst.system_metadata['npiv_adpt_wwpns_A'] = 'zz'
+        before = faultlib.snapshot(self.w)
+        err = self.assertRaises(exception.CorruptFabricMetadata,
+                                self.w.destroy)
+        self.assertIn('Instance %s' % self.inst.uuid, str(err))
+        self.assertIn('key npiv_adpt_wwpns_A', str(err))
+        self.assertEqual(before, faultlib.snapshot(self.w))
+
+    def test_readable_fabrics_are_still_unmapped(self):
+        # Fabric A was unmapped (nothing staged there): its bad map hides
+        # nothing, so destroy removes B's staging and succeeds.
+        self.w.connector()
+        rec = fabric_meta.get_fabric(self.inst, 'A')
+        self.w.sim.model.remove_mappings(
+            'sys-a', wwpn=rec.port_map[0][1].split()[0])
+        fabric_meta.set_fabric(self.inst, 'A', fabric_meta.UNMAPPED,
+                               rec.port_map)
+        self.inst.system_metadata['npiv_adpt_wwpns_A'] = 'zz'
+        self.w.destroy()
+        self.assertEqual([], self.staging_maps())

@@ -507,12 +507,22 @@ class NPIVDriver(driver.ComputeDriver):
         post_method(context, instance, dest, block_migration, migrate_data)
 
     def _left_source(self, instance):
+        """Whether the LPAR is no longer on this managed system.
+
+        Decided from the partition's own AssociatedManagedSystem, read at
+        the root path: a nested lookup's 404 proves nothing on a lenient
+        HMC, which serves a partition of any system under any system.  No
+        system of this console has it: it went to another console.
+        """
         try:
-            return vm.get(self.adapter, self.host_uuid, instance) is None
+            lpar_w = vm.locate(self.adapter, instance)
         except Exception:
             LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
                       exc_info=True)
             return False
+        if lpar_w is None:
+            return True
+        return not vm.on_system(lpar_w, self.host_uuid)
 
     def _dest_system(self, context, dest, migrate_data):
         if migrate_data is not None and 'migration' in migrate_data:

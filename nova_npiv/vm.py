@@ -222,6 +222,21 @@ def get(adapter, host_uuid, instance):
     return None
 
 
+def locate(adapter, instance):
+    """The instance's LPAR wherever the console has it, or None.
+
+    Asked at the root path, which an HMC answers for a partition of any
+    system it manages; where it is comes from its AssociatedManagedSystem
+    (:func:`on_system`).  None: no system of this console has it.
+    """
+    for uuid in known_uuids(instance):
+        try:
+            return pvm_lpar.LPAR.get(adapter, uuid=uuid)
+        except pvm_exc.HttpNotFound:
+            continue
+    return None
+
+
 def is_instance_lpar(instance, partition_uuid):
     return str(partition_uuid).upper() in known_uuids(instance)
 

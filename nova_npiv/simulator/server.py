@@ -155,6 +155,10 @@ class Simulator(object):
         self.latency = 0.0
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
+        #: A lenient HMC: a partition looked up (GET) under one managed
+        #: system is served whichever system it is on; only its
+        #: AssociatedManagedSystem link tells.
+        self.lenient_nested = False
         self._faults = flt.FaultPlan()
         self._log_lock = threading.Lock()
         self._log = collections.deque(maxlen=_LOG_SIZE)
@@ -631,6 +635,8 @@ class Simulator(object):
 
     def _get_entry(self, kind, sysm, uuid, coll, query, groups, headers,
                    base):
+        if self.lenient_nested and kind != mdl.SYSTEM_KIND:
+            sysm = None
         with self.model.lock:
             obj = self._find(kind, sysm, uuid)
             if headers.get('If-None-Match') == obj.etag:

@@ -474,3 +474,36 @@ class TestCorruptStagedDestroy(OwnershipTestCase):
         self.inst.system_metadata['npiv_adpt_wwpns_A'] = 'zz'
         self.w.destroy()
         self.assertEqual([], self.staging_maps())
+
+
+class TestLenientHMC(faultlib.WorldTestCase):
+    """Where the LPAR is comes from its managed system, never a 404: this
+    console serves a nested lookup for a partition of any system."""
+
+    def setUp(self):
+        super().setUp()
+        self.sc = faultlib.scenario('live migration')
+        self.w = self.world(self.sc.hosts)
+        self.sc.prepare(self.w)
+        self.w.sim.lenient_nested = True
+
+    def test_lost_migrate_reply_completes(self):
+        self.w.sim.inject_fault('PUT', 'do/Migrate$', kind='lost_reply')
+        self.sc.operate(self.w)
+        self.assertEqual('host-b', self.w.inst.host)
+        self.assertEqual([], self.sc.done(self.w))
+        self.assertIn('LPAR has left this system', self.logs.output)
+
+    def test_failed_migrate_job_rolls_back(self):
+        self.w.sim.fail_job('Migrate')
+        self.assertRaises(pvm_exc.JobRequestFailed, self.sc.operate, self.w)
+        self.assertEqual('host-a', self.w.inst.host)
+        self.assertEqual([], faultlib.mapped_to_instance(self.w, 'sys-a'))
+
+    def test_lookups_under_the_other_system_find_nothing(self):
+        drv_b = self.w.drivers['host-b']
+        self.assertFalse(drv_b.instance_exists(self.w.inst))
+        self.assertRaises(nova_exc.InstanceNotFound, drv_b.get_info,
+                          self.w.inst)
+        self.assertTrue(self.w.drivers['host-a'].instance_exists(
+            self.w.inst))

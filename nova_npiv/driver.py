@@ -74,6 +74,9 @@ class NPIVDriver(driver.ComputeDriver):
     def init_host(self, host):
         """Log on, find our managed system and check the fabric ports."""
         self.settings = npiv_conf.load_settings(CONF, host=host)
+        # A second init_host gets a new session: the old one is logged off
+        # now, not from the garbage collector (see console.VerifiedSession).
+        self.cleanup_host(host)
         self.adapter = console.build_adapter(CONF)
         self.host_wrapper = console.find_managed_system(self.adapter, CONF)
         self.host_uuid = self.host_wrapper.uuid

@@ -127,6 +127,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _tracked_session_class():
+    from pypowervm import adapter as pvm_adpt
+
+    class TrackedSession(pvm_adpt.Session):
+        """A session the simulator logs off when it stops.
+
+        pypowervm would log off from ``__del__``, whenever the garbage
+        collector runs: inside one of this server's threads, holding a lock
+        the DELETE's own handler needs, that request never gets its answer
+        and the server stops answering.
+        """
+
+        def __del__(self):
+            pass
+
+    return TrackedSession
+
+
+def _TrackedSession(**kwargs):
+    global _TRACKED_SESSION
+    if _TRACKED_SESSION is None:
+        _TRACKED_SESSION = _tracked_session_class()
+    return _TRACKED_SESSION(**kwargs)
+
+
+_TRACKED_SESSION = None
+
+
 class _Reply(object):
     __slots__ = ('status', 'headers', 'body', 'fault')
 
@@ -243,7 +271,7 @@ class Simulator(object):
         kwargs = dict(host=host, port=self.port, protocol='http',
                       username=self.username, password=self.password)
         kwargs.update(session_kwargs)
-        sess = pvm_adpt.Session(**kwargs)
+        sess = _TrackedSession(**kwargs)
         self._sessions.append(weakref.ref(sess))
         return pvm_adpt.Adapter(sess)
 

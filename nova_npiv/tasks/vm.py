@@ -63,10 +63,10 @@ class Create(task.Task):
             # The platform was choosing the UUID: nothing can prove which
             # partition, if any, the lost reply was about.
             LOG.warning('The create of an LPAR named %s for %s got no '
-                        'reply; an LPAR may have been created (its UUID is '
-                        'unknown): nova-npiv audit lists partitions, check '
-                        'by hand', vm.lpar_name(self.instance),
-                        self.instance.uuid)
+                        'reply; an LPAR may have been created, but nothing '
+                        'proves which (the platform was choosing its UUID): '
+                        'left for the operator to check on the console',
+                        vm.lpar_name(self.instance), self.instance.uuid)
             return None
         lpar_w = vm.get_by_uuid(self.adapter, self.host_uuid,
                                 attempt.asked_uuid)

@@ -223,6 +223,8 @@ FEED = os.path.join(_DATA, 'fake_vios_feed.txt')
 ENTRY = os.path.join(_DATA, 'fake_vios_mappings.txt')
 #: Ports of the captured feed nova is configured with (one per fabric).
 PORT_A, PORT_B = '10000090fa5371f2', '10000090fa53720a'
+#: ... and of the captured single VIOS (the live-migration destination).
+PORT_2A, PORT_2B = '10000090fa1b6898', '10000090fa109924'
 _VFC = '{%s}VirtualFibreChannelMapping' % pvm_const.UOM_NS
 _AVAIL = '{%s}AvailablePorts' % pvm_const.UOM_NS
 
@@ -245,7 +247,8 @@ def captured_topology():
 class TestCapturedEstate(faultlib.WorldTestCase):
     """pypowervm's captured VIOSes (mappings without client adapter, without
     port, to partitions that are gone) plus foreign LPARs: no driver
-    operation, start-up or ``audit --fix`` removes or alters any of them."""
+    operation (spawn, power, attach, detach, live migration, destroy),
+    start-up or ``audit --fix`` removes or alters any of them."""
 
     def setUp(self):
         super().setUp()
@@ -370,8 +373,23 @@ class TestCapturedEstate(faultlib.WorldTestCase):
         drv.power_off(self.inst)
         drv.power_on(self.w.ctxt, self.inst, None)
         self.assertForeignIntact('power off, power on')
+        bdm = self.w.cinder.bdm('vol-third', 2, drv.get_volume_connector(
+            self.inst))
+        drv.attach_volume(self.w.ctxt, bdm['connection_info'], self.inst,
+                          '/dev/sdc')
+        drv.detach_volume(self.w.ctxt, bdm['connection_info'], self.inst,
+                          '/dev/sdc')
+        self.assertForeignIntact('attach, detach')
 
-        self.w.destroy()
+        self.w.load('host-b', 'captured-2', fabrics=['A', 'B'],
+                    fabric_A_port_wwpns=[PORT_2A],
+                    fabric_B_port_wwpns=[PORT_2B])
+        self.w.systems['host-b'] = 'captured-2'
+        self.w.live_migrate()
+        self.assertEqual('host-b', self.inst.host)
+        self.assertForeignIntact('live migration')
+
+        self.w.destroy(host='host-b')
         self.assertEqual([], faultlib.gone(self.w))
         self.assertForeignIntact('destroy')
         self.restart([], deleted=[self.inst])

@@ -110,6 +110,24 @@ class TestCreateRevert(OwnershipTestCase):
         self.assertEqual(maps, self.inst_maps())
 
 
+    def test_uuid_in_use_on_this_system_creates_no_second_lpar(self):
+        # A console that checks the UUID before the name: the derived UUID
+        # is in use by the instance's own LPAR here, so the evacuation
+        # fallback (a platform-chosen UUID) must not run.
+        self.w.spawn()
+        self.drv.power_off(self.inst)
+        lpars = self.w.sim.model.lpars()
+        self.w.sim.inject_fault(
+            'PUT', 'LogicalPartition$', status=400,
+            message='Partition UUID %s is already in use'
+            % vm.lpar_uuid(self.inst))
+        self.w.sim.reset_counters()
+        self.assertRaises(nova_exc.InstanceExists, self.w.spawn)
+        self.assertEqual(1, self.w.sim.count('PUT', 'LogicalPartition'))
+        self.assertEqual(lpars, self.w.sim.model.lpars())
+        self.assertIsNone(vm.recorded_uuid(self.inst))
+
+
 class TestIdentity(OwnershipTestCase):
     """vm.get never matches by name; every action needs proven identity."""
 

@@ -794,7 +794,7 @@ def _feed_text(text):
 
 
 def seed_vios_feed(model, system_name, text):
-    """Load the VIOSes of a captured VirtualIOServer feed into a system.
+    """Load the VIOSes of a captured VirtualIOServer feed (or entry).
 
     Keeps what pypowervm reads: partition identity and state, physical FC
     ports with their NPIV counts as captured, and every vFC mapping with its
@@ -807,7 +807,10 @@ def seed_vios_feed(model, system_name, text):
         sysm = model.find_system(system_name)
         if sysm is None:
             raise KeyError('no managed system %r' % system_name)
-        for ent in root.iterfind(_q('entry', ATOM_NS)):
+        # A feed, or a single entry (e.g. fake_vios_mappings.txt).
+        entries = ([root] if root.tag == _q('entry', ATOM_NS)
+                   else root.iterfind(_q('entry', ATOM_NS)))
+        for ent in entries:
             content = ent.find(_q('content', ATOM_NS))
             if content is None or not len(content):
                 continue

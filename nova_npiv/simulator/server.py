@@ -134,6 +134,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _tracked_session_class():
+    from pypowervm import adapter as pvm_adpt
+
+    class TrackedSession(pvm_adpt.Session):
+        """A session the simulator logs off when it stops.
+
+        pypowervm would log off from ``__del__``, whenever the garbage
+        collector runs: inside one of this server's threads, holding a lock
+        the DELETE's own handler needs, that request never gets its answer
+        and the server stops answering.
+        """
+
+        def __del__(self):
+            pass
+
+    return TrackedSession
+
+
+def _TrackedSession(**kwargs):
+    global _TRACKED_SESSION
+    if _TRACKED_SESSION is None:
+        _TRACKED_SESSION = _tracked_session_class()
+    return _TRACKED_SESSION(**kwargs)
+
+
+_TRACKED_SESSION = None
+
+
 class _Reply(object):
     __slots__ = ('status', 'headers', 'body', 'fault')
 
@@ -162,6 +190,10 @@ class Simulator(object):
         self.latency = 0.0
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
+        #: A lenient HMC: a partition looked up (GET) under one managed
+        #: system is served whichever system it is on; only its
+        #: AssociatedManagedSystem link tells.
+        self.lenient_nested = False
         self._faults = flt.FaultPlan()
         self._log_lock = threading.Lock()
         self._log = collections.deque(maxlen=_LOG_SIZE)
@@ -246,7 +278,7 @@ class Simulator(object):
         kwargs = dict(host=host, port=self.port, protocol='http',
                       username=self.username, password=self.password)
         kwargs.update(session_kwargs)
-        sess = pvm_adpt.Session(**kwargs)
+        sess = _TrackedSession(**kwargs)
         self._sessions.append(weakref.ref(sess))
         return pvm_adpt.Adapter(sess)
 
@@ -650,6 +682,8 @@ class Simulator(object):
 
     def _get_entry(self, kind, sysm, uuid, coll, query, groups, headers,
                    base):
+        if self.lenient_nested and kind != mdl.SYSTEM_KIND:
+            sysm = None
         with self.model.lock:
             obj = self._find(kind, sysm, uuid)
             if headers.get('If-None-Match') == obj.etag:

@@ -19,6 +19,7 @@ import fixtures
 from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import driver
+from nova_npiv import vm
 from tests.functional import faultlib
 
 _LEARNED = {}
@@ -88,7 +89,7 @@ class MatrixTestCase(faultlib.WorldTestCase):
     def test_delete_before_spawn_500_and_lost_replies(self):
         self.run_matrix('delete before spawn',
                         [faultlib.KIND_500, faultlib.KIND_LOST],
-                        min_runs=10)
+                        min_runs=8)
 
     def test_attach_new_fabric_500_and_lost_replies(self):
         # The attach's own requests: after the connector's staging.
@@ -173,14 +174,15 @@ class RegressionTestCase(faultlib.WorldTestCase):
         sc = faultlib.scenario('attach (new fabric)')
         world = self.world(sc.hosts)
         sc.prepare(world)
+        lpar = vm.lpar_uuid(world.inst)
         before_a = [m for m in world.sim.model.mappings()
-                    if m.fabric == 'A' and
-                    m.client_lpar_name == world.inst.name]
+                    if m.fabric == 'A' and m.client_lpar_uuid == lpar]
+        self.assertNotEqual([], before_a)
         world.sim.inject_fault('POST', 'VirtualIOServer/', nth=2)
         self.assertRaises(pvm_exc.HttpError, sc.operate, world)
         self.assertEqual(before_a, [m for m in world.sim.model.mappings()
                                     if m.fabric == 'A' and
-                                    m.client_lpar_name == world.inst.name])
+                                    m.client_lpar_uuid == lpar])
         self.assertEqual([], faultlib.consistency_problems(world))
         self.assertEqual([], sc.rolled_back(world, None))
 

@@ -899,8 +899,12 @@ def judge(sc, world, learned, error):
     return (VIOLATED if problems else outcome), problems
 
 
-def run_one(sc, learned, target, kind, retry=True):
-    """Re-run ``sc`` with ``kind`` at ``target``; a Result."""
+def run_one(sc, learned, target, kind, retry=True, plant=None):
+    """Re-run ``sc`` with ``kind`` at ``target``; a Result.
+
+    ``plant(world)``, if given, runs between the operation and the judge:
+    the tests of the judge plant there the damage a bug would leave.
+    """
     started = time.monotonic()
     world = sc.world()
     try:
@@ -919,6 +923,8 @@ def run_one(sc, learned, target, kind, retry=True):
             return Result(sc.name, kind, target, NOT_FIRED, error,
                           ['the request sequence changed'], None,
                           time.monotonic() - started)
+        if plant is not None:
+            plant(world)
         outcome, problems = judge(sc, world, learned, error)
         retried = None
         if error is not None and retry:

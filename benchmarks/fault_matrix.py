@@ -23,9 +23,19 @@ no staging leftover, no orphan, NPIV capacity unchanged.  Failed runs are
 retried without faults, as nova would (reschedule, repeated delete, another
 migration), and the retry must complete.
 
+Double faults: for every first fault (HTTP 500 or a lost reply) that makes
+the operation fail, a second fault (HTTP 500 or a lost reply) at each
+request j of the revert or rollback that follows (j taken from the request
+sequence of the run with the first fault alone).  The revert cannot be
+clean then; each run must end completed, or with the VIOSes, LPARs and
+metadata agreeing (nothing claims a mapping that is not there, nothing is
+mapped that nothing claims) and nothing else on the console changed; and a
+retried delete (no faults) must leave nothing of the instance.
+
 Run: ``tox -e faults`` or ``python benchmarks/fault_matrix.py [--only OP]
-[--kinds 500,drop] [--no-retry] [-v]``.  Exit status 1 if any combination
-broke the invariant.
+[--kinds 500,drop] [--double 500,lost_reply:500,lost_reply | --no-double]
+[--no-retry] [-v]``.  Exit status 1 if any combination broke the invariant
+or a retry did not complete.
 """
 
 import argparse
@@ -58,7 +68,8 @@ def _quiet_logs():
     logging.setup(CONF, 'nova-npiv-faults')
 
 
-def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
+def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
+        double=(faultlib.DOUBLE_FIRST, faultlib.DOUBLE_SECOND)):
     started = time.monotonic()
     rows = []
     broken = []
@@ -67,12 +78,17 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
     per_kind_ok = collections.Counter()
     total = kept = 0
     all_results = []
+    doubles = []
     for sc in faultlib.SCENARIOS:
         if only and sc.name not in only:
             continue
         learned = faultlib.learn(sc)
         results = faultlib.matrix(sc, learned, kinds=kinds, retry=retry)
         all_results.extend(results)
+        if double:
+            doubles.append((sc, faultlib.double_matrix(
+                sc, learned, first=double[0], second=double[1],
+                singles=results)))
         outcomes = collections.Counter(r.outcome for r in results)
         ok = sum(1 for r in results if r.outcome in (
             faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
@@ -120,6 +136,10 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
             out.write('  not named: %s: %s: %s\n' % (
                 faultlib.label(r.target), r.kind,
                 str(r.error).splitlines()[0][:160]))
+    if double:
+        broken += _double_report(out, doubles, verbose)
+        retry_failed += [r for _sc, rs in doubles for r in rs
+                         if r.outcome in faultlib.KEPT and r.retried]
     if broken:
         out.write('\nCombinations that broke the invariant:\n')
         for r in broken:
@@ -132,6 +152,51 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
     return 1 if broken or retry_failed else 0
 
 
+def _double_report(out, doubles, verbose):
+    """Print the double-fault table; the results that broke the invariant."""
+    rows = []
+    broken = []
+    total = kept = 0
+    for sc, results in doubles:
+        by_pair = collections.OrderedDict()
+        for r in results:
+            by_pair.setdefault(faultlib.pair_label(r), []).append(r)
+        for pair, rs in by_pair.items():
+            outcomes = collections.Counter(r.outcome for r in rs)
+            ok = sum(outcomes[o] for o in faultlib.KEPT)
+            failed = [r for r in rs if r.error is not None]
+            rows.append([
+                sc.name, pair, len(rs), ok, outcomes[faultlib.COMPLETED],
+                outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
+                outcomes[faultlib.CONSISTENT], len(rs) - ok,
+                '%d/%d' % (len([r for r in failed if r.retried == []]),
+                           len(failed)),
+                '%.1f' % sum(r.seconds for r in rs)])
+            total += len(rs)
+            kept += ok
+        for r in results:
+            if r.outcome not in faultlib.KEPT:
+                broken.append(r)
+            if verbose:
+                out.write(faultlib.format_result(r) + '\n')
+    out.write('\n== Double faults: a fault at request i, then one at each '
+              'request j of the revert or rollback ==\n')
+    out.write(tables.render(
+        ['operation', 'first -> second', 'runs', 'kept', 'completed',
+         'unchanged', 'rolled back', 'consistent', 'broken',
+         'retried delete ok', 's'], rows) + '\n')
+    out.write('\n%d fault pairs tried, %d kept the invariant, %d did not.\n'
+              % (total, kept, total - kept))
+    return broken
+
+
+def _pairs(text):
+    first, _, second = text.partition(':')
+    kinds = (tuple(k for k in first.split(',') if k),
+             tuple(k for k in (second or first).split(',') if k))
+    return kinds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--only', action='append',
@@ -142,11 +207,19 @@ def main(argv=None):
                         % ','.join(faultlib.KINDS))
     parser.add_argument('--no-retry', action='store_true',
                         help='do not retry failed operations')
+    parser.add_argument('--double', default='%s:%s' % (
+        ','.join(faultlib.DOUBLE_FIRST), ','.join(faultlib.DOUBLE_SECOND)),
+        help='first:second fault kinds of the double-fault runs '
+             '(default: %(default)s)')
+    parser.add_argument('--no-double', action='store_true',
+                        help='no double-fault runs')
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='print every combination')
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(',') if k)
-    unknown = [k for k in kinds if k not in faultlib.KINDS]
+    double = None if args.no_double else _pairs(args.double)
+    unknown = [k for k in kinds + (double[0] + double[1] if double else ())
+               if k not in faultlib.KINDS]
     if unknown:
         parser.error('unknown fault kind(s) %s' % ', '.join(unknown))
     _quiet_logs()
@@ -154,7 +227,7 @@ def main(argv=None):
                      % (os.uname().machine, os.cpu_count(),
                         sys.version.split()[0]))
     return run(sys.stdout, only=args.only, kinds=kinds,
-               retry=not args.no_retry, verbose=args.verbose)
+               retry=not args.no_retry, verbose=args.verbose, double=double)
 
 
 if __name__ == '__main__':

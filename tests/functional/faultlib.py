@@ -73,6 +73,11 @@ _BODIES = {
 COMPLETED = 'completed'
 UNCHANGED = 'failed, unchanged'
 ROLLED_BACK = 'failed, rolled back'
+#: Double faults only: not a clean rollback (the revert met the second
+#: fault), but the VIOSes, LPARs and metadata agree, and nothing else on the
+#: console changed.
+CONSISTENT = 'failed, consistent'
+KEPT = (COMPLETED, UNCHANGED, ROLLED_BACK, CONSISTENT)
 VIOLATED = 'VIOLATED'
 NOT_FIRED = 'fault never fired'
 
@@ -124,6 +129,8 @@ class World(object):
         self.ctxt = harness.admin_context()
         self.bdms = []
         self.notes = []
+        #: A second fault is aimed at the revert or rollback.
+        self.double = False
         self.capacity0 = capacity(self.sim)
 
     def load(self, host, system, **overrides):
@@ -609,14 +616,19 @@ class Spawn(Scenario):
         except Exception:
             # What spawn's own reverts left: the state the connector made,
             # or the clean rollback.
-            if snapshot(world) != staged:
+            if world.double:
+                # The revert itself met a fault: it cannot be clean, but
+                # the VIOSes and the metadata must agree.
+                problems = consistency_problems(world)
+            elif snapshot(world) != staged:
                 problems = (self.rolled_back(world, None) +
                             console_problems(world, staged,
                                              snapshot(world)))
-                if problems:
-                    world.notes.append('after spawn\'s revert: %s'
+            else:
+                problems = []
+            if problems:
+                world.notes.append('after spawn\'s revert: %s'
                                        % '; '.join(problems))
-            world.sim.clear_faults()
             world.destroy()
             raise
 
@@ -840,8 +852,18 @@ def _fired(fault):
 Learned = collections.namedtuple('Learned', 'scenario requests targets '
                                  'before after seconds')
 
-Result = collections.namedtuple('Result', 'scenario kind target outcome '
-                                'error problems retried seconds')
+Result = collections.namedtuple(
+    'Result', 'scenario kind target outcome error problems retried seconds '
+    'second requests', defaults=(None, None))
+
+#: ``retry`` of :func:`run_one`: after a failure, delete the instance (what
+#: an operator does with an instance left in ERROR) instead of running the
+#: operation again.
+RETRY_DELETE = 'delete'
+
+#: The fault kinds of double-fault runs, first and second.
+DOUBLE_FIRST = (KIND_500, KIND_LOST)
+DOUBLE_SECOND = (KIND_500, KIND_LOST)
 
 
 def names_request(result):
@@ -892,18 +914,27 @@ def judge(sc, world, learned, error):
     else:
         outcome = ROLLED_BACK
         reasons = sc.rolled_back(world, learned.before)
-        if reasons:
+        if reasons and world.double:
+            outcome = CONSISTENT
+        elif reasons:
             problems += reasons
             problems += ['vs before: %s' % d
                          for d in describe_diff(learned.before, state)]
     return (VIOLATED if problems else outcome), problems
 
 
-def run_one(sc, learned, target, kind, retry=True, plant=None):
+def run_one(sc, learned, target, kind, retry=True, plant=None,
+            second=None):
     """Re-run ``sc`` with ``kind`` at ``target``; a Result.
 
+    ``second``: (target, kind) of a second fault, aimed (by the request
+    sequence of a run with the first fault alone) at a request of the
+    revert or rollback that follows the first.
     ``plant(world)``, if given, runs between the operation and the judge:
     the tests of the judge plant there the damage a bug would leave.
+    ``retry``: after a failure, run the operation again without faults
+    (True) or delete the instance (:data:`RETRY_DELETE`); either must
+    succeed.
     """
     started = time.monotonic()
     world = sc.world()
@@ -914,15 +945,18 @@ def run_one(sc, learned, target, kind, retry=True, plant=None):
                                  % sc.name)
         world.sim.reset_counters()
         fault = arm(world.sim, target, kind)
+        fault2 = arm(world.sim, *second) if second else None
+        world.double = bool(second)
         error = None
         try:
             sc.operate(world)
         except Exception as err:
             error = err
-        if not _fired(fault):
+        requests = world.sim.request_log
+        if not _fired(fault) or (second and not _fired(fault2)):
             return Result(sc.name, kind, target, NOT_FIRED, error,
                           ['the request sequence changed'], None,
-                          time.monotonic() - started)
+                          time.monotonic() - started, second, requests)
         if plant is not None:
             plant(world)
         outcome, problems = judge(sc, world, learned, error)
@@ -930,19 +964,35 @@ def run_one(sc, learned, target, kind, retry=True, plant=None):
         if error is not None and retry:
             world.sim.clear_faults()
             world.notes = []
-            try:
-                sc.retry(world)
-                retried = (sc.done(world) +
-                           consistency_problems(world, sc.fabrics) +
-                           console_problems(world, learned.before,
-                                            snapshot(world)))
-            except Exception as err:
-                retried = ['retry failed: %s: %s'
-                           % (type(err).__name__, err)]
+            if retry == RETRY_DELETE:
+                retried = retried_delete(world, learned)
+            else:
+                retried = _retried(sc, world, learned)
         return Result(sc.name, kind, target, outcome, error, problems,
-                      retried, time.monotonic() - started)
+                      retried, time.monotonic() - started, second, requests)
     finally:
         world.close()
+
+
+def _retried(sc, world, learned):
+    try:
+        sc.retry(world)
+    except Exception as err:
+        return ['retry failed: %s: %s' % (type(err).__name__, err)]
+    return (sc.done(world) + consistency_problems(world, sc.fabrics) +
+            console_problems(world, learned.before, snapshot(world)))
+
+
+def retried_delete(world, learned):
+    """Problems unless deleting the instance now (no faults) leaves
+    nothing of it and everything else as it was before the operation."""
+    try:
+        world.destroy(host=world.inst.host)
+    except Exception as err:
+        return ['retried delete failed: %s: %s' % (type(err).__name__, err)]
+    return (gone(world) + unmapped_with_wwpns(world) +
+            consistency_problems(world) +
+            console_problems(world, learned.before, snapshot(world)))
 
 
 def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
@@ -956,6 +1006,44 @@ def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
     return results
 
 
+def double_matrix(sc, learned, first=DOUBLE_FIRST, second=DOUBLE_SECOND,
+                  singles=None, indexes=None, follow=None):
+    """Results of every fault pair: a first fault at request i, then a
+    second at each request j > i of the revert or rollback that follows.
+
+    Only first faults that make the operation fail have a revert to aim
+    at.  ``singles``: results of :func:`matrix` already run (their request
+    sequences are reused); ``follow``: only the j - i asked for (the
+    unit suite's sample).
+    """
+    known = {(r.target.index, r.kind): r for r in singles or ()
+             if r.second is None}
+    results = []
+    for target in learned.targets:
+        if indexes is not None and target.index not in indexes:
+            continue
+        for kind in kinds_for(target, first):
+            single = known.get((target.index, kind))
+            if single is None:
+                single = run_one(sc, learned, target, kind, retry=False)
+            if single.outcome == NOT_FIRED or single.error is None:
+                continue
+            for later in targets(single.requests)[target.index + 1:]:
+                if follow is not None and \
+                        later.index - target.index not in follow:
+                    continue
+                for kind2 in kinds_for(later, second):
+                    results.append(run_one(sc, learned, target, kind,
+                                           retry=RETRY_DELETE,
+                                           second=(later, kind2)))
+    return results
+
+
+def pair_label(result):
+    """'500 -> lost_reply' of a double-fault result."""
+    return '%s -> %s' % (result.kind, result.second[1])
+
+
 def label(target):
     path = re.sub(r'[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}', '<uuid>', target.path)
     path = re.sub(r'/jobs/\d+', '/jobs/<id>', path)
@@ -964,8 +1052,10 @@ def label(target):
 
 
 def format_result(res):
-    text = '%s, %s at %s: %s' % (res.scenario, res.kind, label(res.target),
-                                 res.outcome)
+    text = '%s, %s at %s' % (res.scenario, res.kind, label(res.target))
+    if res.second:
+        text += ', then %s at %s' % (res.second[1], label(res.second[0]))
+    text += ': %s' % res.outcome
     if res.error is not None:
         text += ' (%s)' % type(res.error).__name__
     for problem in res.problems:

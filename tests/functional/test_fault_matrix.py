@@ -152,6 +152,64 @@ class MatrixTestCase(faultlib.WorldTestCase):
             self.assertEqual(before, faultlib.snapshot(world))
 
 
+class DoubleFaultTestCase(faultlib.WorldTestCase):
+    """A sample of the double-fault matrix (all of it: tox -e faults).
+
+    HTTP 500 at one request of each operation whose revert or rollback does
+    the most, then HTTP 500 at each request of that revert.  Before reverts
+    tried their undo once more, each of these left the VIOSes and the
+    metadata disagreeing, or the LPAR deleted over its mappings (orphans
+    that a retried delete could no longer find).
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(_NoAdoptDelay())
+
+    def run_double(self, name, pick, runs):
+        learn = learned(name)
+        first = pick(learn.targets)
+        results = faultlib.double_matrix(
+            learn.scenario, learn, first=[faultlib.KIND_500],
+            second=[faultlib.KIND_500], indexes=[first.index])
+        self.assertEqual(runs, len(results))
+        bad = [faultlib.format_result(r) for r in results
+               if r.outcome not in faultlib.KEPT or r.retried]
+        self.assertEqual([], bad, '\n' + '\n'.join(bad))
+        return results
+
+    @staticmethod
+    def posts(targets):
+        return [t for t in targets if t.method == 'POST']
+
+    def test_spawn_connector_staging(self):
+        # The second staging POST fails; the undo of the first meets a 500.
+        self.run_double('spawn', lambda ts: self.posts(ts)[1], runs=2)
+
+    def test_spawn_power_on(self):
+        # The whole revert: power off, unmapping, LPAR delete; then nova's
+        # destroy.
+        results = self.run_double(
+            'spawn', lambda ts: [t for t in ts if t.job == ('PowerOn', 1)][0],
+            runs=8)
+        self.assertIn(faultlib.ROLLED_BACK, {r.outcome for r in results})
+
+    def test_delete_unmapping(self):
+        self.run_double('delete', lambda ts: self.posts(ts)[1], runs=2)
+
+    def test_delete_before_spawn(self):
+        self.run_double('delete before spawn', lambda ts: self.posts(ts)[0],
+                        runs=3)
+
+    def test_live_migration_destination_read(self):
+        # pre_live_migration's read fails; nova's rollback at the
+        # destination unstages the partner WWPNs, and meets a 500.
+        self.run_double(
+            'live migration',
+            lambda ts: [t for t in ts if t.method == 'GET' and
+                        t.path.endswith('VirtualIOServer')][1], runs=3)
+
+
 class _NoAdoptDelay(fixtures.Fixture):
 
     def _setUp(self):

@@ -32,10 +32,15 @@ metadata agreeing (nothing claims a mapping that is not there, nothing is
 mapped that nothing claims) and nothing else on the console changed; and a
 retried delete (no faults) must leave nothing of the instance.
 
+Console outage: at each request, the console goes away (that request is
+not carried out, then every connection is refused for ``--outage-seconds``,
+default 2) and comes back; judged like double faults, the retried delete
+running once the console is back.
+
 Run: ``tox -e faults`` or ``python benchmarks/fault_matrix.py [--only OP]
 [--kinds 500,drop] [--double 500,lost_reply:500,lost_reply | --no-double]
-[--no-retry] [-v]``.  Exit status 1 if any combination broke the invariant
-or a retry did not complete.
+[--outage-seconds 2 | --no-outage] [--no-retry] [-v]``.  Exit status 1 if
+any combination broke the invariant or a retry did not complete.
 """
 
 import argparse
@@ -64,12 +69,13 @@ def _quiet_logs():
     CONF.set_default('default_log_levels', [
         'nova=CRITICAL', 'nova_npiv=CRITICAL', 'pypowervm=CRITICAL',
         'taskflow=CRITICAL', 'stevedore=CRITICAL', 'urllib3=CRITICAL',
-        'oslo_concurrency=CRITICAL'])
+        'oslo_concurrency=CRITICAL', 'oslo_utils=CRITICAL'])
     logging.setup(CONF, 'nova-npiv-faults')
 
 
 def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
-        double=(faultlib.DOUBLE_FIRST, faultlib.DOUBLE_SECOND)):
+        double=(faultlib.DOUBLE_FIRST, faultlib.DOUBLE_SECOND),
+        outage=True):
     started = time.monotonic()
     rows = []
     broken = []
@@ -79,6 +85,7 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
     total = kept = 0
     all_results = []
     doubles = []
+    outages = []
     for sc in faultlib.SCENARIOS:
         if only and sc.name not in only:
             continue
@@ -89,6 +96,8 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
             doubles.append((sc, faultlib.double_matrix(
                 sc, learned, first=double[0], second=double[1],
                 singles=results)))
+        if outage:
+            outages.append((sc, faultlib.outage_matrix(sc, learned)))
         outcomes = collections.Counter(r.outcome for r in results)
         ok = sum(1 for r in results if r.outcome in (
             faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
@@ -140,6 +149,10 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
         broken += _double_report(out, doubles, verbose)
         retry_failed += [r for _sc, rs in doubles for r in rs
                          if r.outcome in faultlib.KEPT and r.retried]
+    if outage:
+        broken += _outage_report(out, outages, verbose)
+        retry_failed += [r for _sc, rs in outages for r in rs
+                         if r.outcome in faultlib.KEPT and r.retried]
     if broken:
         out.write('\nCombinations that broke the invariant:\n')
         for r in broken:
@@ -190,6 +203,39 @@ def _double_report(out, doubles, verbose):
     return broken
 
 
+def _outage_report(out, outages, verbose):
+    """Print the outage table; the results that broke the invariant."""
+    rows = []
+    broken = []
+    for sc, rs in outages:
+        if not rs:
+            continue
+        outcomes = collections.Counter(r.outcome for r in rs)
+        ok = sum(outcomes[o] for o in faultlib.KEPT)
+        failed = [r for r in rs if r.error is not None]
+        rows.append([
+            sc.name, len(rs), ok, outcomes[faultlib.COMPLETED],
+            outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
+            outcomes[faultlib.CONSISTENT], len(rs) - ok,
+            '%d/%d' % (len([r for r in failed if r.retried == []]),
+                       len(failed)),
+            '%.1f' % sum(r.seconds for r in rs)])
+        broken += [r for r in rs if r.outcome not in faultlib.KEPT]
+        if verbose:
+            for r in rs:
+                out.write(faultlib.format_result(r) + '\n')
+    total = sum(len(rs) for _sc, rs in outages)
+    out.write('\n== Console outage at each request (%.1f s refused, then '
+              'back) ==\n' % faultlib.OUTAGE_SECONDS)
+    out.write(tables.render(
+        ['operation', 'runs', 'kept', 'completed', 'unchanged',
+         'rolled back', 'consistent', 'broken', 'retried delete ok', 's'],
+        rows) + '\n')
+    out.write('\n%d outages tried, %d kept the invariant, %d did not.\n'
+              % (total, total - len(broken), len(broken)))
+    return broken
+
+
 def _pairs(text):
     first, _, second = text.partition(':')
     kinds = (tuple(k for k in first.split(',') if k),
@@ -213,6 +259,12 @@ def main(argv=None):
              '(default: %(default)s)')
     parser.add_argument('--no-double', action='store_true',
                         help='no double-fault runs')
+    parser.add_argument('--outage-seconds', type=float,
+                        default=faultlib.OUTAGE_SECONDS,
+                        help='how long the console refuses connections '
+                             '(default: %(default)s)')
+    parser.add_argument('--no-outage', action='store_true',
+                        help='no console outage runs')
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='print every combination')
     args = parser.parse_args(argv)
@@ -222,12 +274,14 @@ def main(argv=None):
                if k not in faultlib.KINDS]
     if unknown:
         parser.error('unknown fault kind(s) %s' % ', '.join(unknown))
+    faultlib.OUTAGE_SECONDS = args.outage_seconds
     _quiet_logs()
     sys.stdout.write('nova-npiv fault matrix on %s (%d cores), Python %s\n'
                      % (os.uname().machine, os.cpu_count(),
                         sys.version.split()[0]))
     return run(sys.stdout, only=args.only, kinds=kinds,
-               retry=not args.no_retry, verbose=args.verbose, double=double)
+               retry=not args.no_retry, verbose=args.verbose, double=double,
+               outage=not args.no_outage)
 
 
 if __name__ == '__main__':

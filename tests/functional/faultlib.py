@@ -62,6 +62,11 @@ KIND_GARBAGE = 'bad_xml'
 KIND_DTD = 'entities'
 KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_LOST, KIND_GARBAGE,
          KIND_DTD)
+#: The console unreachable: the request is not carried out, its connection
+#: closes, and every connection is refused for OUTAGE_SECONDS; then the
+#: console is back (same sessions).  Not in KINDS: see :func:`outage_matrix`.
+KIND_OUTAGE = 'outage'
+OUTAGE_SECONDS = 2.0
 
 _BODIES = {
     KIND_GARBAGE: b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>',
@@ -129,7 +134,8 @@ class World(object):
         self.ctxt = harness.admin_context()
         self.bdms = []
         self.notes = []
-        #: A second fault is aimed at the revert or rollback.
+        #: A second fault is aimed at the revert or rollback, or the console
+        #: is away while it runs: it cannot be clean.
         self.double = False
         self.capacity0 = capacity(self.sim)
 
@@ -829,6 +835,9 @@ def kinds_for(target, kinds=KINDS):
 def arm(sim, target, kind):
     if kind == KIND_JOB:
         return sim.fail_job(target.job[0], nth=target.job[1])
+    if kind == KIND_OUTAGE:
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind='outage', delay=OUTAGE_SECONDS)
     if kind in _BODIES:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='body', status=200,
@@ -946,7 +955,7 @@ def run_one(sc, learned, target, kind, retry=True, plant=None,
         world.sim.reset_counters()
         fault = arm(world.sim, target, kind)
         fault2 = arm(world.sim, *second) if second else None
-        world.double = bool(second)
+        world.double = bool(second) or kind == KIND_OUTAGE
         error = None
         try:
             sc.operate(world)
@@ -961,6 +970,8 @@ def run_one(sc, learned, target, kind, retry=True, plant=None,
             plant(world)
         outcome, problems = judge(sc, world, learned, error)
         retried = None
+        if not world.sim.wait_listening(OUTAGE_SECONDS + 30):
+            raise AssertionError('the console outage did not end')
         if error is not None and retry:
             world.sim.clear_faults()
             world.notes = []
@@ -1037,6 +1048,15 @@ def double_matrix(sc, learned, first=DOUBLE_FIRST, second=DOUBLE_SECOND,
                                            retry=RETRY_DELETE,
                                            second=(later, kind2)))
     return results
+
+
+def outage_matrix(sc, learned, indexes=None):
+    """Results of the console going away at each request (see
+    :data:`KIND_OUTAGE`), judged like double faults: the revert meets the
+    outage too; then, the console back, a retried delete."""
+    return [run_one(sc, learned, target, KIND_OUTAGE, retry=RETRY_DELETE)
+            for target in learned.targets
+            if indexes is None or target.index in indexes]
 
 
 def pair_label(result):

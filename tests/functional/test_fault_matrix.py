@@ -210,6 +210,48 @@ class DoubleFaultTestCase(faultlib.WorldTestCase):
                         t.path.endswith('VirtualIOServer')][1], runs=3)
 
 
+class OutageTestCase(faultlib.WorldTestCase):
+    """The console unreachable in the middle of an operation (a sample;
+    every request: tox -e faults).  The request meeting the outage is not
+    carried out, the reverts meet refused connections; the state must be
+    kept, and once the console is back a retried delete must succeed."""
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(_NoAdoptDelay())
+        # Longer than the operation and its reverts take, even on a loaded
+        # machine: an outage that ends in the middle of a revert is another
+        # case (see the README's reliability section).
+        self.useFixture(fixtures.MockPatchObject(faultlib, 'OUTAGE_SECONDS',
+                                                 1.5))
+
+    def run_outage(self, name, pick):
+        learn = learned(name)
+        (result,) = faultlib.outage_matrix(learn.scenario, learn,
+                                           indexes=[pick(learn.targets)
+                                                    .index])
+        self.assertIn(result.outcome, faultlib.KEPT,
+                      faultlib.format_result(result))
+        self.assertEqual([], result.retried, faultlib.format_result(result))
+        self.assertIsInstance(result.error, pvm_exc.ConnectionError)
+        return result
+
+    def test_spawn_at_power_on(self):
+        # Mapped and recorded, the LPAR stays: everything agrees.
+        result = self.run_outage(
+            'spawn', lambda ts: [t for t in ts if t.job == ('PowerOn', 1)][0])
+        self.assertEqual(faultlib.CONSISTENT, result.outcome)
+
+    def test_spawn_at_the_lpar_create(self):
+        self.run_outage('spawn', lambda ts: [
+            t for t in ts if t.method == 'PUT' and
+            t.path.endswith('LogicalPartition')][0])
+
+    def test_attach_new_fabric_at_the_mapping(self):
+        self.run_outage('attach (new fabric)', lambda ts: [
+            t for t in ts if t.method == 'POST'][-1])
+
+
 class _NoAdoptDelay(fixtures.Fixture):
 
     def _setUp(self):

@@ -278,19 +278,21 @@ class RegressionTestCase(faultlib.WorldTestCase):
         self.assertEqual(staged, faultlib.snapshot(world))
 
     def test_a_failing_revert_does_not_stop_the_others(self):
-        # The spawn's feed read fails, and so does the read of the
-        # connect's revert: the LPAR must still be deleted (the staging
-        # stays, as the metadata says) and the spawn's own error reported.
+        # The spawn's feed read fails, and so do both reads of the
+        # connect's revert (it tries once more): the LPAR must still be
+        # deleted (the staging stays, as the metadata says) and the spawn's
+        # own error reported.
         world = self.world()
         conn = world.connector()
         staged = faultlib.snapshot(world)
         world.sim.reset_counters()
         world.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
-                               times=2, message='console busy')
+                               times=3, message='console busy')
         err = self.assertRaises(pvm_exc.HttpError, world.spawn,
                                 connector=conn)
         self.assertIn('console busy', str(err))
         self.assertEqual(staged, faultlib.snapshot(world))
+        self.assertIn('trying once more', self.logs.output)
         self.assertIn('Could not undo', self.logs.output)
 
     def test_failed_attach_keeps_the_fabrics_already_mapped(self):

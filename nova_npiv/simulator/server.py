@@ -211,8 +211,10 @@ class Simulator(object):
         with self._life_lock:
             if self._outage is None:
                 return   # stopped meanwhile
-            self._outage = None
+            # Listening before the outage is declared over: a client told
+            # the console is back must not meet a refused connection.
             self._listen(port)
+            self._outage = None
 
     @property
     def listening(self):

@@ -66,6 +66,24 @@ class OutageTestCase(testtools.TestCase):
                          [(r.method, r.fault)
                           for r in self.sim.request_log])
 
+    def test_back_only_once_listening(self):
+        # wait_listening() returning means connections are accepted: the
+        # outage ends after the socket listens, never before.
+        seen = []
+        listen = self.sim._listen
+
+        def spy(port):
+            seen.append(self.sim.listening)
+            listen(port)
+
+        self.sim._listen = spy
+        self.sim.inject_fault(kind='outage', delay=0.2)
+        self.assertRaises(pvm_exc.ConnectionError, pvm_ms.System.get,
+                          self.adpt)
+        self.assertTrue(self.sim.wait_listening(5))
+        self.assertEqual([False], seen)
+        self.assertFalse(_refused(self.sim.port))
+
     def test_stop_during_an_outage(self):
         self.sim.inject_fault(kind='outage', delay=30)
         self.assertRaises(pvm_exc.ConnectionError, pvm_ms.System.get,

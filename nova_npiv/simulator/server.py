@@ -204,6 +204,8 @@ class Simulator(object):
         self._sessions = []
         self._server = None
         self._thread = None
+        self._life_lock = threading.Lock()
+        self._outage = None   # the Timer that ends an outage
         self._cache = collections.OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -214,15 +216,65 @@ class Simulator(object):
         if self._server is not None:
             return self
         _refuse_green_threads()
-        self._server = _HTTPServer((LOOPBACK, self._req_port), _Handler)
+        self._listen(self._req_port)
+        return self
+
+    def _listen(self, port):
+        self._server = _HTTPServer((LOOPBACK, port), _Handler)
         self._server.sim = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={'poll_interval': 0.05},
             name='pvm-simulator-%d' % self.port, daemon=True)
         self._thread.start()
-        return self
+
+    def outage(self, seconds):
+        """Stop listening for ``seconds``, then listen on the same port.
+
+        Meanwhile every connection is refused, as when the console
+        restarts.  Requests already being answered are answered.  Call from
+        any thread but the server's own (a request handler is fine).
+        """
+        with self._life_lock:
+            if self._server is None or self._outage is not None:
+                return
+            port = self.port
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(5)
+            self._outage = threading.Timer(seconds, self._end_outage,
+                                           args=(port,))
+            self._outage.daemon = True
+            self._outage.start()
+
+    def _end_outage(self, port):
+        with self._life_lock:
+            if self._outage is None:
+                return   # stopped meanwhile
+            # Listening before the outage is declared over: a client told
+            # the console is back must not meet a refused connection.
+            self._listen(port)
+            self._outage = None
+
+    @property
+    def listening(self):
+        """False while started but in an :meth:`outage`."""
+        return self._server is not None and self._outage is None
+
+    def wait_listening(self, timeout=30):
+        """Block until an outage is over; False if it lasts ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self.listening and self._server is not None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def stop(self):
+        with self._life_lock:
+            if self._outage is not None:
+                self._outage.cancel()
+                self._outage = None
+                self._listen(self.port)   # to log the sessions off
         if self._server is None:
             return
         # Log sessions off while we can still answer: pypowervm's
@@ -346,9 +398,11 @@ class Simulator(object):
                      'drop' (close the connection without a reply), '412'
                      (an etag conflict), 'delay' (sleep ``delay`` seconds,
                      then answer normally), 'lost_reply' (carry the request
-                     out, then close the connection without a reply) or
+                     out, then close the connection without a reply),
                      'body' (do nothing; reply ``status`` with ``body``, raw
-                     bytes, as ``content_type``, plus ``headers``).
+                     bytes, as ``content_type``, plus ``headers``) or
+                     'outage' (close the connection, then refuse every
+                     connection for ``delay`` seconds).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
@@ -426,6 +480,9 @@ class Simulator(object):
             fault = self._faults.check(method, path)
             if fault is not None:
                 if fault.kind == flt.KIND_DROP:
+                    return _Reply(0, _DROP, fault=fault.kind)
+                if fault.kind == flt.KIND_OUTAGE:
+                    self.outage(fault.delay)
                     return _Reply(0, _DROP, fault=fault.kind)
                 if fault.kind == flt.KIND_BODY:
                     headers = ({'Content-Type': fault.content_type}

@@ -190,7 +190,11 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         """
         if not self._queued_here:
             return
+        # Queued here until undone: a failed undo can be tried again.
+        self._rollback_connect()
         self._queued_here = False
+
+    def _rollback_connect(self):
         fabrics = getattr(self, '_connected_fabrics', self.fabrics)
         if set(fabrics) >= set(self.fabrics):
             self.remove_instance_mappings(update_metadata=True)
@@ -343,7 +347,9 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
     def unstage_partners(self):
         """Destination, after a failed migration: drop partner staging."""
         if self._staging_uuid() is not None:
-            self._unstage_now(self._port_maps(strict=False))
+            tf_stg.retried('Unstaging the partner WWPNs of %s'
+                           % self.instance.uuid, self._unstage_now,
+                           self._port_maps(strict=False))
 
     def migration_mappings(self, targets, vios_wraps=None):
         """Source: the Migrate job's ``VirtualFCMappings``."""

@@ -8,6 +8,12 @@ new nova-compute's start-up reconciliation (``init_host`` ->
 ``nova-npiv audit --fix`` (with nova's records) must then bring the VIOSes
 back in line without touching the mappings of healthy instances, and remove
 nothing that nova's records do not prove nova's.
+
+Every repair is judged on the whole console: partitions nova does not know
+(with vFC mappings of their own) stand beside the instances, and after the
+repair every partition, every virtual slot (staging partition included,
+with or without WWPNs) and every port's NPIV capacity is exactly as before,
+less precisely the slots the repair was meant to remove.
 """
 
 import io
@@ -43,7 +49,8 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')))
+        self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')),
+                            bystanders=True)
         self.drv = self.w.drivers['host-a']
         self.ctxt = harness.admin_context()
 
@@ -84,10 +91,41 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         return [m for m in self.w.sim.model.mappings()
                 if (m.system, m.client_lpar_id) not in parts]
 
-    def consistent(self, inst):
-        world = faultlib.World.__new__(faultlib.World)
-        world.sim, world.inst = self.w.sim, inst
-        return faultlib.consistency_problems(world, instance_only=True)
+    def consistent(self, *instances):
+        """Problems of the whole console, ``instances`` being all that
+        nova knows: nothing claimed that is not there, nothing on staging
+        or of a missing partition that they do not claim."""
+        return faultlib.consistency_problems(self.w, instances=instances)
+
+    def unexplained(self, instances):
+        """Problems of :meth:`consistent` other than the orphans left
+        behind nova's back: nothing proves those nova's, so the repair
+        reports them and leaves them (checked apart, with orphans())."""
+        return [p for p in self.consistent(*instances)
+                if not p.startswith('orphan: ')]
+
+    def console(self):
+        return faultlib.console(self.w.sim)
+
+    def assert_removed_only(self, before, *slot_sets):
+        """The console is ``before`` less exactly the slots of the
+        mappings in ``slot_sets`` (Mapping snapshots)."""
+        keys = {(m.system, m.vios, m.server_slot, m.vfchost)
+                for slots in slot_sets for m in slots}
+        expected = faultlib.without(
+            before, lambda s: (s.system, s.vios, s.server_slot,
+                               s.vfchost) in keys)
+        self.assertEqual(len(keys), len(before.mappings) -
+                         len(expected.mappings))
+        now = self.console()
+        self.assertEqual(expected, now, '\n'.join(
+            faultlib.describe_diff(expected, now)))
+
+    def model_maps(self, inst):
+        """The Mapping snapshots of ``maps_of(inst)``."""
+        keys = {(s, v, h) for s, v, h, _i, _w in self.maps_of(inst)}
+        return [m for m in self.w.sim.model.mappings()
+                if (m.system, m.vios, m.vfchost) in keys]
 
     def restart(self, instances, host='host-a', system='sys-a', deleted=()):
         """A new nova-compute: init_host runs the reconciliation with
@@ -158,19 +196,25 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.assertEqual(2, len(self.orphans()))
         self.assertEqual(6, len(self.staging_maps()))
         other_system = self.w.sim.model.mappings('sys-b')
+        before = self.console()
+        repair = (self.model_maps(crashed_conn),
+                  self.model_maps(deleted_staged))
+        nova_knows = [healthy, staged, crashed_conn, crashed_spawn]
 
         orphans = self.orphans()
-        self.restart([healthy, staged, crashed_conn, crashed_spawn],
-                     deleted=[gone, deleted_staged])
+        self.restart(nova_knows, deleted=[gone, deleted_staged])
 
         for inst in (healthy, staged, crashed_spawn):
             self.assertEqual(keep[inst.uuid], self.maps_of(inst))
-            self.assertEqual([], self.consistent(inst))
+        # Nothing but the orphans the test left behind nova's back (which
+        # nothing proves nova's, see below) is inconsistent.
+        self.assertEqual([], self.unexplained(nova_knows))
         # The crashed connector's staging (unmapped in nova's view) and the
-        # deleted instance's staging went: their WWPNs are nova's.
+        # deleted instance's staging went: their WWPNs are nova's.  Nothing
+        # else on the console changed.
         self.assertEqual([], self.maps_of(crashed_conn))
-        self.assertEqual([], self.consistent(crashed_conn))
         self.assertEqual([], self.maps_of(deleted_staged))
+        self.assert_removed_only(before, *repair)
         self.assertEqual(2, len(self.staging_maps()))   # the staged one's
         self.assertEqual(other_system, self.w.sim.model.mappings('sys-b'))
         # The deleted LPAR's server adapters carry no client WWPNs any
@@ -192,8 +236,8 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
                          fabric_meta.active_wwpns(crashed_conn, ['A', 'B']))
         drv.destroy(self.ctxt, crashed_spawn, None, None)
         self.assertEqual([], self.maps_of(crashed_spawn))
-        for inst in (healthy, staged, crashed_conn, crashed_spawn):
-            self.assertEqual([], self.consistent(inst))
+        self.assertEqual([], self.unexplained(nova_knows))
+        self.assertEqual(orphans, self.orphans())
 
     def test_reconciliation_survives_corrupt_metadata(self):
         healthy = self.instance(1)
@@ -207,6 +251,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         keep = self.maps_of(healthy)
         corrupt_maps = [m for m in self.w.sim.model.mappings()
                         if m.client_lpar_name == vm.lpar_name(corrupt)]
+        before = self.console()
 
         orphans = self.orphans()
         self.restart([corrupt, healthy], deleted=[gone])
@@ -221,17 +266,21 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.assertEqual(corrupt_maps,
                          [m for m in self.w.sim.model.mappings()
                           if m.client_lpar_name == vm.lpar_name(corrupt)])
+        self.assert_removed_only(before)
+        self.assertEqual([], self.unexplained([healthy]))
 
     def test_reconciliation_failure_does_not_stop_the_service(self):
         healthy = self.instance(1)
         self.spawn(healthy)
         self.w.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
                                 nth=2)   # 1st: init_host's port check
+        before = self.console()
         drv = self.restart([healthy])
         self.assertIsNotNone(drv.host_uuid)
         self.assertIn('Start-up reconciliation of vFC mappings failed; run '
                       'nova-npiv audit', self.logs.output)
         self.assertEqual([], self.consistent(healthy))
+        self.assert_removed_only(before)
 
     def test_audit_fix_repairs_a_crashed_live_migration(self):
         """The destination died between staging the partner WWPNs and the
@@ -260,6 +309,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         keep = {i.uuid: self.maps_of(i) for i in (healthy, staged)}
         keep_migrating = [m for m in self.w.sim.model.mappings('sys-a')
                           if m.client_lpar_name == vm.lpar_name(migrating)]
+        before = self.console()
 
         conf = self._config()
         orphans = self.orphans()
@@ -282,6 +332,8 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.assertEqual(orphans, self.orphans())
         for inst in (healthy, staged):
             self.assertEqual(keep[inst.uuid], self.maps_of(inst))
+        self.assert_removed_only(before, leftover)
+        self.assertEqual([], self.unexplained([healthy, staged, migrating]))
         self.assertEqual(keep_migrating,
                          [m for m in self.w.sim.model.mappings('sys-a')
                           if m.client_lpar_name == vm.lpar_name(migrating)])

@@ -23,9 +23,24 @@ no staging leftover, no orphan, NPIV capacity unchanged.  Failed runs are
 retried without faults, as nova would (reschedule, repeated delete, another
 migration), and the retry must complete.
 
+Double faults: for every first fault (HTTP 500 or a lost reply) that makes
+the operation fail, a second fault (HTTP 500 or a lost reply) at each
+request j of the revert or rollback that follows (j taken from the request
+sequence of the run with the first fault alone).  The revert cannot be
+clean then; each run must end completed, or with the VIOSes, LPARs and
+metadata agreeing (nothing claims a mapping that is not there, nothing is
+mapped that nothing claims) and nothing else on the console changed; and a
+retried delete (no faults) must leave nothing of the instance.
+
+Console outage: at each request, the console goes away (that request is
+not carried out, then every connection is refused for ``--outage-seconds``,
+default 2) and comes back; judged like double faults, the retried delete
+running once the console is back.
+
 Run: ``tox -e faults`` or ``python benchmarks/fault_matrix.py [--only OP]
-[--kinds 500,drop] [--no-retry] [-v]``.  Exit status 1 if any combination
-broke the invariant.
+[--kinds 500,drop] [--double 500,lost_reply:500,lost_reply | --no-double]
+[--outage-seconds 2 | --no-outage] [--no-retry] [-v]``.  Exit status 1 if
+any combination broke the invariant or a retry did not complete.
 """
 
 import argparse
@@ -54,11 +69,13 @@ def _quiet_logs():
     CONF.set_default('default_log_levels', [
         'nova=CRITICAL', 'nova_npiv=CRITICAL', 'pypowervm=CRITICAL',
         'taskflow=CRITICAL', 'stevedore=CRITICAL', 'urllib3=CRITICAL',
-        'oslo_concurrency=CRITICAL'])
+        'oslo_concurrency=CRITICAL', 'oslo_utils=CRITICAL'])
     logging.setup(CONF, 'nova-npiv-faults')
 
 
-def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
+def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
+        double=(faultlib.DOUBLE_FIRST, faultlib.DOUBLE_SECOND),
+        outage=True):
     started = time.monotonic()
     rows = []
     broken = []
@@ -67,12 +84,20 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
     per_kind_ok = collections.Counter()
     total = kept = 0
     all_results = []
+    doubles = []
+    outages = []
     for sc in faultlib.SCENARIOS:
         if only and sc.name not in only:
             continue
         learned = faultlib.learn(sc)
         results = faultlib.matrix(sc, learned, kinds=kinds, retry=retry)
         all_results.extend(results)
+        if double:
+            doubles.append((sc, faultlib.double_matrix(
+                sc, learned, first=double[0], second=double[1],
+                singles=results)))
+        if outage:
+            outages.append((sc, faultlib.outage_matrix(sc, learned)))
         outcomes = collections.Counter(r.outcome for r in results)
         ok = sum(1 for r in results if r.outcome in (
             faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
@@ -120,6 +145,14 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
             out.write('  not named: %s: %s: %s\n' % (
                 faultlib.label(r.target), r.kind,
                 str(r.error).splitlines()[0][:160]))
+    if double:
+        broken += _double_report(out, doubles, verbose)
+        retry_failed += [r for _sc, rs in doubles for r in rs
+                         if r.outcome in faultlib.KEPT and r.retried]
+    if outage:
+        broken += _outage_report(out, outages, verbose)
+        retry_failed += [r for _sc, rs in outages for r in rs
+                         if r.outcome in faultlib.KEPT and r.retried]
     if broken:
         out.write('\nCombinations that broke the invariant:\n')
         for r in broken:
@@ -132,6 +165,84 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False):
     return 1 if broken or retry_failed else 0
 
 
+def _double_report(out, doubles, verbose):
+    """Print the double-fault table; the results that broke the invariant."""
+    rows = []
+    broken = []
+    total = kept = 0
+    for sc, results in doubles:
+        by_pair = collections.OrderedDict()
+        for r in results:
+            by_pair.setdefault(faultlib.pair_label(r), []).append(r)
+        for pair, rs in by_pair.items():
+            outcomes = collections.Counter(r.outcome for r in rs)
+            ok = sum(outcomes[o] for o in faultlib.KEPT)
+            failed = [r for r in rs if r.error is not None]
+            rows.append([
+                sc.name, pair, len(rs), ok, outcomes[faultlib.COMPLETED],
+                outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
+                outcomes[faultlib.CONSISTENT], len(rs) - ok,
+                '%d/%d' % (len([r for r in failed if r.retried == []]),
+                           len(failed)),
+                '%.1f' % sum(r.seconds for r in rs)])
+            total += len(rs)
+            kept += ok
+        for r in results:
+            if r.outcome not in faultlib.KEPT:
+                broken.append(r)
+            if verbose:
+                out.write(faultlib.format_result(r) + '\n')
+    out.write('\n== Double faults: a fault at request i, then one at each '
+              'request j of the revert or rollback ==\n')
+    out.write(tables.render(
+        ['operation', 'first -> second', 'runs', 'kept', 'completed',
+         'unchanged', 'rolled back', 'consistent', 'broken',
+         'retried delete ok', 's'], rows) + '\n')
+    out.write('\n%d fault pairs tried, %d kept the invariant, %d did not.\n'
+              % (total, kept, total - kept))
+    return broken
+
+
+def _outage_report(out, outages, verbose):
+    """Print the outage table; the results that broke the invariant."""
+    rows = []
+    broken = []
+    for sc, rs in outages:
+        if not rs:
+            continue
+        outcomes = collections.Counter(r.outcome for r in rs)
+        ok = sum(outcomes[o] for o in faultlib.KEPT)
+        failed = [r for r in rs if r.error is not None]
+        rows.append([
+            sc.name, len(rs), ok, outcomes[faultlib.COMPLETED],
+            outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
+            outcomes[faultlib.CONSISTENT], len(rs) - ok,
+            '%d/%d' % (len([r for r in failed if r.retried == []]),
+                       len(failed)),
+            '%.1f' % sum(r.seconds for r in rs)])
+        broken += [r for r in rs if r.outcome not in faultlib.KEPT]
+        if verbose:
+            for r in rs:
+                out.write(faultlib.format_result(r) + '\n')
+    total = sum(len(rs) for _sc, rs in outages)
+    out.write('\n== Console outage at each request (%.1f s refused, then '
+              'back) ==\n' % faultlib.OUTAGE_SECONDS)
+    out.write(tables.render(
+        ['operation', 'runs', 'kept', 'completed', 'unchanged',
+         'rolled back', 'consistent', 'broken', 'retried delete ok', 's'],
+        rows) + '\n')
+    out.write('\n%d outages tried, %d kept the invariant, %d did not.\n'
+              % (total, total - len(broken), len(broken)))
+    return broken
+
+
+def _pairs(text):
+    first, _, second = text.partition(':')
+    kinds = (tuple(k for k in first.split(',') if k),
+             tuple(k for k in (second or first).split(',') if k))
+    return kinds
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--only', action='append',
@@ -142,19 +253,35 @@ def main(argv=None):
                         % ','.join(faultlib.KINDS))
     parser.add_argument('--no-retry', action='store_true',
                         help='do not retry failed operations')
+    parser.add_argument('--double', default='%s:%s' % (
+        ','.join(faultlib.DOUBLE_FIRST), ','.join(faultlib.DOUBLE_SECOND)),
+        help='first:second fault kinds of the double-fault runs '
+             '(default: %(default)s)')
+    parser.add_argument('--no-double', action='store_true',
+                        help='no double-fault runs')
+    parser.add_argument('--outage-seconds', type=float,
+                        default=faultlib.OUTAGE_SECONDS,
+                        help='how long the console refuses connections '
+                             '(default: %(default)s)')
+    parser.add_argument('--no-outage', action='store_true',
+                        help='no console outage runs')
     parser.add_argument('-v', '--verbose', action='store_true',
                         help='print every combination')
     args = parser.parse_args(argv)
     kinds = tuple(k for k in args.kinds.split(',') if k)
-    unknown = [k for k in kinds if k not in faultlib.KINDS]
+    double = None if args.no_double else _pairs(args.double)
+    unknown = [k for k in kinds + (double[0] + double[1] if double else ())
+               if k not in faultlib.KINDS]
     if unknown:
         parser.error('unknown fault kind(s) %s' % ', '.join(unknown))
+    faultlib.OUTAGE_SECONDS = args.outage_seconds
     _quiet_logs()
     sys.stdout.write('nova-npiv fault matrix on %s (%d cores), Python %s\n'
                      % (os.uname().machine, os.cpu_count(),
                         sys.version.split()[0]))
     return run(sys.stdout, only=args.only, kinds=kinds,
-               retry=not args.no_retry, verbose=args.verbose)
+               retry=not args.no_retry, verbose=args.verbose, double=double,
+               outage=not args.no_outage)
 
 
 if __name__ == '__main__':

@@ -16,6 +16,7 @@ but nothing legitimate needs a DTD), and a body over ``max_reply_mb``
 from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
+from pypowervm import exceptions as pvm_exc
 import requests
 from pypowervm.wrappers import managed_system as pvm_ms
 
@@ -75,9 +76,32 @@ class VerifiedSession(pvm_adpt.Session):
 
     def request(self, method, path, *args, **kwargs):
         kwargs['verify'] = self._tls_verify
-        resp = super().request(method, path, *args, **kwargs)
+        try:
+            resp = super().request(method, path, *args, **kwargs)
+        except (exception.ConsoleTimeout, exception.ConsoleUnreachable):
+            raise   # A nested request (a re-logon) named it already.
+        except pvm_exc.TimeoutError as err:
+            raise exception.ConsoleTimeout(
+                method=method, path=path.split('?', 1)[0],
+                timeout=(self.timeout if kwargs.get('timeout', -1) == -1
+                         else kwargs['timeout']), reason=err)
+        except pvm_exc.ConnectionError as err:
+            raise exception.ConsoleUnreachable(
+                method=method, path=path.split('?', 1)[0], reason=err)
         self._check_reply(method, path, resp)
         return resp
+
+    def __del__(self):
+        """No logoff from the garbage collector.
+
+        pypowervm logs off (a blocking DELETE) when a Session is collected,
+        in whatever thread the collector happens to run: one that holds a
+        lock the reply depends on waits forever (an in-process console
+        such as the embedded simulator stops answering every later request;
+        an eventlet hub blocks).  The owner logs off explicitly: the driver
+        in ``cleanup_host`` and when ``init_host`` replaces its adapter,
+        the command line when it is done; the console expires the rest.
+        """
 
     def _check_reply(self, method, path, resp):
         body = getattr(resp, 'body', None)

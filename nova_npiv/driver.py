@@ -78,6 +78,9 @@ class NPIVDriver(driver.ComputeDriver):
     def init_host(self, host):
         """Log on, find our managed system and check the fabric ports."""
         self.settings = npiv_conf.load_settings(CONF, host=host)
+        # A second init_host gets a new session: the old one is logged off
+        # now, not from the garbage collector (see console.VerifiedSession).
+        self.cleanup_host(host)
         self.adapter = console.build_adapter(CONF)
         self.host_wrapper = console.find_managed_system(self.adapter, CONF)
         self.host_uuid = self.host_wrapper.uuid
@@ -106,11 +109,14 @@ class NPIVDriver(driver.ComputeDriver):
     def _reconcile(self, host):
         """Bring the VIOSes back in line with nova's view after a crash.
 
-        A nova-compute that died mid-operation never ran its reverts: staging
-        mappings of instances that were connected meanwhile, or of instances
-        that are gone, and mappings of deleted partitions are removed.
-        Mappings of healthy instances are left alone.  Never fatal: the
-        service must start even if this fails.
+        A nova-compute that died mid-operation never ran its reverts:
+        staging mappings of instances that were connected meanwhile, or of
+        instances that are gone, are left behind.  Only mappings that
+        nova's records prove nova's are removed (see :mod:`audit`): the
+        client partition is an instance of this host, or the client WWPNs
+        are in the fabric metadata of an instance of this host, deleted
+        ones included.  Anything else is logged for the operator.  Never
+        fatal: the service must start even if this fails.
         """
         if (objects.base.NovaObject.indirection_api is None and
                 not CONF.database.connection):
@@ -123,27 +129,22 @@ class NPIVDriver(driver.ComputeDriver):
                 ctxt, host, expected_attrs=['system_metadata'])
             for inst in instances:
                 self._finish_migration(inst)
-            staged_ok = set()
-            for inst in instances:
-                try:
-                    records = fabric_meta.get_fabrics(inst,
-                                                      self.settings.fabrics)
-                except exception.CorruptFabricMetadata as err:
-                    LOG.error('%s', err.format_message())
-                    continue
-                for rec in records:
-                    if rec.state == fabric_meta.MGMT_MAPPED:
-                        staged_ok.update(frozenset(pair.split())
-                                         for _, pair in rec.port_map)
+            deleted = objects.InstanceList.get_by_filters(
+                nova_context.get_admin_context(read_deleted='yes'),
+                {'host': host, 'deleted': True},
+                expected_attrs=['system_metadata'])
+            ownership = audit.Ownership.of_instances(instances, deleted)
             view = inventory.read_system(self.adapter, self.host_wrapper,
                                          self.settings)
             staging_uuid = self.staging.uuid
             staging_id = next((p.id for p in view.partitions.values()
                                if p.uuid == staging_uuid), None)
             findings = audit.find([view], {view.name: staging_id},
-                                  staged_ok=staged_ok)
-            if findings:
-                audit.fix(view, findings)
+                                  ownership=ownership)
+            audit.report_unproven(findings)
+            ours = audit.select(findings)
+            if ours:
+                audit.fix(view, ours)
         except Exception:
             LOG.exception('Start-up reconciliation of vFC mappings failed; '
                           'run nova-npiv audit')
@@ -303,6 +304,19 @@ class NPIVDriver(driver.ComputeDriver):
 
     # -- helpers ---------------------------------------------------------
 
+    def _volume(self, instance, connection_info, stg_ftsk=None):
+        """The adapter of a volume nova names by its connection_info.
+
+        An empty connection_info is bad input from nova or Cinder, not a
+        request for the instance's adapters (which is what :meth:`_npiv`
+        without one means).
+        """
+        if not connection_info:
+            raise exception.InvalidConnectionInfo(
+                volume_id='unknown', field='connection_info',
+                reason='is %r: no volume is described' % (connection_info,))
+        return self._npiv(instance, connection_info, stg_ftsk)
+
     def _npiv(self, instance, connection_info=None, stg_ftsk=None,
               lpar_w=None):
         return volume.build(self.adapter, self.host_uuid, instance,
@@ -336,14 +350,15 @@ class NPIVDriver(driver.ComputeDriver):
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
-        vol_drvs = [self._npiv(instance, bdm['connection_info'], stg_ftsk)
-                    for bdm in bdms]
+        vol_drvs = [self._volume(instance, bdm.get('connection_info'),
+                                 stg_ftsk) for bdm in bdms]
         # Every volume is checked before anything is created.
         for vol_drv in vol_drvs:
             vol_drv.validated_target()
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
-        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance))
+        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance,
+                              fabrics=self.settings.fabrics))
         for vol_drv in vol_drvs:
             flow.add(tf_stg.ConnectVolume(vol_drv, lpar_from_flow=True))
         flow.add(stg_ftsk)
@@ -358,6 +373,12 @@ class NPIVDriver(driver.ComputeDriver):
         self._destroy(instance, instance.host in (None, self.settings.host))
 
     def _destroy(self, instance, ours):
+        npiv_drv = self._npiv(instance)
+        unknown = npiv_drv.unidentifiable_staging()
+        if unknown:
+            # Reporting success would leak staging mappings nobody can
+            # find again; nothing is changed, the error names the key.
+            raise unknown[0]
         lpar_w = vm.get(self.adapter, self.host_uuid, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:
@@ -407,21 +428,35 @@ class NPIVDriver(driver.ComputeDriver):
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
-        vol_drv = self._npiv(instance, connection_info)
+        vol_drv = self._volume(instance, connection_info)
         flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.ConnectVolume(vol_drv))
         self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
-        vol_drv = self._npiv(instance, connection_info)
+        """A plain detach changes nothing on the VIOSes (DESIGN §3).
+
+        So a stored connection_info that cannot be read must not make the
+        volume undetachable: it is reported and the detach succeeds.
+        """
+        try:
+            vol_drv = self._volume(instance, connection_info)
+            vol_drv.validated_target()
+        except (exception.InvalidConnectionInfo,
+                exception.VolumeAdapterNotFound) as err:
+            LOG.warning('Detaching a volume of instance %s whose stored '
+                        'connection_info is unusable (%s): nothing to '
+                        'change on the VIOSes', instance.uuid,
+                        err.format_message())
+            return
         flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
         flow.add(tf_stg.DisconnectVolume(vol_drv))
         self._run(flow, instance)
 
     def extend_volume(self, context, connection_info, instance,
                       requested_size):
-        self._npiv(instance, connection_info).extend_volume()
+        self._volume(instance, connection_info).extend_volume()
 
     # -- live migration --------------------------------------------------
 
@@ -512,12 +547,22 @@ class NPIVDriver(driver.ComputeDriver):
         post_method(context, instance, dest, block_migration, migrate_data)
 
     def _left_source(self, instance):
+        """Whether the LPAR is no longer on this managed system.
+
+        Decided from the partition's own AssociatedManagedSystem, read at
+        the root path: a nested lookup's 404 proves nothing on a lenient
+        HMC, which serves a partition of any system under any system.  No
+        system of this console has it: it went to another console.
+        """
         try:
-            return vm.get(self.adapter, self.host_uuid, instance) is None
+            lpar_w = vm.locate(self.adapter, instance)
         except Exception:
             LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
                       exc_info=True)
             return False
+        if lpar_w is None:
+            return True
+        return not vm.on_system(lpar_w, self.host_uuid)
 
     def _dest_system(self, context, dest, migrate_data):
         if migrate_data is not None and 'migration' in migrate_data:

@@ -2,6 +2,7 @@
 
 from nova import exception as nova_exc
 from nova.i18n import _
+from pypowervm import exceptions as pvm_exc
 
 
 class NPIVConfigError(nova_exc.InvalidConfiguration):
@@ -66,3 +67,22 @@ class VolumeMappingFailed(nova_exc.NovaException):
 class LiveMigrationDataError(nova_exc.MigrationPreCheckError):
     msg_fmt = _("NPIV live migration data for instance %(instance)s is "
                 "unusable: %(reason)s")
+
+
+class LparNotDeleted(nova_exc.NovaException):
+    msg_fmt = _("LPAR %(lpar)s of instance %(instance)s is still there after "
+                "the console answered its delete with HTTP %(reply)s")
+
+
+# Console outages are nova exceptions that name the request; they remain
+# pypowervm's own classes too, which pypowervm's helpers and the plugin's
+# retries catch.
+
+class ConsoleTimeout(nova_exc.NovaException, pvm_exc.TimeoutError):
+    msg_fmt = _("The management console did not answer %(method)s %(path)s "
+                "within [powervm] conn_timeout (%(timeout)s s): %(reason)s")
+
+
+class ConsoleUnreachable(nova_exc.NovaException, pvm_exc.ConnectionError):
+    msg_fmt = _("The management console could not be reached for "
+                "%(method)s %(path)s: %(reason)s")

@@ -3,7 +3,8 @@
 Mapping new WWPNs to a running partition makes them log in on the fabric, so
 Cinder and zone managers can see them while the instance is still being
 scheduled.  On NovaLink that is the management partition; an operator may name
-another partition; a plain HMC has neither, and staging is then skipped.
+another client LPAR (never a VIOS: it cannot host vFC client adapters); a
+plain HMC has neither, and staging is then skipped.
 """
 
 import threading
@@ -72,17 +73,21 @@ class StagingPartition(object):
                                parent_uuid=self.host_uuid)
 
     def _find_mgmt_partition(self):
-        for wrapper_cls in (pvm_lpar.LPAR, pvm_vios.VIOS):
-            mgmt = [p for p in self._partitions(wrapper_cls)
-                    if p.is_mgmt_partition]
-            if mgmt:
-                return mgmt[0]
-        return None
+        # A management VIOS (NovaLink installed on a VIOS) cannot stage:
+        # a VIOS hosts server adapters, never vFC client adapters.
+        mgmt = [p for p in self._partitions(pvm_lpar.LPAR)
+                if p.is_mgmt_partition]
+        return mgmt[0] if mgmt else None
 
     def _find_named(self, name):
-        for wrapper_cls in (pvm_lpar.LPAR, pvm_vios.VIOS):
-            for part in self._partitions(wrapper_cls):
-                if part.name == name:
-                    return part
+        for part in self._partitions(pvm_lpar.LPAR):
+            if part.name == name:
+                return part
+        if any(v.name == name for v in self._partitions(pvm_vios.VIOS)):
+            raise exception.NPIVConfigError(
+                option='[%s] staging_partition' % npiv_conf.GROUP,
+                reason='%s is a Virtual I/O Server; a VIOS cannot host '
+                       'virtual FC client adapters, name a client LPAR, '
+                       "'auto' or 'none'" % name)
         raise exception.StagingPartitionNotFound(name=name,
                                                  host=self.host_uuid)

@@ -1,22 +1,44 @@
 """The instance's LPAR: build, find, power and delete it.
 
-The LPAR is created with a UUID derived from the instance's UUID, so it is
-addressed directly, without a search.
+Identity.  An LPAR is the instance's only when its UUID proves it: the UUID
+derived from the instance's UUID (:func:`lpar_uuid`), with which the LPAR is
+created, or, when the platform had to choose one (an evacuated instance
+whose old LPAR still holds the derived UUID, see :func:`create`), the UUID
+the platform reported at create time, recorded in system_metadata under
+:data:`LPAR_UUID_KEY`.  An LPAR found under the managed system is on it only
+if its ``AssociatedManagedSystem`` says so: a lenient HMC answers a nested
+lookup for a partition of any system it manages.  A name is never evidence.
+
+Names.  The LPAR is named ``<instance.name, cut to 18>-<12 hex digits of the
+instance UUID>`` (31 characters at most, sanitised with pypowervm's
+``sanitize_partition_name_for_api``).  ``instance.name`` is unique only
+within one cloud (``instance-00000001`` exists in every cloud), and two
+clouds, or a rebuilt test cloud, may share a console: the UUID part keeps
+their names apart, the name part keeps them readable for operators.
 """
 
 from nova.compute import power_state
+from nova import exception as nova_exc
 from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import power as pvm_power
 from pypowervm.tasks import power_opts as pvm_popts
+from pypowervm import util as pvm_util
+from pypowervm.utils import uuid as pvm_uuid
 from pypowervm.wrappers import base_partition as pvm_bp
 from pypowervm.wrappers import job as pvm_job
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 
-from nova_npiv.volume import npiv
+from nova_npiv import exception
 
 LOG = logging.getLogger(__name__)
+
+#: system_metadata key of the LPAR UUID the platform chose (evacuation).
+LPAR_UUID_KEY = 'npiv_lpar_uuid'
+
+_NAME_HEX = 12
+_NAME_MAX = 31
 
 _POWER_STATE = {
     pvm_bp.LPARState.RUNNING: power_state.RUNNING,
@@ -37,6 +59,59 @@ def to_power_state(lpar_state):
     return _POWER_STATE.get(lpar_state, power_state.NOSTATE)
 
 
+# -- identity ----------------------------------------------------------------
+
+def lpar_uuid(instance):
+    return lpar_uuid_of(instance.uuid)
+
+
+def lpar_uuid_of(instance_uuid):
+    """The PowerVM UUID of the LPAR of the instance ``instance_uuid``.
+
+    The LPAR is created with this UUID, so it can be derived instead of
+    looked up: no REST call is needed to address the instance's partition.
+    Upper case, as the platform reports partition UUIDs: pypowervm matches
+    mappings to partitions by comparing UUID strings case-sensitively.
+    """
+    return pvm_uuid.convert_uuid_to_pvm(instance_uuid).upper()
+
+
+def recorded_uuid(instance):
+    """The platform-chosen LPAR UUID recorded at create, or None."""
+    value = (instance.system_metadata or {}).get(LPAR_UUID_KEY)
+    return value.upper() if value else None
+
+
+def known_uuids(instance):
+    """Every LPAR UUID that proves a partition to be the instance's."""
+    uuids = [lpar_uuid(instance)]
+    recorded = recorded_uuid(instance)
+    if recorded and recorded not in uuids:
+        uuids.append(recorded)
+    return uuids
+
+
+def lpar_name(instance):
+    """The LPAR's name: see the module docstring."""
+    hex_id = str(instance.uuid).replace('-', '').lower()[:_NAME_HEX]
+    head = str(instance.name or 'instance')[:_NAME_MAX - _NAME_HEX - 1]
+    return pvm_util.sanitize_partition_name_for_api(
+        '%s-%s' % (head, hex_id))
+
+
+def on_system(lpar_w, host_uuid):
+    """Whether ``lpar_w`` is a partition of the managed system ``host_uuid``.
+
+    Decided by the partition's own AssociatedManagedSystem link, never by
+    the path it was found under.  A reply without the link (no console
+    omits it) is taken at the nested path's word.
+    """
+    assoc = lpar_w.assoc_sys_uuid
+    return assoc is None or assoc.lower() == str(host_uuid).lower()
+
+
+# -- build and create ---------------------------------------------------------
+
 def build(adapter, instance, derive_uuid=True):
     """An LPAR wrapper sized from the instance's flavor."""
     flavor = instance.flavor
@@ -45,62 +120,151 @@ def build(adapter, instance, derive_uuid=True):
         max_mem=flavor.memory_mb)
     proc = pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
         adapter, flavor.vcpus, min_proc=flavor.vcpus, max_proc=flavor.vcpus)
-    lpar_w = pvm_lpar.LPAR.bld(adapter, instance.name, mem, proc,
+    lpar_w = pvm_lpar.LPAR.bld(adapter, lpar_name(instance), mem, proc,
                                env=pvm_bp.LPARType.AIXLINUX)
     if derive_uuid:
-        lpar_w.uuid = npiv.lpar_uuid(instance)
+        lpar_w.uuid = lpar_uuid(instance)
     return lpar_w
 
 
-def create(adapter, host_uuid, instance):
+def answered(err):
+    """Whether the console answered a request that raised ``err``.
+
+    An HTTP error reply means the request was refused and nothing was done;
+    anything else (no reply, a reply that could not be read, a timeout) may
+    hide a request that was carried out.
+    """
+    return (isinstance(err, pvm_exc.HttpError) and
+            err.response is not None and
+            getattr(err.response, 'status', 0) >= 400)
+
+
+class CreateAttempt(object):
+    """What :func:`create` asked the console for, for a revert to judge.
+
+    ``asked_uuid`` is the UUID of the create that failed (None when the
+    platform was to choose it); ``unanswered`` says whether that create may
+    have been carried out all the same.
+    """
+
+    def __init__(self):
+        self.asked_uuid = None
+        self.unanswered = False
+
+
+def _create(lpar_w, host_uuid, attempt, asked_uuid):
+    attempt.asked_uuid = asked_uuid
+    try:
+        return lpar_w.create(parent_type=pvm_ms.System,
+                             parent_uuid=host_uuid)
+    except Exception as err:
+        attempt.unanswered = not answered(err)
+        raise
+
+
+def create(adapter, host_uuid, instance, attempt=None):
     """Create the LPAR, with the UUID derived from the instance if possible.
 
     An HMC refuses a UUID that a partition of another managed system still
     holds, which is what an evacuated instance's old LPAR does while its
-    system is down; the platform then chooses the UUID, and the LPAR is
-    found by name (see :func:`get`).
+    system is down; the platform then chooses the UUID, which is recorded
+    in the instance's system_metadata (saved) as its proof of identity.
+    A derived UUID held on this very system is the instance's own LPAR:
+    then nothing is created and InstanceExists is raised.
     """
+    attempt = attempt if attempt is not None else CreateAttempt()
     lpar_w = build(adapter, instance)
     try:
-        return lpar_w.create(parent_type=pvm_ms.System,
-                             parent_uuid=host_uuid)
+        return _create(lpar_w, host_uuid, attempt, lpar_w.uuid)
     except pvm_exc.HttpError as err:
         if err.response is None or err.response.status != 400 or \
                 'already in use' not in str(err):
             raise
+    if get_by_uuid(adapter, host_uuid, lpar_w.uuid) is not None:
+        raise nova_exc.InstanceExists(name=lpar_w.name)
     LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
                 'evacuated instance?): letting the platform choose one',
                 lpar_w.uuid, instance.uuid)
-    return build(adapter, instance, derive_uuid=False).create(
-        parent_type=pvm_ms.System, parent_uuid=host_uuid)
+    created = _create(build(adapter, instance, derive_uuid=False), host_uuid,
+                      attempt, None)
+    instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
+    instance.save()
+    return created
+
+
+# -- find ---------------------------------------------------------------------
+
+def get_by_uuid(adapter, host_uuid, uuid):
+    """The LPAR ``uuid`` if it is a partition of our system, else None."""
+    try:
+        lpar_w = pvm_lpar.LPAR.get(adapter, uuid=uuid,
+                                   parent_type=pvm_ms.System,
+                                   parent_uuid=host_uuid)
+    except pvm_exc.HttpNotFound:
+        return None
+    if not on_system(lpar_w, host_uuid):
+        LOG.debug('LPAR %s is on managed system %s, not %s', uuid,
+                  lpar_w.assoc_sys_uuid, host_uuid)
+        return None
+    return lpar_w
 
 
 def get(adapter, host_uuid, instance):
     """The instance's LPAR on our managed system, or None.
 
-    Always asked under the managed system: an HMC answers a root-level
-    lookup for a partition on any system it manages, e.g. the one an
-    instance was just live-migrated to.  The derived UUID finds it in one
-    GET; an LPAR whose UUID the platform chose is found by name.
+    Only a partition whose UUID proves it to be the instance's (see the
+    module docstring) is returned: the derived UUID costs one GET; a
+    platform-chosen one, recorded at create, one more.
     """
-    try:
-        return pvm_lpar.LPAR.get(adapter, uuid=npiv.lpar_uuid(instance),
-                                 parent_type=pvm_ms.System,
-                                 parent_uuid=host_uuid)
-    except pvm_exc.HttpNotFound:
-        pass
-    found = pvm_lpar.LPAR.search(adapter, parent_type=pvm_ms.System,
-                                 parent_uuid=host_uuid, name=instance.name)
-    return found[0] if found else None
+    for uuid in known_uuids(instance):
+        lpar_w = get_by_uuid(adapter, host_uuid, uuid)
+        if lpar_w is not None:
+            return lpar_w
+    return None
 
+
+def locate(adapter, instance):
+    """The instance's LPAR wherever the console has it, or None.
+
+    Asked at the root path, which an HMC answers for a partition of any
+    system it manages; where it is comes from its AssociatedManagedSystem
+    (:func:`on_system`).  None: no system of this console has it.
+    """
+    for uuid in known_uuids(instance):
+        try:
+            return pvm_lpar.LPAR.get(adapter, uuid=uuid)
+        except pvm_exc.HttpNotFound:
+            continue
+    return None
+
+
+def is_instance_lpar(instance, partition_uuid):
+    return str(partition_uuid).upper() in known_uuids(instance)
+
+
+# -- delete and power ---------------------------------------------------------
 
 def delete(adapter, host_uuid, instance, lpar_uuid=None):
+    """Delete the LPAR and make sure it is gone.
+
+    The platform answers a delete with 204 No Content.  Any other success
+    reply (a 200 with a body) is checked by reading the partition again:
+    an LPAR still there is an error naming it, not a silent success.
+    """
+    uuid = lpar_uuid or lpar_uuid_of(instance.uuid)
     try:
-        adapter.delete(pvm_ms.System.schema_type, root_id=host_uuid,
-                       child_type=pvm_lpar.LPAR.schema_type,
-                       child_id=lpar_uuid or npiv.lpar_uuid(instance))
+        resp = adapter.delete(pvm_ms.System.schema_type, root_id=host_uuid,
+                              child_type=pvm_lpar.LPAR.schema_type,
+                              child_id=uuid)
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR of %s already gone', instance.uuid)
+        return
+    if getattr(resp, 'status', 204) == 204:
+        return
+    if get_by_uuid(adapter, host_uuid, uuid) is not None:
+        raise exception.LparNotDeleted(
+            instance=instance.uuid, lpar=uuid,
+            reply=getattr(resp, 'status', '?'))
 
 
 def close_vterm(adapter, host_uuid, lpar_uuid):

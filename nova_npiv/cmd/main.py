@@ -52,7 +52,9 @@ def cmd_ports(args):
 def cmd_audit(args):
     from nova_npiv.cmd import ops
     return ops.run_audit(sys.stdout, use_sim=args.sim, do_fix=args.fix,
-                         as_json=args.json)
+                         as_json=args.json,
+                         include_foreign=args.include_foreign,
+                         named=args.mapping or ())
 
 
 def cmd_show(args):
@@ -101,8 +103,17 @@ def build_parser():
         cmd.set_defaults(func=func)
         if name == 'audit':
             cmd.add_argument('--fix', action='store_true',
-                             help='remove what was found (one FeedTask per '
-                                  'managed system)')
+                             help="remove the findings nova's database "
+                                  "proves nova's (one FeedTask per managed "
+                                  'system)')
+            cmd.add_argument('--mapping', action='append',
+                             metavar='[SYSTEM/]VIOS/VFCHOST',
+                             help='with --fix: also remove this finding, '
+                                  "though nothing proves it nova's (may be "
+                                  'repeated)')
+            cmd.add_argument('--include-foreign', action='store_true',
+                             help='with --fix: remove every finding, '
+                                  'whoever owns it')
         if name == 'show':
             cmd.add_argument('instance', help='instance UUID')
     return parser

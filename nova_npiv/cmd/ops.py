@@ -107,33 +107,81 @@ def ports(out, use_sim=False, as_json=False):
 
 
 def _finding_rows(findings):
-    return [[f.kind, f.system, f.vios, f.vfchost,
+    return [[f.kind, f.owner, f.system, f.vios, f.vfchost,
              f.client_name or f.client_id, ' '.join(f.wwpns) or '-',
              f.detail] for f in findings]
 
 
-def run_audit(out, use_sim=False, do_fix=False, as_json=False):
+def nova_records():
+    """(live, deleted) instances from nova's database, or None.
+
+    None when nova.conf names no database: then nothing can be proved
+    nova's, and ``--fix`` removes only what the operator names.
+    """
+    from nova import context as nova_context
+    import nova.conf  # noqa: F401 - registers [database]
+    from nova import objects
+    if not CONF.database.connection:
+        return None
+    objects.register_all()
+    ctxt = nova_context.get_admin_context(read_deleted='yes')
+    instances = objects.InstanceList.get_by_filters(
+        ctxt, {}, expected_attrs=['system_metadata'])
+    return ([i for i in instances if not i.deleted],
+            [i for i in instances if i.deleted])
+
+
+def run_audit(out, use_sim=False, do_fix=False, as_json=False,
+              include_foreign=False, named=()):
+    """Findings, and with ``do_fix`` removal of the provable or named ones.
+
+    Without nova's database nothing is provably nova's; ``named``
+    (``[SYSTEM/]VIOS/VFCHOST``) and ``include_foreign`` are the operator's
+    explicit choice to remove findings nothing proves nova's.
+    """
     settings = _settings()
+    records = nova_records()
+    ownership = (audit.Ownership.of_instances(*records)
+                 if records is not None else None)
     with console_adapter(use_sim) as adapter:
         views = _views(adapter, settings)
-        findings = audit.find(views, _staging_ids(adapter, views))
+        findings = audit.find(views, _staging_ids(adapter, views),
+                              ownership=ownership)
         removed = []
         if do_fix:
+            try:
+                chosen = audit.select(findings,
+                                      include_foreign=include_foreign,
+                                      named=named)
+            except exception.NPIVConfigError as err:
+                out.write('%s\n' % err.format_message())
+                return 2
             for view in views:
-                removed.extend(audit.fix(view, findings))
+                removed.extend(audit.fix(view, chosen))
+    kept = [f for f in findings if f not in removed]
     if as_json:
         out.write(json.dumps({
             'findings': [f._asdict() for f in findings],
-            'removed': [f._asdict() for f in removed]}, indent=2) + '\n')
+            'removed': [f._asdict() for f in removed],
+            'nova_records': records is not None}, indent=2) + '\n')
         return 0
-    headers = ['kind', 'system', 'vios', 'vfchost', 'client', 'wwpns',
-               'why']
+    headers = ['kind', 'owner', 'system', 'vios', 'vfchost', 'client',
+               'wwpns', 'why']
     out.write(tables.render(headers, _finding_rows(findings)) + '\n')
+    if records is None:
+        out.write("\nnova's database is not configured: no finding can be "
+                  "proved nova's.\n")
+    unproven = [f for f in kept if f.owner != audit.NOVA]
     if do_fix:
         out.write('\nRemoved %d mapping(s).\n' % len(removed))
+        if unproven:
+            out.write("%d mapping(s) not provably nova's were left; name "
+                      'them with --mapping SYSTEM/VIOS/VFCHOST, or use '
+                      '--include-foreign.\n' % len(unproven))
     elif findings:
-        out.write('\n%d finding(s); run with --fix to remove them.\n'
-                  % len(findings))
+        out.write('\n%d finding(s) (%d nova\'s); run with --fix to remove '
+                  "nova's.\n" % (len(findings), len(findings) -
+                                  len(unproven)))
     return 0
 
 

@@ -35,10 +35,16 @@ def vioses_from_file(path):
 
 
 def vioses_from_feed(raw):
-    """The VIOS spec dicts (``'captured': True``) of a captured feed."""
+    """The VIOS spec dicts (``'captured': True``) of a captured feed.
+
+    A single captured entry (e.g. ``fake_vios_mappings.txt``) is a feed of
+    one.
+    """
     root = etree.fromstring(feed_text(raw).encode('utf-8'), vocab.PARSER)
     out = []
-    for ent in root.iterfind(qname('entry', vocab.ATOM_NS)):
+    entries = ([root] if root.tag == qname('entry', vocab.ATOM_NS)
+               else root.iterfind(qname('entry', vocab.ATOM_NS)))
+    for ent in entries:
         content = ent.find(qname('content', vocab.ATOM_NS))
         if content is None or not len(content):
             continue

@@ -19,8 +19,12 @@ KIND_LOST_REPLY = 'lost_reply'
 #: (bytes) and ``headers`` as they are: malformed, hostile or oversized
 #: documents, redirects.
 KIND_BODY = 'body'
+#: The console goes away: the connection closes without the request being
+#: carried out, and the simulator stops listening for ``delay`` seconds
+#: (every connection refused), then listens again on the same port.
+KIND_OUTAGE = 'outage'
 KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
-         KIND_BODY)
+         KIND_BODY, KIND_OUTAGE)
 
 
 class Fault(object):
@@ -44,6 +48,8 @@ class Fault(object):
         self.delay = float(delay)
         if kind == KIND_BODY and not isinstance(body, bytes):
             raise ValueError("a 'body' fault needs body=<bytes>")
+        if kind == KIND_OUTAGE and not self.delay > 0:
+            raise ValueError("an 'outage' fault needs delay=<seconds> > 0")
         self.body = body
         self.content_type = content_type
         self.headers = dict(headers or {})

@@ -125,6 +125,34 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+def _tracked_session_class():
+    from pypowervm import adapter as pvm_adpt
+
+    class TrackedSession(pvm_adpt.Session):
+        """A session the simulator logs off when it stops.
+
+        pypowervm would log off from ``__del__``, whenever the garbage
+        collector runs: inside one of this server's threads, holding a lock
+        the DELETE's own handler needs, that request never gets its answer
+        and the server stops answering.
+        """
+
+        def __del__(self):
+            pass
+
+    return TrackedSession
+
+
+def _TrackedSession(**kwargs):
+    global _TRACKED_SESSION
+    if _TRACKED_SESSION is None:
+        _TRACKED_SESSION = _tracked_session_class()
+    return _TRACKED_SESSION(**kwargs)
+
+
+_TRACKED_SESSION = None
+
+
 class Simulator(object):
     """A stateful PowerVM REST API (HMC or NovaLink flavour) on loopback.
 
@@ -143,6 +171,10 @@ class Simulator(object):
         self.latency = 0.0
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
+        #: A lenient HMC: a partition looked up (GET) under one managed
+        #: system is served whichever system it is on; only its
+        #: AssociatedManagedSystem link tells.
+        self.lenient_nested = False
         self._faults = flt.FaultPlan()
         self._log_lock = threading.Lock()
         self._log = collections.deque(maxlen=_LOG_SIZE)
@@ -155,7 +187,10 @@ class Simulator(object):
         self._thread = None
         self._responses = responses.Responses(
             self.model, job_fault=self._faults.check_job,
-            job_polls=lambda: self.job_polls)
+            job_polls=lambda: self.job_polls,
+            lenient_nested=lambda: self.lenient_nested)
+        self._life_lock = threading.Lock()
+        self._outage = None   # the Timer that ends an outage
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -164,15 +199,65 @@ class Simulator(object):
         if self._server is not None:
             return self
         _refuse_green_threads()
-        self._server = _HTTPServer((LOOPBACK, self._req_port), _Handler)
+        self._listen(self._req_port)
+        return self
+
+    def _listen(self, port):
+        self._server = _HTTPServer((LOOPBACK, port), _Handler)
         self._server.sim = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={'poll_interval': 0.05},
             name='pvm-simulator-%d' % self.port, daemon=True)
         self._thread.start()
-        return self
+
+    def outage(self, seconds):
+        """Stop listening for ``seconds``, then listen on the same port.
+
+        Meanwhile every connection is refused, as when the console
+        restarts.  Requests already being answered are answered.  Call from
+        any thread but the server's own (a request handler is fine).
+        """
+        with self._life_lock:
+            if self._server is None or self._outage is not None:
+                return
+            port = self.port
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(5)
+            self._outage = threading.Timer(seconds, self._end_outage,
+                                           args=(port,))
+            self._outage.daemon = True
+            self._outage.start()
+
+    def _end_outage(self, port):
+        with self._life_lock:
+            if self._outage is None:
+                return   # stopped meanwhile
+            # Listening before the outage is declared over: a client told
+            # the console is back must not meet a refused connection.
+            self._listen(port)
+            self._outage = None
+
+    @property
+    def listening(self):
+        """False while started but in an :meth:`outage`."""
+        return self._server is not None and self._outage is None
+
+    def wait_listening(self, timeout=30):
+        """Block until an outage is over; False if it lasts ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while not self.listening and self._server is not None:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def stop(self):
+        with self._life_lock:
+            if self._outage is not None:
+                self._outage.cancel()
+                self._outage = None
+                self._listen(self.port)   # to log the sessions off
         if self._server is None:
             return
         # Log sessions off while we can still answer: pypowervm's
@@ -228,7 +313,7 @@ class Simulator(object):
         kwargs = dict(host=host, port=self.port, protocol='http',
                       username=self.username, password=self.password)
         kwargs.update(session_kwargs)
-        sess = pvm_adpt.Session(**kwargs)
+        sess = _TrackedSession(**kwargs)
         self._sessions.append(weakref.ref(sess))
         return pvm_adpt.Adapter(sess)
 
@@ -296,9 +381,11 @@ class Simulator(object):
                      'drop' (close the connection without a reply), '412'
                      (an etag conflict), 'delay' (sleep ``delay`` seconds,
                      then answer normally), 'lost_reply' (carry the request
-                     out, then close the connection without a reply) or
+                     out, then close the connection without a reply),
                      'body' (do nothing; reply ``status`` with ``body``, raw
-                     bytes, as ``content_type``, plus ``headers``).
+                     bytes, as ``content_type``, plus ``headers``) or
+                     'outage' (close the connection, then refuse every
+                     connection for ``delay`` seconds).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
@@ -376,6 +463,9 @@ class Simulator(object):
             fault = self._faults.check(method, path)
             if fault is not None:
                 if fault.kind == flt.KIND_DROP:
+                    return _Reply(0, _DROP, fault=fault.kind)
+                if fault.kind == flt.KIND_OUTAGE:
+                    self.outage(fault.delay)
                     return _Reply(0, _DROP, fault=fault.kind)
                 if fault.kind == flt.KIND_BODY:
                     headers = ({'Content-Type': fault.content_type}

@@ -13,6 +13,25 @@ from nova_npiv import fabric_meta
 
 LOG = logging.getLogger(__name__)
 
+#: How often an undo is tried.  Every undo builds its own FeedTask (a fresh
+#: feed read) and makes idempotent changes, so trying again is safe; one
+#: transient console fault (a dropped connection, an HTTP 5xx) in a revert
+#: must not leave the VIOSes and the metadata disagreeing, nor let the
+#: LPAR be deleted under mappings that stay behind as orphans.
+UNDO_ATTEMPTS = 2
+
+
+def retried(what, func, *args, **kwargs):
+    """Run the undo ``func``, again if it fails; the last failure raises."""
+    for attempt in range(1, UNDO_ATTEMPTS + 1):
+        try:
+            return func(*args, **kwargs)
+        except Exception as err:
+            if attempt == UNDO_ATTEMPTS:
+                raise
+            LOG.warning('%s failed (%s: %s); trying once more', what,
+                        type(err).__name__, err)
+
 
 class SaveFabricState(task.Task):
     """Record a new fabric state once the VIOS changes have landed.
@@ -63,7 +82,8 @@ class UndoOnFailure(task.Task):
 
     def revert(self, *args, **kwargs):
         try:
-            self._undo(*self._args, **self._kwargs)
+            retried('Undoing VIOS changes (%s)' % self.name, self._undo,
+                    *self._args, **self._kwargs)
         except Exception:
             # The original failure is what nova must report; the leftover is
             # visible to `nova-npiv audit`.
@@ -94,7 +114,8 @@ class ConnectVolume(task.Task):
         if rollback is None:
             return
         try:
-            rollback()
+            retried('Undoing the vFC mappings of %s'
+                    % self.vol_drv.instance.uuid, rollback)
         except Exception:
             # A revert that raises stops taskflow from reverting the tasks
             # before it (the LPAR would stay) and hides the original
@@ -132,7 +153,9 @@ class UnmapInstance(task.Task):
         if not self.update_metadata:
             return   # The metadata belongs to the instance's new host.
         try:
-            self.npiv_drv.restore_mappings()
+            retried('Mapping back the vFC adapters of %s'
+                    % self.npiv_drv.instance.uuid,
+                    self.npiv_drv.restore_mappings)
         except Exception:
             LOG.exception('Could not map back the vFC adapters of %s after '
                           'a failed unmapping; nova-npiv show lists the '

@@ -1,38 +1,51 @@
 """taskflow tasks for the instance's LPAR, each undone on a later failure."""
 
 from oslo_log import log as logging
+from pypowervm.wrappers import base_partition as pvm_bp
 from taskflow import task
 
+from nova_npiv import exception
+from nova_npiv import fabric_meta
 from nova_npiv import vm
 
 LOG = logging.getLogger(__name__)
 
 
 class Create(task.Task):
-    """Create the LPAR; delete it again if a later step fails."""
+    """Create the LPAR; delete it again if a later step fails.
 
-    def __init__(self, adapter, host_uuid, instance):
+    The revert deletes only what this execute created: the LPAR it got
+    back, or, when the create's reply never came (the request may have
+    been carried out), the partition with the UUID it asked for, if that
+    partition is fresh: not activated, and the instance's metadata maps no
+    fabric to it (a fresh LPAR has no mapping before the create returns).
+    A create the console refused (a 400: the name, or the instance's own
+    LPAR, exists) created nothing, and nothing is deleted.
+    """
+
+    def __init__(self, adapter, host_uuid, instance, fabrics=()):
         super().__init__('create_lpar_%s' % instance.uuid,
                          provides='lpar_wrap')
         self.adapter = adapter
         self.host_uuid = host_uuid
         self.instance = instance
+        self.fabrics = list(fabrics)
+        self.attempt = vm.CreateAttempt()
 
     def execute(self):
-        return vm.create(self.adapter, self.host_uuid, self.instance)
+        self.attempt = vm.CreateAttempt()
+        return vm.create(self.adapter, self.host_uuid, self.instance,
+                         attempt=self.attempt)
 
     def revert(self, result, flow_failures):
         lpar_uuid = getattr(result, 'uuid', None)
         try:
             if lpar_uuid is None:
-                # The create failed, but what failed may be its reply (a
-                # dropped connection): the LPAR can exist all the same.
-                lpar_w = vm.get(self.adapter, self.host_uuid, self.instance)
-                if lpar_w is None:
+                lpar_uuid = self._created_unseen()
+                if lpar_uuid is None:
                     return
-                lpar_uuid = lpar_w.uuid
-            LOG.warning('Deleting LPAR of %s after a failed spawn',
-                        self.instance.uuid)
+            LOG.warning('Deleting LPAR %s of %s after a failed spawn',
+                        lpar_uuid, self.instance.uuid)
             vm.delete(self.adapter, self.host_uuid, self.instance,
                       lpar_uuid=lpar_uuid)
         except Exception:
@@ -40,6 +53,46 @@ class Create(task.Task):
             # the instance after a failed spawn, which retries this.
             LOG.exception('Could not delete the LPAR of %s after a failed '
                           'spawn', self.instance.uuid)
+
+    def _created_unseen(self):
+        """UUID of an LPAR the failed create made after all, or None."""
+        attempt = self.attempt
+        if not attempt.unanswered:
+            return None
+        if attempt.asked_uuid is None:
+            # The platform was choosing the UUID: nothing can prove which
+            # partition, if any, the lost reply was about.
+            LOG.warning('The create of an LPAR named %s for %s got no '
+                        'reply; an LPAR may have been created, but nothing '
+                        'proves which (the platform was choosing its UUID): '
+                        'left for the operator to check on the console',
+                        vm.lpar_name(self.instance), self.instance.uuid)
+            return None
+        lpar_w = vm.get_by_uuid(self.adapter, self.host_uuid,
+                                attempt.asked_uuid)
+        if lpar_w is None:
+            return None
+        if lpar_w.state != pvm_bp.LPARState.NOT_ACTIVATED or \
+                self._mapped_fabrics():
+            LOG.warning('LPAR %s of %s predates the failed spawn (state %s, '
+                        'fabrics %s mapped): left alone', lpar_w.uuid,
+                        self.instance.uuid, lpar_w.state,
+                        ', '.join(self._mapped_fabrics()) or 'none')
+            return None
+        return lpar_w.uuid
+
+    def _mapped_fabrics(self):
+        mapped = []
+        for fabric in self.fabrics:
+            try:
+                rec = fabric_meta.get_fabric(self.instance, fabric)
+            except exception.CorruptFabricMetadata:
+                # Cannot tell: take it as mapped, which keeps the LPAR.
+                mapped.append(fabric)
+                continue
+            if rec.state == fabric_meta.INST_MAPPED:
+                mapped.append(fabric)
+        return mapped
 
 
 class PowerOn(task.Task):

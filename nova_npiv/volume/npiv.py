@@ -16,7 +16,6 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import vfc_mapper
-from pypowervm.utils import uuid as pvm_uuid
 from taskflow.patterns import linear_flow as tf_lf
 
 from nova_npiv import conf as npiv_conf
@@ -24,6 +23,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
 from nova_npiv import wwpn as wwpn_util
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
@@ -45,19 +45,9 @@ _REBUILD_STATES = (task_states.REBUILDING,
 _QUEUED = weakref.WeakKeyDictionary()
 
 
-def lpar_uuid(instance):
-    return lpar_uuid_of(instance.uuid)
-
-
-def lpar_uuid_of(instance_uuid):
-    """The PowerVM UUID of the LPAR of the instance ``instance_uuid``.
-
-    The LPAR is created with this UUID, so it can be derived instead of
-    looked up: no REST call is needed to address the instance's partition.
-    Upper case, as the platform reports partition UUIDs: pypowervm matches
-    mappings to partitions by comparing UUID strings case-sensitively.
-    """
-    return pvm_uuid.convert_uuid_to_pvm(instance_uuid).upper()
+#: Re-exported: the LPAR's identity lives in :mod:`nova_npiv.vm`.
+lpar_uuid = vm.lpar_uuid
+lpar_uuid_of = vm.lpar_uuid_of
 
 
 def _pair(port_map_entry):
@@ -200,7 +190,11 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         """
         if not self._queued_here:
             return
+        # Queued here until undone: a failed undo can be tried again.
+        self._rollback_connect()
         self._queued_here = False
+
+    def _rollback_connect(self):
         fabrics = getattr(self, '_connected_fabrics', self.fabrics)
         if set(fabrics) >= set(self.fabrics):
             self.remove_instance_mappings(update_metadata=True)
@@ -353,7 +347,9 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
     def unstage_partners(self):
         """Destination, after a failed migration: drop partner staging."""
         if self._staging_uuid() is not None:
-            self._unstage_now(self._port_maps(strict=False))
+            tf_stg.retried('Unstaging the partner WWPNs of %s'
+                           % self.instance.uuid, self._unstage_now,
+                           self._port_maps(strict=False))
 
     def migration_mappings(self, targets, vios_wraps=None):
         """Source: the Migrate job's ``VirtualFCMappings``."""
@@ -431,15 +427,43 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                 for f in self.fabrics}
 
     def _port_maps(self, strict=True):
-        try:
-            records = self._records()
-        except exception.CorruptFabricMetadata:
-            if strict:
-                raise
-            LOG.warning('Corrupt NPIV metadata on %s: removing its mappings '
-                        'by partition only', self.instance.uuid)
+        if strict:
+            return [entry for rec in self._records().values()
+                    for entry in rec.port_map]
+        # Delete and rollback: whatever fabric can be read is unmapped by
+        # its WWPNs; the instance's own mappings go by partition anyway.
+        entries = []
+        for fabric in self.fabrics:
+            try:
+                entries.extend(fabric_meta.get_fabric(self.instance,
+                                                      fabric).port_map)
+            except exception.CorruptFabricMetadata as err:
+                LOG.warning('%s: removing the mappings of fabric %s by '
+                            'partition only', err.format_message(), fabric)
+        return entries
+
+    def unidentifiable_staging(self):
+        """Errors of fabrics whose staging mappings cannot be found.
+
+        Staging mappings point at the staging partition, not at the
+        instance, so only their WWPNs tell them apart from the others.  A
+        fabric whose state key cannot be read, or that is ``mgmt_mapped``
+        with an unreadable port map, may have some that nothing can
+        identify: removing "everything" would then leak them.
+        """
+        if self._staging_uuid() is None:
             return []
-        return [entry for rec in records.values() for entry in rec.port_map]
+        errors = []
+        sysmeta = self.instance.system_metadata or {}
+        for fabric in self.fabrics:
+            try:
+                fabric_meta.get_fabric(self.instance, fabric)
+            except exception.CorruptFabricMetadata as err:
+                state = sysmeta.get(fabric_meta.state_key(fabric))
+                if state not in (None, fabric_meta.UNMAPPED,
+                                 fabric_meta.INST_MAPPED):
+                    errors.append(err)
+        return errors
 
     def _staging_uuid(self):
         return self.staging.uuid if self.staging is not None else None

@@ -9,15 +9,20 @@ the operation.  A clean run teaches the operation's REST request sequence
 (from ``sim.request_log``); the operation is then re-run in a fresh world
 once per request index and fault kind, with exactly that request failing.
 
-After every run the invariant (doc/source/reliability.rst) is judged:
-either the operation
-completed (the state is the clean run's end state), or it raised and the
-VIOS mappings, the LPARs, the NPIV capacity and the instance's fabric
-metadata are exactly as before, or as the operation's clean rollback leaves
-them.  Whatever the outcome, the metadata must agree with the VIOSes (every
-recorded pair mapped where its state says, nothing mapped that the
-metadata does not explain), no staging mapping may be left over and no
-mapping may point at a partition that does not exist.  A failed run is then
+After every run the invariant (doc/source/reliability.rst) is judged on
+the whole console (every partition with its state, every virtual slot,
+staging partition
+included, every port's NPIV capacity; see :func:`snapshot`): either the
+operation completed (the state is the clean run's end state), or it raised
+and everything is exactly as before, or the instance's own share (its LPAR,
+its slots, its metadata) is as the operation's clean rollback leaves it and
+nothing else changed (:func:`console_problems`).  Partitions nova does not
+know, with vFC mappings of their own, stand beside the instance in every
+world.  Whatever the outcome, the metadata must agree with the VIOSes (every
+recorded pair mapped where its state says, nothing mapped that the metadata
+does not explain), nothing may be left on the staging partition that no
+metadata claims, with or without WWPNs, and no mapping may point at a
+partition that does not exist.  A failed run is then
 retried without faults, which must complete: nova's answer to a failed
 operation is to run it again (reschedule, repeated delete, new migration).
 """
@@ -58,6 +63,11 @@ KIND_GARBAGE = 'bad_xml'
 KIND_DTD = 'entities'
 KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_LOST, KIND_GARBAGE,
          KIND_DTD)
+#: The console unreachable: the request is not carried out, its connection
+#: closes, and every connection is refused for OUTAGE_SECONDS; then the
+#: console is back (same sessions).  Not in KINDS: see :func:`outage_matrix`.
+KIND_OUTAGE = 'outage'
+OUTAGE_SECONDS = 2.0
 
 _BODIES = {
     KIND_GARBAGE: b'<feed xmlns="http://www.w3.org/2005/Atom"><entry>',
@@ -69,27 +79,46 @@ _BODIES = {
 COMPLETED = 'completed'
 UNCHANGED = 'failed, unchanged'
 ROLLED_BACK = 'failed, rolled back'
+#: Double faults only: not a clean rollback (the revert met the second
+#: fault), but the VIOSes, LPARs and metadata agree, and nothing else on the
+#: console changed.
+CONSISTENT = 'failed, consistent'
+KEPT = (COMPLETED, UNCHANGED, ROLLED_BACK, CONSISTENT)
 VIOLATED = 'VIOLATED'
 NOT_FIRED = 'fault never fired'
 
 _JOB_RUN = re.compile(r'/do/(\w+)$')
 _JOB_ID = re.compile(r'^(/rest/api/uom/jobs/)\d+')
 
-State = collections.namedtuple('State',
-                               'mappings lpars capacity metadata')
+State = collections.namedtuple(
+    'State', 'partitions mappings own_slots capacity metadata')
 
 
 # --------------------------------------------------------------------------
 # The world: simulator, drivers, instance
 
 
+def bystander_topology():
+    """The default estate plus partitions nova does not know, on every
+    system: a running LPAR with one vFC mapping per fabric and a stopped
+    LPAR.  Whatever the driver does to them, the judge sees."""
+    spec = default_topology(existing_mappings=len(FABRICS))
+    for system in spec['systems']:
+        system.setdefault('lpars', []).append(
+            {'name': 'idle-%s' % system['name'], 'state': 'not activated'})
+    return spec
+
+
 class World(object):
     """A fresh simulator with drivers and one instance; close() it."""
 
     def __init__(self, hosts=(('host-a', 'sys-a'),), topology=None,
-                 **overrides):
+                 bystanders=False, **overrides):
         self.overrides = overrides
-        self.sim = Simulator(topology or default_topology())
+        if topology is None:
+            topology = (bystander_topology() if bystanders
+                        else default_topology())
+        self.sim = Simulator(topology)
         self.sim.start()
         self.drivers = {}
         self._replaced = []
@@ -106,6 +135,9 @@ class World(object):
         self.ctxt = harness.admin_context()
         self.bdms = []
         self.notes = []
+        #: A second fault is aimed at the revert or rollback, or the console
+        #: is away while it runs: it cannot be clean.
+        self.double = False
         self.capacity0 = capacity(self.sim)
 
     def load(self, host, system, **overrides):
@@ -214,15 +246,90 @@ def _meta(inst):
                         if k.startswith(prefixes)))
 
 
+#: One partition (LPAR or VIOS) as the judge sees it.
+Partition = collections.namedtuple(
+    'Partition', 'system kind id uuid name state is_mgmt memory_mb vcpus '
+    'max_slots')
+#: One virtual FC slot pair: the VIOS server adapter, its port binding and
+#: the client adapter it serves (or none: ``client_slot`` None, no WWPNs).
+VSlot = collections.namedtuple(
+    'VSlot', 'system vios server_slot vfchost port client_id client_uuid '
+    'href_uuid client_slot wwpns')
+
+
+def _partitions(model):
+    parts = [Partition(lp.system, 'lpar', lp.id, lp.uuid.upper(), lp.name,
+                       lp.state, lp.is_mgmt, lp.memory_mb, lp.vcpus,
+                       lp.max_virtual_slots) for lp in model.lpars()]
+    parts += [Partition(v.system, 'vios', v.id, v.uuid.upper(), v.name,
+                        v.state, v.is_mgmt, None, None, v.max_virtual_slots)
+              for v in model.vioses()]
+    return tuple(sorted(parts, key=repr))
+
+
+#: The client slot of an adapter of the instance (see :func:`snapshot`).
+OWN = '*'
+
+
+def _owned(lpar_uuid, wwpns, client_uuid, href_uuid, slot_wwpns):
+    return (lpar_uuid in (client_uuid, href_uuid) or
+            bool(set(slot_wwpns) & wwpns))
+
+
+def _slots(model, lpar_uuid, wwpns):
+    slots, own = [], collections.defaultdict(list)
+    for m in model.mappings():
+        client_uuid = (m.client_lpar_uuid or '-').upper()
+        href_uuid = (m.client_href_uuid or '-').upper()
+        pair = tuple(w.lower() for w in m.wwpns)
+        client_slot = m.client_slot if m.has_client_adapter else None
+        if client_slot is not None and _owned(lpar_uuid, wwpns, client_uuid,
+                                              href_uuid, pair):
+            own[(m.system, m.client_lpar_id)].append(client_slot)
+            client_slot = OWN
+        slots.append(VSlot(m.system, m.vios, m.server_slot, m.vfchost,
+                           m.port_name, m.client_lpar_id, client_uuid,
+                           href_uuid, client_slot, pair))
+    return (tuple(sorted(slots, key=repr)),
+            tuple(sorted((k + (tuple(sorted(v)),) for k, v in own.items()))))
+
+
 def snapshot(world):
+    """The whole console as the judge compares it, plus the instance's
+    fabric metadata: every partition with its state, every virtual slot
+    (server adapter, port, client adapter and slot, WWPNs), every port's
+    NPIV capacity.
+
+    The VIOSes are updated in parallel, so which of the instance's new
+    client adapters gets which free client slot varies from run to run:
+    the client slots of the instance's adapters (its own partition's, and
+    the staging partition's that carry its WWPNs) are compared as a set
+    per client partition (``own_slots``); every other slot exactly.
+    """
     model = world.sim.model
-    maps = tuple(sorted(
-        (m.system, m.vios, m.port_wwpn or '-', m.client_lpar_id,
-         (m.client_lpar_uuid or '-').upper(), tuple(sorted(m.wwpns)))
-        for m in model.mappings()))
-    lpars = tuple(sorted((lp.system, lp.id, lp.uuid.upper(), lp.state)
-                         for lp in model.lpars()))
-    return State(maps, lpars, capacity(world.sim), _meta(world.inst))
+    meta = _meta(world.inst)
+    slots, own = _slots(model, world.lpar_uuid.upper(),
+                        _recorded(meta))
+    return State(_partitions(model), slots, own, capacity(world.sim), meta)
+
+
+def console(sim):
+    """The whole console alone (no instance, every client slot exact)."""
+    slots, _own = _slots(sim.model, None, set())
+    return State(_partitions(sim.model), slots, (), capacity(sim), ())
+
+
+def without(state, drop):
+    """``state`` with the slots ``drop(slot)`` selects removed and their
+    NPIV ports given back: what removing exactly those leaves."""
+    gone = [s for s in state.mappings if drop(s)]
+    freed = collections.Counter((s.system, s.vios, s.port)
+                                for s in gone if s.port)
+    return state._replace(
+        mappings=tuple(s for s in state.mappings if not drop(s)),
+        capacity=tuple((system, vios, port,
+                        free + freed[(system, vios, port)])
+                       for system, vios, port, free in state.capacity))
 
 
 def describe_diff(old, new):
@@ -232,7 +339,7 @@ def describe_diff(old, new):
         a, b = set(getattr(old, field)), set(getattr(new, field))
         if a == b:
             continue
-        gone, came = sorted(a - b), sorted(b - a)
+        gone, came = sorted(a - b, key=repr), sorted(b - a, key=repr)
         out.append('%s: -%s +%s' % (field, _short(gone), _short(came)))
     return out
 
@@ -244,50 +351,116 @@ def _short(items, limit=3):
     return '[%s]' % text
 
 
-def _instance_lpar(world):
-    uuid = world.lpar_uuid.upper()
+_WWPN = re.compile(r'\b[0-9a-fA-F]{16}\b')
+
+
+def _recorded(metadata):
+    return {w.lower() for _k, v in metadata for w in _WWPN.findall(v)}
+
+
+def recorded_wwpns(*states):
+    """Every WWPN the instance's metadata names in any of ``states``
+    (read as text: corrupt or half-written metadata still counts)."""
+    return set().union(*(_recorded(st.metadata) for st in states))
+
+
+def outside(state, lpar_uuid, wwpns):
+    """``state`` without what is the instance's.
+
+    The instance's: its LPAR (by UUID, on any system), every slot whose
+    client is that LPAR (by UUID or by the link of an orphan) or whose
+    client WWPNs are in ``wwpns``, and its metadata.  Port capacity is
+    replaced by ``available + slots bound to the port``, which only a
+    leaked or stolen NPIV port changes whoever owns the slots.
+    """
+    uuid = lpar_uuid.upper()
+    slots = tuple(s for s in state.mappings
+                  if not _owned(uuid, wwpns, s.client_uuid, s.href_uuid,
+                                s.wwpns))
+    bound = collections.Counter((s.system, s.vios, s.port)
+                                for s in state.mappings if s.port)
+    cap = tuple((system, vios, port, free + bound[(system, vios, port)])
+                for system, vios, port, free in state.capacity)
+    return State(tuple(p for p in state.partitions if p.uuid != uuid),
+                 slots, (), cap, ())
+
+
+def console_problems(world, before, state, wwpns=()):
+    """Everything that changed on the console and is not the instance's."""
+    wwpns = recorded_wwpns(before, state) | set(wwpns)
+    return ['outside the instance: %s' % d for d in describe_diff(
+        outside(before, world.lpar_uuid, wwpns),
+        outside(state, world.lpar_uuid, wwpns))]
+
+
+def _instance_lpar(world, inst=None):
+    uuid = npiv.lpar_uuid(inst or world.inst).upper()
     return [lp for lp in world.sim.model.lpars() if lp.uuid.upper() == uuid]
 
 
-def consistency_problems(world, fabrics=FABRICS, instance_only=False):
+def consistency_problems(world, fabrics=FABRICS, instances=None):
     """Metadata vs VIOSes, staging leftovers and orphans; [] when sound.
 
-    ``instance_only``: only what concerns ``world.inst`` (other instances
-    may own staging mappings).
+    ``instances``: every nova instance whose metadata may claim mappings
+    (default: ``world.inst``).  Nothing on the staging partition and no
+    mapping of a partition that is gone is acceptable unless one of them
+    claims it, with or without WWPNs.
     """
     problems = []
+    instances = [world.inst] if instances is None else list(instances)
     model = world.sim.model
     maps = model.mappings()
     lpars = model.lpars()
     parts = {(lp.system, lp.id) for lp in lpars}
     parts.update((v.system, v.id) for v in model.vioses())
     staging = {(lp.system, lp.id) for lp in lpars if lp.is_mgmt}
-    uuid = world.lpar_uuid.upper()
-    inst_lpars = _instance_lpar(world)
-    if len(inst_lpars) > 1:
-        problems.append('LPAR of the instance on %d systems'
-                        % len(inst_lpars))
     for m in maps:
-        if instance_only:
-            break
         if (m.system, m.client_lpar_id) not in parts:
-            problems.append('orphan: %s/%s maps %s to missing partition %s'
-                            % (m.system, m.vios, ' '.join(m.wwpns),
+            problems.append('orphan: %s/%s %s (slot %s) maps %s to missing '
+                            'partition %s'
+                            % (m.system, m.vios, m.vfchost, m.server_slot,
+                               ' '.join(m.wwpns) or 'no client adapter',
                                m.client_lpar_id))
     by_pair = collections.defaultdict(list)
     for m in maps:
         if m.wwpns:
             by_pair[frozenset(w.lower() for w in m.wwpns)].append(m)
     explained = set()
+    for inst in instances:
+        problems += _instance_problems(world, inst, fabrics, by_pair, maps,
+                                       staging, explained)
+    for m in maps:
+        pair = frozenset(w.lower() for w in m.wwpns)
+        if (m.system, m.client_lpar_id) in staging and \
+                (not pair or pair not in explained):
+            problems.append('staging leftover: %s/%s %s (slot %s, client '
+                            'slot %s) maps %s'
+                            % (m.system, m.vios, m.vfchost, m.server_slot,
+                               m.client_slot,
+                               ' '.join(m.wwpns) or 'no WWPNs'))
+    return problems
+
+
+def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
+                       explained):
+    problems = []
+    name = '' if inst is world.inst else 'instance %s: ' % inst.uuid
+    uuid = npiv.lpar_uuid(inst).upper()
+    inst_lpars = _instance_lpar(world, inst)
+    if len(inst_lpars) > 1:
+        problems.append('%sLPAR of the instance on %d systems'
+                        % (name, len(inst_lpars)))
+    mine = set()
     for fabric in fabrics:
         try:
-            rec = fabric_meta.get_fabric(world.inst, fabric)
+            rec = fabric_meta.get_fabric(inst, fabric)
         except Exception as err:
-            problems.append('metadata: %s' % err)
+            problems.append('%smetadata: %s' % (name, err))
             continue
         for phys, pair in rec.port_map:
             key = frozenset(pair.split())
             explained.add(key)
+            mine.add(key)
             found = by_pair.get(key, [])
             to_inst = [m for m in found
                        if (m.client_lpar_uuid or '').upper() == uuid]
@@ -296,36 +469,33 @@ def consistency_problems(world, fabrics=FABRICS, instance_only=False):
             if rec.state == fabric_meta.INST_MAPPED:
                 if len(to_inst) != 1 or len(found) != 1:
                     problems.append(
-                        'fabric %s is inst_mapped but pair %s has %d '
+                        '%sfabric %s is inst_mapped but pair %s has %d '
                         'mapping(s), %d to the instance'
-                        % (fabric, pair, len(found), len(to_inst)))
+                        % (name, fabric, pair, len(found), len(to_inst)))
                 elif (to_inst[0].port_wwpn or '').lower() != phys:
                     problems.append(
-                        'fabric %s: pair %s recorded on port %s but mapped '
-                        'through %s' % (fabric, pair, phys,
-                                        to_inst[0].port_wwpn))
+                        '%sfabric %s: pair %s recorded on port %s but '
+                        'mapped through %s' % (name, fabric, pair, phys,
+                                               to_inst[0].port_wwpn))
             elif rec.state == fabric_meta.MGMT_MAPPED:
                 if len(to_stg) != 1 or len(found) != 1:
                     problems.append(
-                        'fabric %s is mgmt_mapped but pair %s has %d '
+                        '%sfabric %s is mgmt_mapped but pair %s has %d '
                         'mapping(s), %d to staging'
-                        % (fabric, pair, len(found), len(to_stg)))
+                        % (name, fabric, pair, len(found), len(to_stg)))
             elif found:
                 problems.append(
-                    'fabric %s is unmapped but pair %s is mapped on %s'
-                    % (fabric, pair, ', '.join('%s/%s' % (m.system, m.vios)
-                                               for m in found)))
+                    '%sfabric %s is unmapped but pair %s is mapped on %s'
+                    % (name, fabric, pair,
+                       ', '.join('%s/%s' % (m.system, m.vios)
+                                 for m in found)))
     for m in maps:
         pair = frozenset(w.lower() for w in m.wwpns)
-        if (m.client_lpar_uuid or '').upper() == uuid and \
-                pair not in explained:
-            problems.append('mapping %s/%s of the instance (%s) is not in '
-                            'its metadata' % (m.system, m.vios,
-                                              ' '.join(m.wwpns)))
-        if (m.system, m.client_lpar_id) in staging and m.wwpns and \
-                pair not in explained and not instance_only:
-            problems.append('staging leftover: %s/%s maps %s'
-                            % (m.system, m.vios, ' '.join(m.wwpns)))
+        if (m.client_lpar_uuid or '').upper() == uuid and pair not in mine:
+            problems.append('%smapping %s/%s %s of the instance (%s) is not '
+                            'in its metadata'
+                            % (name, m.system, m.vios, m.vfchost,
+                               ' '.join(m.wwpns) or 'no WWPNs'))
     return problems
 
 
@@ -413,7 +583,7 @@ class Scenario(object):
     fabrics = FABRICS
 
     def world(self):
-        return World(self.hosts)
+        return World(self.hosts, bystanders=True)
 
     def prepare(self, world):
         """Bring the world to the operation's starting point."""
@@ -453,12 +623,19 @@ class Spawn(Scenario):
         except Exception:
             # What spawn's own reverts left: the state the connector made,
             # or the clean rollback.
-            if snapshot(world) != staged:
-                problems = self.rolled_back(world, None)
-                if problems:
-                    world.notes.append('after spawn\'s revert: %s'
+            if world.double:
+                # The revert itself met a fault: it cannot be clean, but
+                # the VIOSes and the metadata must agree.
+                problems = consistency_problems(world)
+            elif snapshot(world) != staged:
+                problems = (self.rolled_back(world, None) +
+                            console_problems(world, staged,
+                                             snapshot(world)))
+            else:
+                problems = []
+            if problems:
+                world.notes.append('after spawn\'s revert: %s'
                                        % '; '.join(problems))
-            world.sim.clear_faults()
             world.destroy()
             raise
 
@@ -494,12 +671,12 @@ class Delete(Scenario):
                 [('sys-a', 'not activated')]:
             return ['instance LPAR is %s' % [(lp.system, lp.state)
                                              for lp in lpars]]
-        stopped = before._replace(lpars=tuple(
-            (s, i, u, 'not activated' if u == world.lpar_uuid.upper()
-             else st) for s, i, u, st in before.lpars))
+        uuid = world.lpar_uuid.upper()
+        stopped = before._replace(partitions=tuple(sorted(
+            (p._replace(state='not activated') if p.uuid == uuid else p
+             for p in before.partitions), key=repr)))
         if snapshot(world) == stopped:
             return []
-        uuid = world.lpar_uuid.upper()
         problems = unmapped_with_wwpns(world)
         if [m for m in world.sim.model.mappings()
                 if (m.client_lpar_uuid or '').upper() == uuid]:
@@ -659,6 +836,9 @@ def kinds_for(target, kinds=KINDS):
 def arm(sim, target, kind):
     if kind == KIND_JOB:
         return sim.fail_job(target.job[0], nth=target.job[1])
+    if kind == KIND_OUTAGE:
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind='outage', delay=OUTAGE_SECONDS)
     if kind in _BODIES:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='body', status=200,
@@ -682,8 +862,18 @@ def _fired(fault):
 Learned = collections.namedtuple('Learned', 'scenario requests targets '
                                  'before after seconds')
 
-Result = collections.namedtuple('Result', 'scenario kind target outcome '
-                                'error problems retried seconds')
+Result = collections.namedtuple(
+    'Result', 'scenario kind target outcome error problems retried seconds '
+    'second requests', defaults=(None, None))
+
+#: ``retry`` of :func:`run_one`: after a failure, delete the instance (what
+#: an operator does with an instance left in ERROR) instead of running the
+#: operation again.
+RETRY_DELETE = 'delete'
+
+#: The fault kinds of double-fault runs, first and second.
+DOUBLE_FIRST = (KIND_500, KIND_LOST)
+DOUBLE_SECOND = (KIND_500, KIND_LOST)
 
 
 def names_request(result):
@@ -705,7 +895,8 @@ def learn(sc):
         sc.operate(world)
         records = world.sim.request_log
         after = snapshot(world)
-        problems = sc.done(world) + consistency_problems(world, sc.fabrics)
+        problems = (sc.done(world) + consistency_problems(world, sc.fabrics)
+                    + console_problems(world, before, after))
         if problems:
             raise AssertionError('%s: clean run is wrong: %s'
                                  % (sc.name, '; '.join(problems)))
@@ -720,6 +911,8 @@ def judge(sc, world, learned, error):
     state = snapshot(world)
     problems = list(world.notes)
     problems += consistency_problems(world, sc.fabrics)
+    problems += console_problems(world, learned.before, state,
+                                 recorded_wwpns(learned.after))
     if error is None:
         outcome = COMPLETED
         if state != learned.after:
@@ -731,15 +924,28 @@ def judge(sc, world, learned, error):
     else:
         outcome = ROLLED_BACK
         reasons = sc.rolled_back(world, learned.before)
-        if reasons:
+        if reasons and world.double:
+            outcome = CONSISTENT
+        elif reasons:
             problems += reasons
             problems += ['vs before: %s' % d
                          for d in describe_diff(learned.before, state)]
     return (VIOLATED if problems else outcome), problems
 
 
-def run_one(sc, learned, target, kind, retry=True):
-    """Re-run ``sc`` with ``kind`` at ``target``; a Result."""
+def run_one(sc, learned, target, kind, retry=True, plant=None,
+            second=None):
+    """Re-run ``sc`` with ``kind`` at ``target``; a Result.
+
+    ``second``: (target, kind) of a second fault, aimed (by the request
+    sequence of a run with the first fault alone) at a request of the
+    revert or rollback that follows the first.
+    ``plant(world)``, if given, runs between the operation and the judge:
+    the tests of the judge plant there the damage a bug would leave.
+    ``retry``: after a failure, run the operation again without faults
+    (True) or delete the instance (:data:`RETRY_DELETE`); either must
+    succeed.
+    """
     started = time.monotonic()
     world = sc.world()
     try:
@@ -749,31 +955,56 @@ def run_one(sc, learned, target, kind, retry=True):
                                  % sc.name)
         world.sim.reset_counters()
         fault = arm(world.sim, target, kind)
+        fault2 = arm(world.sim, *second) if second else None
+        world.double = bool(second) or kind == KIND_OUTAGE
         error = None
         try:
             sc.operate(world)
         except Exception as err:
             error = err
-        if not _fired(fault):
+        requests = world.sim.request_log
+        if not _fired(fault) or (second and not _fired(fault2)):
             return Result(sc.name, kind, target, NOT_FIRED, error,
                           ['the request sequence changed'], None,
-                          time.monotonic() - started)
+                          time.monotonic() - started, second, requests)
+        if plant is not None:
+            plant(world)
         outcome, problems = judge(sc, world, learned, error)
         retried = None
+        if not world.sim.wait_listening(OUTAGE_SECONDS + 30):
+            raise AssertionError('the console outage did not end')
         if error is not None and retry:
             world.sim.clear_faults()
             world.notes = []
-            try:
-                sc.retry(world)
-                retried = (sc.done(world) +
-                           consistency_problems(world, sc.fabrics))
-            except Exception as err:
-                retried = ['retry failed: %s: %s'
-                           % (type(err).__name__, err)]
+            if retry == RETRY_DELETE:
+                retried = retried_delete(world, learned)
+            else:
+                retried = _retried(sc, world, learned)
         return Result(sc.name, kind, target, outcome, error, problems,
-                      retried, time.monotonic() - started)
+                      retried, time.monotonic() - started, second, requests)
     finally:
         world.close()
+
+
+def _retried(sc, world, learned):
+    try:
+        sc.retry(world)
+    except Exception as err:
+        return ['retry failed: %s: %s' % (type(err).__name__, err)]
+    return (sc.done(world) + consistency_problems(world, sc.fabrics) +
+            console_problems(world, learned.before, snapshot(world)))
+
+
+def retried_delete(world, learned):
+    """Problems unless deleting the instance now (no faults) leaves
+    nothing of it and everything else as it was before the operation."""
+    try:
+        world.destroy(host=world.inst.host)
+    except Exception as err:
+        return ['retried delete failed: %s: %s' % (type(err).__name__, err)]
+    return (gone(world) + unmapped_with_wwpns(world) +
+            consistency_problems(world) +
+            console_problems(world, learned.before, snapshot(world)))
 
 
 def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
@@ -787,6 +1018,53 @@ def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
     return results
 
 
+def double_matrix(sc, learned, first=DOUBLE_FIRST, second=DOUBLE_SECOND,
+                  singles=None, indexes=None, follow=None):
+    """Results of every fault pair: a first fault at request i, then a
+    second at each request j > i of the revert or rollback that follows.
+
+    Only first faults that make the operation fail have a revert to aim
+    at.  ``singles``: results of :func:`matrix` already run (their request
+    sequences are reused); ``follow``: only the j - i asked for (the
+    unit suite's sample).
+    """
+    known = {(r.target.index, r.kind): r for r in singles or ()
+             if r.second is None}
+    results = []
+    for target in learned.targets:
+        if indexes is not None and target.index not in indexes:
+            continue
+        for kind in kinds_for(target, first):
+            single = known.get((target.index, kind))
+            if single is None:
+                single = run_one(sc, learned, target, kind, retry=False)
+            if single.outcome == NOT_FIRED or single.error is None:
+                continue
+            for later in targets(single.requests)[target.index + 1:]:
+                if follow is not None and \
+                        later.index - target.index not in follow:
+                    continue
+                for kind2 in kinds_for(later, second):
+                    results.append(run_one(sc, learned, target, kind,
+                                           retry=RETRY_DELETE,
+                                           second=(later, kind2)))
+    return results
+
+
+def outage_matrix(sc, learned, indexes=None):
+    """Results of the console going away at each request (see
+    :data:`KIND_OUTAGE`), judged like double faults: the revert meets the
+    outage too; then, the console back, a retried delete."""
+    return [run_one(sc, learned, target, KIND_OUTAGE, retry=RETRY_DELETE)
+            for target in learned.targets
+            if indexes is None or target.index in indexes]
+
+
+def pair_label(result):
+    """'500 -> lost_reply' of a double-fault result."""
+    return '%s -> %s' % (result.kind, result.second[1])
+
+
 def label(target):
     path = re.sub(r'[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}', '<uuid>', target.path)
     path = re.sub(r'/jobs/\d+', '/jobs/<id>', path)
@@ -795,8 +1073,10 @@ def label(target):
 
 
 def format_result(res):
-    text = '%s, %s at %s: %s' % (res.scenario, res.kind, label(res.target),
-                                 res.outcome)
+    text = '%s, %s at %s' % (res.scenario, res.kind, label(res.target))
+    if res.second:
+        text += ', then %s at %s' % (res.second[1], label(res.second[0]))
+    text += ': %s' % res.outcome
     if res.error is not None:
         text += ' (%s)' % type(res.error).__name__
     for problem in res.problems:
@@ -834,7 +1114,8 @@ class WorldTestCase(testtools.TestCase):
         self.addCleanup(reset_conf)
 
     def world(self, hosts=(('host-a', 'sys-a'),), topology=None,
-              **overrides):
-        world = World(hosts, topology=topology, **overrides)
+              bystanders=False, **overrides):
+        world = World(hosts, topology=topology, bystanders=bystanders,
+                      **overrides)
         self.addCleanup(world.close)
         return world

@@ -27,6 +27,7 @@ from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import Simulator
 from nova_npiv.simulator import default_topology
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
 
@@ -191,12 +192,14 @@ class NPIVServicesTestCase(test.TestCase,
         return npiv.lpar_uuid_of(server['id'])
 
     def lpars_of(self, server, system=None):
-        """The server's LPARs: by derived UUID, or by name when the platform
-        had to choose the UUID (evacuation)."""
-        uuid = self.lpar_uuid(server)
-        name = server.get('OS-EXT-SRV-ATTR:instance_name')
+        """The server's LPARs: by derived UUID, or by the UUID recorded
+        when the platform had to choose it (evacuation)."""
+        inst = objects.Instance.get_by_uuid(
+            nova_context.get_admin_context(read_deleted='yes'), server['id'],
+            expected_attrs=['system_metadata'])
+        uuids = set(vm.known_uuids(inst))
         return [lp for lp in self.sim.model.lpars(system)
-                if lp.uuid == uuid or (name and lp.name == name)]
+                if lp.uuid.upper() in uuids]
 
     def mappings_of(self, server, system=None):
         uuids = {lp.uuid for lp in self.lpars_of(server, system)}

@@ -15,6 +15,7 @@ import testtools
 from nova_npiv.cmd import main as cli
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
+from nova_npiv import vm
 from tests.functional import conffile
 
 CONF = cfg.CONF
@@ -70,7 +71,8 @@ class TestDemo(CLITestCase):
         boot = doc['steps'][1]
         self.assertEqual('boot from two volumes', boot['step'])
         inst_maps = [m for m in boot['mappings']
-                     if m['client_lpar_name'] == 'instance-00000001']
+                     if (m['client_lpar_name'] or '').startswith(
+                         'instance-00000001-')]
         self.assertEqual(2, len(inst_maps))
         self.assertEqual({'A', 'B'}, {m['fabric'] for m in inst_maps})
         attach = doc['steps'][2]
@@ -145,9 +147,18 @@ class TestConsoleCommands(CLITestCase):
         # Read-only by default.
         self.assertEqual(before, len(self.sim.model.mappings('sys-a')))
 
-        self.sim.reset_counters()
+        # Without nova's records nothing is provably nova's: --fix alone
+        # removes nothing and says so.
         code, out = self.run_cli('--config-file', self.conf, 'audit',
                                  '--fix')
+        self.assertEqual(0, code)
+        self.assertIn('Removed 0 mapping(s).', out)
+        self.assertIn("3 mapping(s) not provably nova's were left", out)
+        self.assertEqual(before, len(self.sim.model.mappings('sys-a')))
+
+        self.sim.reset_counters()
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--fix', '--include-foreign')
         self.assertEqual(0, code)
         self.assertIn('Removed 3 mapping(s).', out)
         left = self.sim.model.mappings('sys-a')
@@ -160,12 +171,39 @@ class TestConsoleCommands(CLITestCase):
                                  '--json')
         self.assertEqual([], json.loads(out)['findings'])
 
+    def test_audit_fix_removes_exactly_the_named_mapping(self):
+        self._plant()
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--json')
+        doc = json.loads(out)
+        self.assertFalse(doc['nova_records'])
+        self.assertEqual({'unproven'}, {f['owner'] for f in doc['findings']})
+        victim = [f for f in doc['findings']
+                  if f['kind'] == 'no-partition'][0]
+        name = '%s/%s' % (victim['vios'], victim['vfchost'])
+        before = self.sim.model.mappings('sys-a')
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--fix', '--mapping', name)
+        self.assertEqual(0, code, out)
+        self.assertIn('Removed 1 mapping(s).', out)
+        self.assertEqual(
+            [m for m in before if (m.vios, m.vfchost) !=
+             (victim['vios'], victim['vfchost'])],
+            self.sim.model.mappings('sys-a'))
+        # A name that is not a finding is refused, nothing removed.
+        before = self.sim.model.mappings('sys-a')
+        code, out = self.run_cli('--config-file', self.conf, 'audit',
+                                 '--fix', '--mapping', 'vios-a1/vfchost999')
+        self.assertEqual(2, code)
+        self.assertIn('vios-a1/vfchost999: not a finding', out)
+        self.assertEqual(before, self.sim.model.mappings('sys-a'))
+
     def test_audit_table(self):
         self._plant()
         code, out = self.run_cli('--config-file', self.conf, 'audit')
         self.assertEqual(0, code)
         self.assertIn('staging-leftover', out)
-        self.assertIn('3 finding(s); run with --fix', out)
+        self.assertIn("3 finding(s) (0 nova's); run with --fix", out)
 
 
 class TestSimCommand(testtools.TestCase):
@@ -233,7 +271,8 @@ class TestShow(CLITestCase):
                 # Someone removes a mapping behind nova's back.
                 sim.model.remove_mappings('sys-a', client_lpar_id=[
                     lp.id for lp in sim.model.lpars('sys-a')
-                    if lp.name == inst.name][0], wwpn=conn['wwpns'][0])
+                    if lp.uuid == vm.lpar_uuid(inst)][0],
+                    wwpn=conn['wwpns'][0])
                 code, out = self.run_cli('--config-file', conf, 'show',
                                          inst.uuid)
                 self.assertEqual(1, code)

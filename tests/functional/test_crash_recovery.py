@@ -5,8 +5,15 @@ here are real: a task of the driver's own flow raises a BaseException (as
 SystemExit or a killed process would), which taskflow does not revert.  The
 new nova-compute's start-up reconciliation (``init_host`` ->
 ``NPIVDriver._reconcile``, fed with nova's view of the host) and
-``nova-npiv audit --fix`` (the console alone) must then bring the VIOSes back
-in line without touching the mappings of healthy instances.
+``nova-npiv audit --fix`` (with nova's records) must then bring the VIOSes
+back in line without touching the mappings of healthy instances, and remove
+nothing that nova's records do not prove nova's.
+
+Every repair is judged on the whole console: partitions nova does not know
+(with vFC mappings of their own) stand beside the instances, and after the
+repair every partition, every virtual slot (staging partition included,
+with or without WWPNs) and every port's NPIV capacity is exactly as before,
+less precisely the slots the repair was meant to remove.
 """
 
 import io
@@ -20,6 +27,7 @@ from nova_npiv.cmd import main as cli
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 from tests.functional import conffile
 from tests.functional import faultlib
@@ -41,7 +49,8 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')))
+        self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')),
+                            bystanders=True)
         self.drv = self.w.drivers['host-a']
         self.ctxt = harness.admin_context()
 
@@ -82,22 +91,59 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         return [m for m in self.w.sim.model.mappings()
                 if (m.system, m.client_lpar_id) not in parts]
 
-    def consistent(self, inst):
-        world = faultlib.World.__new__(faultlib.World)
-        world.sim, world.inst = self.w.sim, inst
-        return faultlib.consistency_problems(world, instance_only=True)
+    def consistent(self, *instances):
+        """Problems of the whole console, ``instances`` being all that
+        nova knows: nothing claimed that is not there, nothing on staging
+        or of a missing partition that they do not claim."""
+        return faultlib.consistency_problems(self.w, instances=instances)
 
-    def restart(self, instances, host='host-a', system='sys-a'):
+    def unexplained(self, instances):
+        """Problems of :meth:`consistent` other than the orphans left
+        behind nova's back: nothing proves those nova's, so the repair
+        reports them and leaves them (checked apart, with orphans())."""
+        return [p for p in self.consistent(*instances)
+                if not p.startswith('orphan: ')]
+
+    def console(self):
+        return faultlib.console(self.w.sim)
+
+    def assert_removed_only(self, before, *slot_sets):
+        """The console is ``before`` less exactly the slots of the
+        mappings in ``slot_sets`` (Mapping snapshots)."""
+        keys = {(m.system, m.vios, m.server_slot, m.vfchost)
+                for slots in slot_sets for m in slots}
+        expected = faultlib.without(
+            before, lambda s: (s.system, s.vios, s.server_slot,
+                               s.vfchost) in keys)
+        self.assertEqual(len(keys), len(before.mappings) -
+                         len(expected.mappings))
+        now = self.console()
+        self.assertEqual(expected, now, '\n'.join(
+            faultlib.describe_diff(expected, now)))
+
+    def model_maps(self, inst):
+        """The Mapping snapshots of ``maps_of(inst)``."""
+        keys = {(s, v, h) for s, v, h, _i, _w in self.maps_of(inst)}
+        return [m for m in self.w.sim.model.mappings()
+                if (m.system, m.vios, m.vfchost) in keys]
+
+    def restart(self, instances, host='host-a', system='sys-a', deleted=()):
         """A new nova-compute: init_host runs the reconciliation with
-        ``instances`` as what nova's database holds for ``host``."""
+        ``instances`` as what nova's database holds for ``host`` and
+        ``deleted`` as its deleted instances."""
         self.w.sim.reset_counters()
         # init_host skips the reconciliation where nova's database is out
         # of reach; here the database is this list.
         faultlib.CONF.set_override('connection', 'sqlite://',
                                    group='database')
         with mock.patch.object(objects.InstanceList, 'get_by_host',
-                               return_value=instances) as get_by_host:
+                               return_value=instances) as get_by_host, \
+                mock.patch.object(objects.InstanceList, 'get_by_filters',
+                                  return_value=list(deleted)) as get_deleted:
             drv = self.w.load(host, system)
+        get_deleted.assert_called_once_with(
+            mock.ANY, {'host': host, 'deleted': True},
+            expected_attrs=['system_metadata'])
         get_by_host.assert_called_once_with(
             mock.ANY, host, expected_attrs=['system_metadata'])
         return drv
@@ -150,24 +196,35 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.assertEqual(2, len(self.orphans()))
         self.assertEqual(6, len(self.staging_maps()))
         other_system = self.w.sim.model.mappings('sys-b')
+        before = self.console()
+        repair = (self.model_maps(crashed_conn),
+                  self.model_maps(deleted_staged))
+        nova_knows = [healthy, staged, crashed_conn, crashed_spawn]
 
-        self.restart([healthy, staged, crashed_conn, crashed_spawn])
+        orphans = self.orphans()
+        self.restart(nova_knows, deleted=[gone, deleted_staged])
 
         for inst in (healthy, staged, crashed_spawn):
             self.assertEqual(keep[inst.uuid], self.maps_of(inst))
-            self.assertEqual([], self.consistent(inst))
-        # The crashed connector's staging (unmapped in nova's view), the
-        # deleted instance's staging and the deleted LPAR's adapters went.
+        # Nothing but the orphans the test left behind nova's back (which
+        # nothing proves nova's, see below) is inconsistent.
+        self.assertEqual([], self.unexplained(nova_knows))
+        # The crashed connector's staging (unmapped in nova's view) and the
+        # deleted instance's staging went: their WWPNs are nova's.  Nothing
+        # else on the console changed.
         self.assertEqual([], self.maps_of(crashed_conn))
-        self.assertEqual([], self.consistent(crashed_conn))
         self.assertEqual([], self.maps_of(deleted_staged))
-        self.assertEqual([], self.orphans())
+        self.assert_removed_only(before, *repair)
         self.assertEqual(2, len(self.staging_maps()))   # the staged one's
         self.assertEqual(other_system, self.w.sim.model.mappings('sys-b'))
+        # The deleted LPAR's server adapters carry no client WWPNs any
+        # more: nothing proves them nova's, so they are reported, not
+        # removed.
+        self.assertEqual(orphans, self.orphans())
+        self.assertIn("Left no-partition mapping", self.logs.output)
         # One feed read for the view, one POST per VIOS with leftovers.
         self.assertEqual(2, self.w.sim.count('POST', 'VirtualIOServer'))
         self.assertIn('Removed staging-leftover mapping', self.logs.output)
-        self.assertIn('Removed no-partition mapping', self.logs.output)
 
         # The instances carry on: the crashed connector's instance spawns
         # with the WWPNs it kept, the crashed spawn is deleted cleanly.
@@ -179,8 +236,8 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
                          fabric_meta.active_wwpns(crashed_conn, ['A', 'B']))
         drv.destroy(self.ctxt, crashed_spawn, None, None)
         self.assertEqual([], self.maps_of(crashed_spawn))
-        for inst in (healthy, staged, crashed_conn, crashed_spawn):
-            self.assertEqual([], self.consistent(inst))
+        self.assertEqual([], self.unexplained(nova_knows))
+        self.assertEqual(orphans, self.orphans())
 
     def test_reconciliation_survives_corrupt_metadata(self):
         healthy = self.instance(1)
@@ -193,36 +250,44 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.delete_lpar_behind_our_back(gone)
         keep = self.maps_of(healthy)
         corrupt_maps = [m for m in self.w.sim.model.mappings()
-                        if m.client_lpar_name == corrupt.name]
+                        if m.client_lpar_name == vm.lpar_name(corrupt)]
+        before = self.console()
 
-        self.restart([corrupt, healthy])
+        orphans = self.orphans()
+        self.restart([corrupt, healthy], deleted=[gone])
 
         self.assertIn('Instance %s has corrupt NPIV metadata in '
                       'system_metadata key npiv_adpt_wwpns_A' % corrupt.uuid,
                       self.logs.output)
-        # Reconciliation went on: the orphans are gone, the others stay.
-        self.assertEqual([], self.orphans())
+        # Reconciliation went on, and changed nothing it cannot prove.
+        self.assertEqual(orphans, self.orphans())
+        self.assertIn("Left no-partition mapping", self.logs.output)
         self.assertEqual(keep, self.maps_of(healthy))
         self.assertEqual(corrupt_maps,
                          [m for m in self.w.sim.model.mappings()
-                          if m.client_lpar_name == corrupt.name])
+                          if m.client_lpar_name == vm.lpar_name(corrupt)])
+        self.assert_removed_only(before)
+        self.assertEqual([], self.unexplained([healthy]))
 
     def test_reconciliation_failure_does_not_stop_the_service(self):
         healthy = self.instance(1)
         self.spawn(healthy)
         self.w.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
                                 nth=2)   # 1st: init_host's port check
+        before = self.console()
         drv = self.restart([healthy])
         self.assertIsNotNone(drv.host_uuid)
         self.assertIn('Start-up reconciliation of vFC mappings failed; run '
                       'nova-npiv audit', self.logs.output)
         self.assertEqual([], self.consistent(healthy))
+        self.assert_removed_only(before)
 
     def test_audit_fix_repairs_a_crashed_live_migration(self):
         """The destination died between staging the partner WWPNs and the
         Migrate job: the staging mapping on sys-b carries WWPNs that are
-        mapped to the instance on sys-a.  ``audit --fix`` sees that from the
-        console alone, with orphans of a deleted LPAR."""
+        mapped to the instance on sys-a.  ``audit --fix`` removes it (its
+        WWPNs are in nova's metadata) and leaves the orphans of a deleted
+        LPAR, which nothing proves nova's."""
         healthy = self.instance(1)
         self.spawn(healthy)
         staged = self.instance(2)
@@ -243,29 +308,38 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
             self.skipTest('the destination does not stage partner WWPNs')
         keep = {i.uuid: self.maps_of(i) for i in (healthy, staged)}
         keep_migrating = [m for m in self.w.sim.model.mappings('sys-a')
-                          if m.client_lpar_name == migrating.name]
+                          if m.client_lpar_name == vm.lpar_name(migrating)]
+        before = self.console()
 
         conf = self._config()
+        orphans = self.orphans()
+        self.addCleanup(mock.patch.stopall)
+        mock.patch('nova_npiv.cmd.ops.nova_records', return_value=(
+            [healthy, staged, migrating], [gone])).start()
         code, out = self._cli('--config-file', conf, 'audit', '--json')
         self.assertEqual(0, code)
-        found = sorted((f['kind'], f['system'])
+        found = sorted((f['kind'], f['system'], f['owner'])
                        for f in json.loads(out)['findings'])
         self.assertEqual(
-            sorted([('no-partition', 'sys-a')] * 2 +
-                   [('staging-leftover', 'sys-b')] * len(leftover)), found)
+            sorted([('no-partition', 'sys-a', 'unproven')] * 2 +
+                   [('staging-leftover', 'sys-b', 'nova')] * len(leftover)),
+            found)
 
         code, out = self._cli('--config-file', conf, 'audit', '--fix')
         self.assertEqual(0, code)
-        self.assertIn('Removed %d mapping(s).' % (2 + len(leftover)), out)
+        self.assertIn('Removed %d mapping(s).' % len(leftover), out)
         self.assertEqual([], self.staging_maps('sys-b'))
-        self.assertEqual([], self.orphans())
+        self.assertEqual(orphans, self.orphans())
         for inst in (healthy, staged):
             self.assertEqual(keep[inst.uuid], self.maps_of(inst))
+        self.assert_removed_only(before, leftover)
+        self.assertEqual([], self.unexplained([healthy, staged, migrating]))
         self.assertEqual(keep_migrating,
                          [m for m in self.w.sim.model.mappings('sys-a')
-                          if m.client_lpar_name == migrating.name])
+                          if m.client_lpar_name == vm.lpar_name(migrating)])
         code, out = self._cli('--config-file', conf, 'audit', '--json')
-        self.assertEqual([], json.loads(out)['findings'])
+        self.assertEqual(['no-partition'] * 2,
+                         [f['kind'] for f in json.loads(out)['findings']])
 
     # -- CLI helpers -------------------------------------------------------
 

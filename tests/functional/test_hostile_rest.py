@@ -146,7 +146,8 @@ class TestHostileRepliesDuringSpawn(HostileReplyTestCase):
         target = pick(learned.targets)
         failures = []
         for name, status, body, _exc_class, text in CORPUS:
-            world = self.world(max_reply_mb=MAX_REPLY_MB)
+            world = self.world(sc.hosts, bystanders=True,
+                               max_reply_mb=MAX_REPLY_MB)
             world.sim.reset_counters()
             fault = world.sim.inject_fault(
                 target.method, target.regex, nth=target.nth, kind='body',

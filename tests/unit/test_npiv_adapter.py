@@ -1459,12 +1459,12 @@ class TestStagingPartition(NPIVTestCase):
             self.fx.adpt, parent_type=npiv_staging.pvm_ms.System,
             parent_uuid=fx.HOST_UUID)
 
-    def test_auto_finds_a_management_vios(self):
+    def test_auto_never_picks_a_management_vios(self):
+        # A VIOS cannot host vFC client adapters: no staging then.
         self.lpar_get.return_value = [p for p in self.lpars
                                       if not p.is_mgmt_partition]
-        stg = self.staging('auto')
-        self.assertEqual(fx.VIOS1_UUID, stg.uuid)
-        self.assertEqual(fx.VIOS1, stg.name)
+        self.fx.feed[0].set_parm_value('IsManagementPartition', 'true')
+        self.assertIsNone(self.staging('auto').uuid)
 
     def test_resolved_once(self):
         stg = self.staging('auto')
@@ -1480,8 +1480,11 @@ class TestStagingPartition(NPIVTestCase):
         name = self.lpars[2].name
         self.assertEqual(self.lpars[2].uuid, self.staging(name).uuid)
 
-    def test_named_vios(self):
-        self.assertEqual(fx.VIOS2_UUID, self.staging(fx.VIOS2).uuid)
+    def test_named_vios_is_a_configuration_error(self):
+        err = self.assertRaises(exception.NPIVConfigError, getattr,
+                                self.staging(fx.VIOS2), 'uuid')
+        self.assertIn('[powervm] staging_partition', str(err))
+        self.assertIn('%s is a Virtual I/O Server' % fx.VIOS2, str(err))
 
     def test_named_missing(self):
         stg = self.staging('no-such-partition')

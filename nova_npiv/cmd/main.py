@@ -38,9 +38,9 @@ def cmd_demo(args):
 
 
 def cmd_sim(args):
-    from nova_npiv.simulator import server
-    server.serve_forever(topology_file=args.topology, port=args.port,
-                         out=sys.stdout)
+    from nova_npiv.simulator import cli
+    cli.serve_forever(topology_file=args.topology, port=args.port,
+                      out=sys.stdout)
     return 0
 
 

@@ -6,15 +6,15 @@ model (``model``) is kept apart from the HTTP and XML layers so that tests and
 tools can plant and inspect state directly.
 """
 
-from nova_npiv.simulator.model import Lpar  # noqa: F401
-from nova_npiv.simulator.model import Mapping  # noqa: F401
+from nova_npiv.simulator.state import Lpar  # noqa: F401
+from nova_npiv.simulator.state import Mapping  # noqa: F401
 from nova_npiv.simulator.model import Model  # noqa: F401
-from nova_npiv.simulator.model import Port  # noqa: F401
-from nova_npiv.simulator.model import SimulatorError  # noqa: F401
-from nova_npiv.simulator.model import System  # noqa: F401
-from nova_npiv.simulator.model import Vios  # noqa: F401
+from nova_npiv.simulator.state import Port  # noqa: F401
+from nova_npiv.simulator.vocab import SimulatorError  # noqa: F401
+from nova_npiv.simulator.state import System  # noqa: F401
+from nova_npiv.simulator.state import Vios  # noqa: F401
 from nova_npiv.simulator.server import RequestRecord  # noqa: F401
-from nova_npiv.simulator.server import serve_forever  # noqa: F401
+from nova_npiv.simulator.cli import serve_forever  # noqa: F401
 from nova_npiv.simulator.server import Simulator  # noqa: F401
 from nova_npiv.simulator.topology import default_topology  # noqa: F401
 from nova_npiv.simulator.topology import load_topology  # noqa: F401

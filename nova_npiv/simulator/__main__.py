@@ -2,6 +2,6 @@
 
 import sys
 
-from nova_npiv.simulator import server
+from nova_npiv.simulator import cli
 
-sys.exit(server.main())
+sys.exit(cli.main())

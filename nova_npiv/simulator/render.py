@@ -1,4 +1,4 @@
-"""UOM/Atom XML for the simulator: rendering, parsing, seeding.
+"""XML out: the Atom/UOM documents the simulator answers with.
 
 Everything is built with lxml element by element, in the shapes and element
 orders pypowervm's wrappers read (checked against pypowervm 1.1.27 and its
@@ -16,61 +16,16 @@ import uuid as uuidlib
 
 from lxml import etree
 
-from nova_npiv.simulator import model as mdl
+from nova_npiv.simulator import vocab
+from nova_npiv.simulator.vocab import ATOM_NS
+from nova_npiv.simulator.vocab import UOM_NS
+from nova_npiv.simulator.vocab import WEB_NS
 
-ATOM_NS = 'http://www.w3.org/2005/Atom'
-UOM_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/'
-WEB_NS = 'http://www.ibm.com/xmlns/systems/power/firmware/web/mc/2012_10/'
-
-UOM_TYPE = 'application/vnd.ibm.powervm.uom+xml; type=%s'
-WEB_TYPE = 'application/vnd.ibm.powervm.web+xml; type=%s'
 GENERATOR = 'IBM Power Systems Management Console (nova-npiv simulator)'
-
-XAG_FC_MAPPING = 'ViosFCMapping'
-XAG_STORAGE = 'ViosStorage'
-XAG_SCSI_MAPPING = 'ViosSCSIMapping'
-XAG_NETWORK = 'ViosNetwork'
-VIOS_XAGS = frozenset((XAG_FC_MAPPING, XAG_STORAGE, XAG_SCSI_MAPPING,
-                       XAG_NETWORK))
-
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True,
-                          huge_tree=True, remove_blank_text=True)
 _UUID_NS = uuidlib.UUID('6ba7b811-9dad-11d1-80b4-00c04fd430c8')
-
-
-class Groups(object):
-    """The extended attribute groups a request asked for.
-
-    No ``group`` query parameter means the server's default, which is every
-    group; ``group=None`` means the base object only.
-    """
-
-    def __init__(self, raw):
-        self.raw = raw
-        if raw is None or raw == 'All':
-            self.names = None
-        elif raw in ('', 'None'):
-            self.names = frozenset()
-        else:
-            self.names = frozenset(g for g in raw.split(',') if g)
-
-    def __contains__(self, name):
-        return self.names is None or name in self.names
-
-    @property
-    def key(self):
-        return 'ALL' if self.names is None else ','.join(sorted(self.names))
-
-
-_QNAMES = {}
+_q = vocab.qname
+_QNAMES = vocab.QNAMES
 _SubElement = etree.SubElement
-
-
-def _q(tag, ns=UOM_NS):
-    try:
-        return _QNAMES[ns, tag]
-    except KeyError:
-        return _QNAMES.setdefault((ns, tag), '{%s}%s' % (ns, tag))
 
 
 def _root(tag, ns=UOM_NS, **attrib):
@@ -158,7 +113,7 @@ def http_error(status, uri, reason, message):
     _el(her, 'ReasonCode', reason, ns=WEB_NS)
     _el(her, 'Message', message, ns=WEB_NS)
     return entry(str(uuidlib.uuid4()), 'HttpErrorResponse', None, her,
-                 WEB_TYPE % 'HttpErrorResponse')
+                 vocab.WEB_TYPE % 'HttpErrorResponse')
 
 
 def logon_response(token=None, token_file=None):
@@ -263,10 +218,10 @@ def _partition_base(part, base, kind):
     sysm = part.system
     root = _root(kind)
     _metadata(root, part.uuid)
-    running = part.state == mdl.RUNNING
+    running = part.state == vocab.RUNNING
     rmc_up = part.rmc_state == 'active'
     _el(root, 'AllowPerformanceDataCollection', 'false')
-    _el(root, 'AvailabilityPriority', 191 if kind == mdl.VIOS_KIND else 127)
+    _el(root, 'AvailabilityPriority', 191 if kind == vocab.VIOS_KIND else 127)
     _el(root, 'CurrentProcessorCompatibilityMode',
         'POWER8' if running else 'default')
     _el(root, 'CurrentProfileSync', 'On')
@@ -279,7 +234,7 @@ def _partition_base(part, base, kind):
     _el(root, 'IsVirtualTrustedPlatformModuleEnabled', 'false')
     _el(root, 'KeylockPosition', 'normal')
     _el(root, 'LogicalSerialNumber', '%s%d' % (sysm.serial, part.id))
-    if kind == mdl.VIOS_KIND:
+    if kind == vocab.VIOS_KIND:
         os_ver = 'VIOS 3.1.3.10'
     elif part.is_mgmt:
         os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
@@ -310,7 +265,7 @@ def _partition_middle(root, part, io_children=None):
     _el(mem, 'MaximumMemory', part.memory_mb)
     _el(mem, 'MinimumMemory', part.memory_mb)
     _el(mem, 'CurrentMemory',
-        part.memory_mb if part.state != mdl.NOT_ACTIVATED else 0)
+        part.memory_mb if part.state != vocab.NOT_ACTIVATED else 0)
     _el(mem, 'SharedMemoryEnabled', 'false')
     _el(root, 'PartitionName', part.name)
     proc = _el(root, 'PartitionProcessorConfiguration')
@@ -345,12 +300,13 @@ def _partition_tail(root, part, base):
     _link(root, 'AssociatedManagedSystem',
           '%s/rest/api/uom/ManagedSystem/%s' % (base, sysm.uuid))
     _el(root, 'IsServicePartition', 'false')
-    _el(root, 'ReferenceCode', '' if part.state == mdl.RUNNING else '00000000')
+    _el(root, 'ReferenceCode',
+        '' if part.state == vocab.RUNNING else '00000000')
     _el(root, 'IsManagementPartition', _bool(part.is_mgmt))
 
 
 def lpar(part, model, base, groups):
-    root = _partition_base(part, base, mdl.LPAR_KIND)
+    root = _partition_base(part, base, vocab.LPAR_KIND)
     _partition_middle(root, part)
     _partition_tail(root, part, base)
     _el(root, 'MigrationState', 'Not_Migrating')
@@ -386,8 +342,8 @@ def quick_properties(part, base):
     ``"false"``, as in the captured reply; the values agree with the XML
     rendering of the same partition.
     """
-    running = part.state == mdl.RUNNING
-    if part.kind == mdl.VIOS_KIND:
+    running = part.state == vocab.RUNNING
+    if part.kind == vocab.VIOS_KIND:
         os_ver = 'VIOS 3.1.3.10'
     elif part.is_mgmt:
         os_ver = 'Linux/Ubuntu 4.15.0-20-generic'
@@ -397,7 +353,7 @@ def quick_properties(part, base):
         'AllocatedVirtualProcessors': None if part.dedicated else part.vcpus,
         'AssociatedManagedSystem': '%s/rest/api/uom/ManagedSystem/%s'
                                    % (base, part.system.uuid),
-        'CurrentMemory': part.memory_mb if part.state != mdl.NOT_ACTIVATED
+        'CurrentMemory': part.memory_mb if part.state != vocab.NOT_ACTIVATED
         else 0,
         'CurrentProcessingUnits': None if part.dedicated
         else round(part.proc_units, 2),
@@ -545,9 +501,12 @@ def _fc_slots(io, vios):
 
 def vios(part, model, base, groups):
     sysm = part.system
-    root = _partition_base(part, base, mdl.VIOS_KIND)
-    _partition_middle(root, part, io_children=(
-        (lambda io: _fc_slots(io, part)) if XAG_STORAGE in groups else None))
+    root = _partition_base(part, base, vocab.VIOS_KIND)
+    fc_slots = None
+    if vocab.XAG_STORAGE in groups:
+        def fc_slots(io):
+            _fc_slots(io, part)
+    _partition_middle(root, part, io_children=fc_slots)
     _partition_tail(root, part, base)
 
     def container(tag, group):
@@ -557,20 +516,20 @@ def vios(part, model, base, groups):
 
     _el(root, 'APICapable', 'false')
     _el(root, 'ManagerPassthroughCapable', 'false')
-    container('MediaRepositories', XAG_STORAGE)
+    container('MediaRepositories', vocab.XAG_STORAGE)
     _el(root, 'MoverServicePartition', 'true')
-    container('PhysicalVolumes', XAG_STORAGE)
-    container('SharedEthernetAdapters', XAG_NETWORK)
-    container('StoragePools', XAG_STORAGE)
-    container('TrunkAdapters', XAG_NETWORK)
+    container('PhysicalVolumes', vocab.XAG_STORAGE)
+    container('SharedEthernetAdapters', vocab.XAG_NETWORK)
+    container('StoragePools', vocab.XAG_STORAGE)
+    container('TrunkAdapters', vocab.XAG_NETWORK)
     _el(root, 'VirtualIOServerLicenseAccepted', 'true')
-    maps = container('VirtualFibreChannelMappings', XAG_FC_MAPPING)
+    maps = container('VirtualFibreChannelMappings', vocab.XAG_FC_MAPPING)
     if maps is not None:
         for m in part.maps.values():
             vfc_mapping(maps, sysm, part, m, base)
-    container('VirtualSCSIMappings', XAG_SCSI_MAPPING)
-    container('FreeIOAdaptersForLinkAggregation', XAG_NETWORK)
-    container('FreeEthenetBackingDevicesForSEA', XAG_NETWORK)
+    container('VirtualSCSIMappings', vocab.XAG_SCSI_MAPPING)
+    container('FreeIOAdaptersForLinkAggregation', vocab.XAG_NETWORK)
+    container('FreeEthenetBackingDevicesForSEA', vocab.XAG_NETWORK)
     return root
 
 
@@ -625,7 +584,7 @@ def job_response(job, base, status=None):
     _el(resp, 'TimeStarted', 0, ns=WEB_NS)
     _el(resp, 'TimeCompleted', 0, ns=WEB_NS)
     _el(resp, 'Status', status or job.status, ns=WEB_NS)
-    if job.message and (status or job.status) != mdl.JOB_RUNNING:
+    if job.message and (status or job.status) != vocab.JOB_RUNNING:
         exc = _el(resp, 'ResponseException', ns=WEB_NS,
                   schemaVersion='V1_0')
         _metadata(exc, ns=WEB_NS)
@@ -639,253 +598,7 @@ def job_response(job, base, status=None):
     _job_params(inst, 'JobParameters', job.params)
     progress = _el(resp, 'Progress', ns=WEB_NS, schemaVersion='V1_0')
     _metadata(progress, ns=WEB_NS)
-    done = (status or job.status) != mdl.JOB_RUNNING
+    done = (status or job.status) != vocab.JOB_RUNNING
     _job_params(resp, 'Results',
                 sorted(job.results.items()) if done else [])
     return resp
-
-
-# --------------------------------------------------------------------------
-# Parsing request bodies
-# --------------------------------------------------------------------------
-
-def parse(body):
-    """Parse a request body; SimulatorError(400) if it is not XML."""
-    try:
-        return etree.fromstring(body, _PARSER)
-    except (etree.XMLSyntaxError, ValueError) as exc:
-        raise mdl.SimulatorError(400, 'Malformed XML in request body: %s'
-                                 % exc)
-
-
-def _text(elem, path, ns=UOM_NS):
-    if elem is None:
-        return None
-    qpath = '/'.join(_q(p, ns) for p in path.split('/'))
-    found = elem.find(qpath)
-    if found is None or found.text is None:
-        return None
-    return found.text.strip()
-
-
-def _int_or_none(value):
-    try:
-        return int(value) if value not in (None, '') else None
-    except ValueError:
-        raise mdl.SimulatorError(400, 'Expected a number, got %r' % value)
-
-
-def parse_logon(body):
-    """(user, password or None, wants a token file)."""
-    root = parse(body)
-    if etree.QName(root).localname != 'LogonRequest':
-        raise mdl.SimulatorError(400, 'Expected a LogonRequest')
-    user = _text(root, 'UserID', WEB_NS)
-    found = root.find(_q('Password', WEB_NS))
-    password = None
-    if found is not None:
-        password = found.text or ''
-    wants_file = (_text(root, 'GenerateX-API-SessionFile', WEB_NS) or
-                  '').lower() == 'true'
-    return user, password, wants_file
-
-
-def parse_job_request(body):
-    """(operation, group, [(name, value)]) of a PUT JobRequest."""
-    root = parse(body)
-    if etree.QName(root).localname != 'JobRequest':
-        raise mdl.SimulatorError(400, 'Expected a JobRequest')
-    op = _text(root, 'RequestedOperation/OperationName', WEB_NS)
-    group = _text(root, 'RequestedOperation/GroupName', WEB_NS)
-    params = []
-    for jp in root.iterfind('%s/%s' % (_q('JobParameters', WEB_NS),
-                                       _q('JobParameter', WEB_NS))):
-        name = jp.find(_q('ParameterName', WEB_NS))
-        value = jp.find(_q('ParameterValue', WEB_NS))
-        params.append((name.text if name is not None else '',
-                       (value.text or '') if value is not None else ''))
-    return op, group, params
-
-
-def _posted_mapping(vm):
-    pm = mdl.PostedMapping()
-    link = vm.find(_q('AssociatedLogicalPartition'))
-    if link is not None:
-        pm.client_href = link.get('href')
-    ca = vm.find(_q('ClientAdapter'))
-    if ca is not None:
-        pm.has_client = True
-        pm.client_slot = _int_or_none(_text(ca, 'VirtualSlotNumber'))
-        wwpns = _text(ca, 'WWPNs')
-        if wwpns:
-            pm.wwpns = tuple(wwpns.split())
-    sa = vm.find(_q('ServerAdapter'))
-    if sa is not None:
-        pm.server_slot = _int_or_none(_text(sa, 'VirtualSlotNumber'))
-        pm.server_name = _text(sa, 'AdapterName')
-    pm.port_name = _text(vm, 'Port/PortName')
-    return pm
-
-
-def parse_vios_update(body, groups):
-    """The posted vFC mappings, or None when the update leaves them alone.
-
-    Mappings are only considered when the request's groups include
-    ViosFCMapping and the body carries the container, as the real server
-    only updates the groups it was asked for.
-    """
-    root = parse(body)
-    if etree.QName(root).localname != mdl.VIOS_KIND:
-        raise mdl.SimulatorError(400, 'Expected a VirtualIOServer')
-    if XAG_FC_MAPPING not in groups:
-        return None
-    container = root.find(_q('VirtualFibreChannelMappings'))
-    if container is None:
-        return None
-    return [_posted_mapping(vm) for vm in
-            container.iterfind(_q('VirtualFibreChannelMapping'))]
-
-
-def parse_lpar(body):
-    root = parse(body)
-    if etree.QName(root).localname != mdl.LPAR_KIND:
-        raise mdl.SimulatorError(400, 'Expected a LogicalPartition')
-    fields = mdl.LparFields()
-    fields.name = _text(root, 'PartitionName')
-    fields.id = _int_or_none(_text(root, 'PartitionID'))
-    fields.uuid = (_text(root, 'PartitionUUID') or
-                   _text(root, 'Metadata/Atom/AtomID'))
-    fields.env = _text(root, 'PartitionType')
-    fields.memory_mb = _int_or_none(
-        _text(root, 'PartitionMemoryConfiguration/DesiredMemory'))
-    fields.max_virtual_slots = _int_or_none(
-        _text(root, 'PartitionIOConfiguration/MaximumVirtualIOSlots'))
-    proc = root.find(_q('PartitionProcessorConfiguration'))
-    if proc is not None:
-        dedicated = _text(proc, 'HasDedicatedProcessors')
-        if dedicated is not None:
-            fields.dedicated = dedicated.lower() == 'true'
-        if fields.dedicated:
-            fields.vcpus = _int_or_none(_text(
-                proc, 'DedicatedProcessorConfiguration/DesiredProcessors'))
-        else:
-            fields.vcpus = _int_or_none(_text(
-                proc, 'SharedProcessorConfiguration/DesiredVirtualProcessors'))
-            units = _text(proc,
-                          'SharedProcessorConfiguration/DesiredProcessingUnits')
-            if units:
-                fields.proc_units = float(units)
-    srr = _text(root, 'SimplifiedRemoteRestartCapable')
-    if srr is not None:
-        fields.srr = srr.lower() == 'true'
-    return fields
-
-
-# --------------------------------------------------------------------------
-# Seeding state from a captured VIOS feed
-# --------------------------------------------------------------------------
-
-def _feed_text(text):
-    """The Atom body of a pypowervm test-data file, or ``text`` itself."""
-    if 'BODY{' in text:
-        body = text.split('BODY{', 1)[1]
-        return body.split('END OF SECTION}', 1)[0].strip()
-    return text.strip()
-
-
-def seed_vios_feed(model, system_name, text):
-    """Load the VIOSes of a captured VirtualIOServer feed (or entry).
-
-    Keeps what pypowervm reads: partition identity and state, physical FC
-    ports with their NPIV counts as captured, and every vFC mapping with its
-    slots, WWPNs, port and client link, including oddities such as mappings
-    without a client adapter or without a port.  Client LPARs referenced by
-    the mappings are not created: captured feeds do not contain them.
-    """
-    root = etree.fromstring(_feed_text(text).encode('utf-8'), _PARSER)
-    with model.lock:
-        sysm = model.find_system(system_name)
-        if sysm is None:
-            raise KeyError('no managed system %r' % system_name)
-        # A feed, or a single entry (e.g. fake_vios_mappings.txt).
-        entries = ([root] if root.tag == _q('entry', ATOM_NS)
-                   else root.iterfind(_q('entry', ATOM_NS)))
-        for ent in entries:
-            content = ent.find(_q('content', ATOM_NS))
-            if content is None or not len(content):
-                continue
-            _seed_vios(model, sysm, ent, content[0])
-
-
-def _seed_vios(model, sysm, ent, elem):
-    uuid = (_text(ent, 'id', ATOM_NS) or _text(elem, 'PartitionUUID'))
-    state = _text(elem, 'PartitionState') or mdl.RUNNING
-    part = mdl._ViosState(
-        sysm, _text(elem, 'PartitionName'),
-        _int_or_none(_text(elem, 'PartitionID')) or model._next_part_id(sysm),
-        uuid.upper(), state, _text(elem, 'ResourceMonitoringControlState')
-        or 'inactive',
-        (_text(elem, 'IsManagementPartition') or '').lower() == 'true',
-        'Virtual IO Server',
-        _int_or_none(_text(elem, 'PartitionMemoryConfiguration/'
-                                 'DesiredMemory')) or 4096,
-        1, _int_or_none(_text(elem, 'PartitionIOConfiguration/'
-                                    'MaximumVirtualIOSlots')) or 2000)
-    dedicated = _text(elem, 'PartitionProcessorConfiguration/'
-                            'HasDedicatedProcessors')
-    part.dedicated = (dedicated or 'true').lower() == 'true'
-    model._add_partition(sysm, part)
-    for pp in elem.iter(_q('PhysicalFibreChannelPort')):
-        _seed_port(part, pp)
-    container = elem.find(_q('VirtualFibreChannelMappings'))
-    if container is None:
-        return
-    for vm in container.iterfind(_q('VirtualFibreChannelMapping')):
-        port = vm.find(_q('Port'))
-        if port is not None and _text(port, 'PortName') not in part.ports:
-            _seed_port(part, port)
-        ca = vm.find(_q('ClientAdapter'))
-        sa = vm.find(_q('ServerAdapter'))
-        link = vm.find(_q('AssociatedLogicalPartition'))
-        href = link.get('href') if link is not None else None
-        if href:
-            # Keep the path (with its case); the host is whoever asks.
-            href = '/rest/' + href.split('/rest/', 1)[1] \
-                if '/rest/' in href else href
-        sa_lpar = _int_or_none(_text(sa, 'ConnectingPartitionID'))
-        ca_lpar = _int_or_none(_text(ca, 'LocalPartitionID'))
-        client_id = sa_lpar if sa_lpar is not None else (ca_lpar or 0)
-        client_slot = _int_or_none(_text(ca, 'VirtualSlotNumber'))
-        if client_slot is None:
-            client_slot = _int_or_none(
-                _text(sa, 'ConnectingVirtualSlotNumber'))
-        slot = _int_or_none(_text(sa, 'VirtualSlotNumber'))
-        if slot is None:
-            slot = model._free_server_slot(part)
-        wwpns = tuple((_text(ca, 'WWPNs') or '').lower().split()) \
-            if ca is not None else ()
-        m = mdl._MapState(
-            slot, _text(sa, 'AdapterName') or 'vfchost%d' %
-            model._free_vfchost(part),
-            _text(vm, 'Port/PortName'), client_id, href, ca is not None,
-            client_slot, wwpns)
-        if ca_lpar is not None and ca_lpar != client_id:
-            m.ca_lpar_id = ca_lpar
-        ca_vios = _int_or_none(_text(ca, 'ConnectingPartitionID'))
-        if ca_vios is not None and ca_vios != part.id:
-            m.ca_vios_id = ca_vios
-        part.attach(m)
-        model._index(sysm, part, m)
-    model._touch(part)
-
-
-def _seed_port(part, pp):
-    name = _text(pp, 'PortName')
-    if not name or name in part.ports:
-        return
-    total = _int_or_none(_text(pp, 'TotalPorts')) or 0
-    avail = _int_or_none(_text(pp, 'AvailablePorts'))
-    part.ports[name] = mdl._PortState(
-        name, _text(pp, 'WWPN') or '', None, total,
-        total if avail is None else avail,
-        _text(pp, 'LocationCode') or name)

@@ -8,7 +8,6 @@ protocol sit the instruments benchmarks and fault tests need: a request log,
 per-kind counters, injected latency and injected faults.
 """
 
-import argparse
 import collections
 import dataclasses
 import http.server
@@ -18,7 +17,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -26,12 +24,16 @@ import time
 import urllib.parse
 import uuid as uuidlib
 import weakref
-import zlib
 
 from nova_npiv.simulator import faults as flt
 from nova_npiv.simulator import model as mdl
+from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
+from nova_npiv.simulator import responses
 from nova_npiv.simulator import topology as topo
+from nova_npiv.simulator import urls
+from nova_npiv.simulator import vocab
+from nova_npiv.simulator.responses import Reply as _Reply
 
 LOG = logging.getLogger(__name__)
 
@@ -42,20 +44,9 @@ _LOGON = '/rest/api/web/Logon'
 #: Not the console's API: the SAN fabrics' name servers (read-only JSON),
 #: for the test FC volume backend's zone lookup (nova_npiv.testing).
 FABRIC_LOGINS = '/fabric/logins'
-_ROOT_TYPES = (mdl.SYSTEM_KIND, mdl.LPAR_KIND, mdl.VIOS_KIND)
-_CHILD_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
-_VFC_CHILD = 'VirtualFibreChannelClientAdapter'
-_SEARCH_KEYS = {
-    mdl.LPAR_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
-    mdl.VIOS_KIND: {'PartitionName': 'name', 'PartitionID': 'id'},
-    mdl.SYSTEM_KIND: {'SystemName': 'name'},
-}
 _KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
-_SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
 _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
-_PARTITION_TYPES = (mdl.LPAR_KIND, mdl.VIOS_KIND)
 _DROP = object()
-_CACHE_SIZE = 1024
 _LOG_SIZE = 200000
 
 
@@ -162,16 +153,6 @@ def _TrackedSession(**kwargs):
 _TRACKED_SESSION = None
 
 
-class _Reply(object):
-    __slots__ = ('status', 'headers', 'body', 'fault')
-
-    def __init__(self, status, body=b'', headers=None, fault=None):
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.fault = fault
-
-
 class Simulator(object):
     """A stateful PowerVM REST API (HMC or NovaLink flavour) on loopback.
 
@@ -204,10 +185,12 @@ class Simulator(object):
         self._sessions = []
         self._server = None
         self._thread = None
+        self._responses = responses.Responses(
+            self.model, job_fault=self._faults.check_job,
+            job_polls=lambda: self.job_polls,
+            lenient_nested=lambda: self.lenient_nested)
         self._life_lock = threading.Lock()
         self._outage = None   # the Timer that ends an outage
-        self._cache = collections.OrderedDict()
-        self._cache_lock = threading.Lock()
 
     # ------------------------------------------------------------------
     # Life cycle
@@ -493,7 +476,7 @@ class Simulator(object):
                 if fault.kind == flt.KIND_DELAY:
                     time.sleep(fault.delay)
                 elif fault.kind != flt.KIND_LOST_REPLY:
-                    raise mdl.SimulatorError(
+                    raise vocab.SimulatorError(
                         fault.status, fault.message or
                         ('Injected fault: HTTP %d for %s %s'
                          % (fault.status, method, path)))
@@ -504,10 +487,10 @@ class Simulator(object):
             elif _API_RE.match(path):
                 # /rest/api/web (but Logon), /rest/api/pcm, ... exist on a
                 # console.
-                raise mdl.not_simulated(path)
+                raise vocab.not_simulated(path)
             else:
-                raise mdl.SimulatorError(404, 'No such resource: %s' % path)
-        except mdl.SimulatorError as exc:
+                raise vocab.SimulatorError(404, 'No such resource: %s' % path)
+        except vocab.SimulatorError as exc:
             reply = self._error(exc.status, path, exc.reason, exc.message)
         except Exception as exc:  # noqa: BLE001 - becomes an HTTP 500
             LOG.exception('Simulator failure on %s %s', method, path)
@@ -532,7 +515,7 @@ class Simulator(object):
         token = headers.get('X-API-Session')
         with self._tokens_lock:
             if not token or token not in self._tokens:
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     401, 'The request requires a valid X-API-Session',
                     reason='Unauthorized')
 
@@ -542,24 +525,24 @@ class Simulator(object):
                 self._tokens.pop(headers.get('X-API-Session'), None)
             return _Reply(204)
         if method != 'PUT':
-            raise mdl.SimulatorError(405, 'Logon supports PUT and DELETE')
-        user, password, wants_file = render.parse_logon(body)
+            raise vocab.SimulatorError(405, 'Logon supports PUT and DELETE')
+        user, password, wants_file = parse.parse_logon(body)
         mc_type = 'PVM' if self.console == topo.CONSOLE_NOVALINK else 'HMC'
         token = secrets.token_urlsafe(48)
         token_file = None
         if password is None:
             if not wants_file or mc_type == 'HMC':
-                raise mdl.SimulatorError(
+                raise vocab.SimulatorError(
                     401, 'File-based authentication is only available on a '
                     'NovaLink console', reason='Unauthorized')
             token_file = self._write_token_file(token)
         elif user != self.username or password != self.password:
-            raise mdl.SimulatorError(401, 'Logon failed: bad user name or '
+            raise vocab.SimulatorError(401, 'Logon failed: bad user name or '
                                      'password', reason='Unauthorized')
         with self._tokens_lock:
             self._tokens[token] = user
         return _Reply(200, render.logon_response(token, token_file), {
-            'Content-Type': render.WEB_TYPE % 'LogonResponse',
+            'Content-Type': vocab.WEB_TYPE % 'LogonResponse',
             'X-MC-Type': mc_type})
 
     def _write_token_file(self, token):
@@ -575,400 +558,14 @@ class Simulator(object):
     # /rest/api/uom
     # ------------------------------------------------------------------
     def _uom(self, method, path, query, body, headers, base):
-        segs = [urllib.parse.unquote(s)
-                for s in path[len(_UOM):].split('/') if s]
-        if not segs:
-            raise mdl.not_simulated(path)
-        if segs[0] == 'jobs':
-            return self._jobs(method, segs, base)
-        params = urllib.parse.parse_qs(query, keep_blank_values=True)
-        groups = render.Groups(params['group'][0] if 'group' in params
-                               else None)
-        sysm = None
-        prefix = _UOM
-        if (segs[0] == mdl.SYSTEM_KIND and len(segs) >= 3
-                and segs[2] in _CHILD_TYPES):
+        match = urls.resolve(method, path[len(_UOM):])
+        req = responses.Request(method, path, query, body, headers, base)
+        if match.nested_system is not None:
             with self.model.lock:
-                sysm = self.model.find_system(segs[1])
-            if sysm is None:
-                raise mdl.SimulatorError(404, 'ManagedSystem %s not found'
-                                         % segs[1])
-            prefix = '%sManagedSystem/%s/' % (_UOM, segs[1])
-            segs = segs[2:]
-        kind = segs[0]
-        if kind not in _ROOT_TYPES:
-            raise mdl.not_simulated('Resource type %s' % kind)
-        coll = base + prefix + kind
-        if len(segs) == 1:
-            if method == 'GET':
-                return self._feed(kind, sysm, coll, query, groups, headers,
-                                  base)
-            if method == 'PUT' and kind == mdl.LPAR_KIND:
-                return self._create_lpar(sysm, coll, query, body, base)
-            raise mdl.SimulatorError(405, '%s not supported on %s'
-                                     % (method, path))
-        if segs[1] == 'search':
-            if method != 'GET' or len(segs) != 3:
-                raise mdl.SimulatorError(405, 'Search supports GET only')
-            return self._search(kind, sysm, segs[2], coll, query, groups,
-                                base)
-        uuid = segs[1]
-        if len(segs) == 4 and segs[2] == 'do':
-            return self._job(method, kind, sysm, uuid, segs[3], body, base)
-        if kind in _PARTITION_TYPES and len(segs) in (3, 4) and \
-                segs[2] == 'quick':
-            return self._quick(method, kind, sysm, uuid, segs[3:], base)
-        if kind == mdl.LPAR_KIND and len(segs) in (3, 4) and \
-                segs[2] == _VFC_CHILD:
-            return self._vfc_adapters(sysm, uuid, segs[3:], coll, query,
-                                      base)
-        if len(segs) != 2:
-            # A child, suffix or operation the simulator lacks: 404 only
-            # when the object itself does not exist.
-            with self.model.lock:
-                self._find(kind, sysm, uuid)
-            raise mdl.not_simulated('%s %s' % (method, path[len(_UOM):]))
-        if method == 'GET':
-            return self._get_entry(kind, sysm, uuid, coll, query, groups,
-                                   headers, base)
-        if method == 'POST':
-            return self._update(kind, sysm, uuid, coll, query, groups, body,
-                                headers, base)
-        if method == 'DELETE':
-            return self._delete(kind, sysm, uuid, headers)
-        raise mdl.SimulatorError(405, '%s not supported on %s'
-                                 % (method, path))
-
-    # -- rendering helpers ---------------------------------------------
-    def _self_href(self, coll, uuid, query):
-        return '%s/%s%s' % (coll, uuid, '?' + query if query else '')
-
-    def _entry_elem(self, obj, kind, self_href, groups, base):
-        """The Atom entry of one object, cached while its etag holds.
-
-        Only the current version of each (object, view) is kept: a VIOS
-        with thousands of mappings renders to a large tree.
-        """
-        key = (kind, obj.uuid, groups.key, self_href)
-        with self._cache_lock:
-            cached = self._cache.get(key)
-            if cached is not None and cached[0] == obj.etag:
-                self._cache.move_to_end(key)
-                return cached[1]
-        if kind == mdl.VIOS_KIND:
-            content = render.vios(obj, self.model, base, groups)
-        elif kind == mdl.LPAR_KIND:
-            content = render.lpar(obj, self.model, base, groups)
-        else:
-            content = render.system(obj, self.model, base)
-        elem = render.entry(obj.uuid, kind, self_href, content,
-                            render.UOM_TYPE % kind, etag=obj.etag)
-        with self._cache_lock:
-            self._cache[key] = (obj.etag, elem)
-            self._cache.move_to_end(key)
-            while len(self._cache) > _CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return elem
-
-    def _objects(self, kind, sysm):
-        if kind == mdl.SYSTEM_KIND:
-            return self.model.system_states()
-        return self.model.partition_states(kind, sysm)
-
-    def _find(self, kind, sysm, uuid):
-        if kind == mdl.SYSTEM_KIND:
-            obj = self.model.find_system(uuid)
-            if obj is not None and obj.uuid.lower() != uuid.lower():
-                obj = None
-        else:
-            obj = self.model.find_partition(kind, uuid, sysm)
-        if obj is None:
-            raise mdl.SimulatorError(404, '%s %s not found' % (kind, uuid))
-        return obj
-
-    def _entry_reply(self, obj, kind, self_href, groups, base, status=200):
-        elem = self._entry_elem(obj, kind, self_href, groups, base)
-        return _Reply(status, render.tostring(elem), {
-            'Content-Type': 'application/atom+xml', 'etag': obj.etag})
-
-    def _feed_reply(self, objs, kind, coll, query, groups, headers, base,
-                    feed_href):
-        etag = str(zlib.crc32(' '.join('%s:%s' % (o.uuid, o.etag)
-                                       for o in objs).encode()))
-        if not objs:
-            return _Reply(204)
-        if headers.get('If-None-Match') == etag:
-            return _Reply(304, headers={'etag': etag})
-        entries = [self._entry_elem(obj, kind,
-                                    self._self_href(coll, obj.uuid, query),
-                                    groups, base) for obj in objs]
-        # The cached entries are lent to the feed for serialisation and
-        # taken back (the model lock is held), which spares copying large
-        # VIOS trees on every read.
-        feed = render.feed(feed_href, entries)
-        try:
-            body = render.tostring(feed)
-        finally:
-            for elem in entries:
-                feed.remove(elem)
-        return _Reply(200, body, {'Content-Type': 'application/atom+xml',
-                                  'etag': etag})
-
-    # -- reads -----------------------------------------------------------
-    def _feed(self, kind, sysm, coll, query, groups, headers, base):
-        with self.model.lock:
-            objs = self._objects(kind, sysm)
-            return self._feed_reply(objs, kind, coll, query, groups,
-                                    headers, base, coll + (
-                                        '?' + query if query else ''))
-
-    def _search(self, kind, sysm, expr, coll, query, groups, base):
-        match = _SEARCH_RE.match(expr)
-        if not match:
-            raise mdl.SimulatorError(400, 'Malformed search %r' % expr)
-        key, op, value = match.groups()
-        attr = _SEARCH_KEYS[kind].get(key)
-        if attr is None:
-            raise mdl.SimulatorError(400, 'Unsupported search key %s for %s'
-                                     % (key, kind))
-        with self.model.lock:
-            objs = [o for o in self._objects(kind, sysm)
-                    if (str(getattr(o, attr)) == value) == (op == '==')]
-            return self._feed_reply(objs, kind, coll, query, groups, {},
-                                    base, '%s/search/%s' % (coll, expr))
-
-    def _get_entry(self, kind, sysm, uuid, coll, query, groups, headers,
-                   base):
-        if self.lenient_nested and kind != mdl.SYSTEM_KIND:
-            sysm = None
-        with self.model.lock:
-            obj = self._find(kind, sysm, uuid)
-            if headers.get('If-None-Match') == obj.etag:
-                return _Reply(304, headers={'etag': obj.etag})
-            return self._entry_reply(obj, kind,
-                                     self._self_href(coll, uuid, query),
-                                     groups, base)
-
-    def _vfc_adapters(self, sysm, lpar_uuid, rest, coll, query, base):
-        with self.model.lock:
-            lpar = self._find(mdl.LPAR_KIND, sysm, lpar_uuid)
-            child = '%s/%s/%s' % (coll, lpar_uuid, _VFC_CHILD)
-            entries = []
-            for vios, m in self.model.client_maps(lpar):
-                auuid = render.client_adapter_uuid(lpar, m.client_slot)
-                if rest and rest[0].lower() != auuid:
-                    continue
-                entries.append(render.entry(
-                    auuid, _VFC_CHILD,
-                    '%s/%s%s' % (child, auuid, '?' + query if query else ''),
-                    render.vfc_client_adapter(lpar, vios, m),
-                    render.UOM_TYPE % _VFC_CHILD, etag=lpar.etag))
-            if rest:
-                if not entries:
-                    raise mdl.SimulatorError(404, 'No such client adapter')
-                return _Reply(200, render.tostring(entries[0]), {
-                    'Content-Type': 'application/atom+xml',
-                    'etag': lpar.etag})
-            if not entries:
-                return _Reply(204)
-            return _Reply(200, render.tostring(render.feed(child, entries)),
-                          {'Content-Type': 'application/atom+xml'})
-
-    def _quick(self, method, kind, sysm, uuid, rest, base):
-        """``<partition>/quick[/All|/<Property>]``: small JSON replies.
-
-        ``All`` (or no property) is a JSON object; one property is its bare
-        JSON value (a string in double quotes), which pypowervm's callers
-        ``json.loads``.  Errors stay Atom HttpErrorResponses.
-        """
-        if method != 'GET':
-            raise mdl.SimulatorError(405, 'The quick API supports GET only')
-        with self.model.lock:
-            props = render.quick_properties(self._find(kind, sysm, uuid),
-                                            base)
-        name = rest[0] if rest else 'All'
-        if name == 'All':
-            value = props
-        elif name in props:
-            value = props[name]
-        else:
-            raise mdl.SimulatorError(
-                400, 'Unknown quick property %s of %s (known: %s)'
-                % (name, kind, ', '.join(sorted(props))))
-        return _Reply(200, json.dumps(value).encode(),
-                      {'Content-Type': 'application/json'})
-
-    # -- writes ----------------------------------------------------------
-    def _update(self, kind, sysm, uuid, coll, query, groups, body, headers,
-                base):
-        if_match = headers.get('If-Match')
-        with self.model.lock:
-            obj = self._find(kind, sysm, uuid)
-            if kind == mdl.VIOS_KIND:
-                posted = render.parse_vios_update(body, groups)
-                self.model.update_vios(obj, if_match, posted)
-            elif kind == mdl.LPAR_KIND:
-                self.model.update_lpar(obj, if_match, render.parse_lpar(body))
-            else:
-                raise mdl.SimulatorError(
-                    400, 'Updating a ManagedSystem is not simulated')
-            return self._entry_reply(obj, kind,
-                                     self._self_href(coll, uuid, query),
-                                     groups, base)
-
-    def _create_lpar(self, sysm, coll, query, body, base):
-        fields = render.parse_lpar(body)
-        with self.model.lock:
-            if sysm is None:
-                systems = self.model.system_states()
-                if len(systems) != 1:
-                    raise mdl.SimulatorError(
-                        400, 'Create the partition under '
-                        'ManagedSystem/<uuid>/LogicalPartition: this console '
-                        'manages %d systems' % len(systems))
-                sysm = systems[0]
-            lpar = self.model.create_lpar(sysm, fields)
-            return self._entry_reply(
-                lpar, mdl.LPAR_KIND, self._self_href(coll, lpar.uuid, query),
-                render.Groups(None), base)
-
-    def _delete(self, kind, sysm, uuid, headers):
-        if kind != mdl.LPAR_KIND:
-            raise mdl.SimulatorError(400, 'Deleting a %s is not simulated'
-                                     % kind)
-        with self.model.lock:
-            obj = self._find(kind, sysm, uuid)
-            self.model.delete_partition(obj, headers.get('If-Match'))
-        return _Reply(204)
-
-    # -- jobs ------------------------------------------------------------
-    def _job(self, method, kind, sysm, uuid, operation, body, base):
-        if method == 'GET':
-            self.model.job_target(kind, uuid, operation, sysm)
-            req = render.job_request(operation, kind)
-            elem = render.entry(
-                str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, operation)),
-                'JobRequest', None, req, render.WEB_TYPE % 'JobRequest')
-            return _Reply(200, render.tostring(elem), {
-                'Content-Type': 'application/atom+xml'})
-        if method != 'PUT':
-            raise mdl.SimulatorError(405, 'Jobs are read (GET) and run (PUT)')
-        op, group, params = render.parse_job_request(body)
-        if op != operation:
-            raise mdl.SimulatorError(
-                400, 'JobRequest operation %s does not match the URI (%s)'
-                % (op, operation))
-        fail = self._faults.check_job(operation)
-        job = self.model.run_job(kind, uuid, operation, params,
-                                 fail_message=fail, polls=self.job_polls,
-                                 sysm=sysm)
-        return self._job_reply(job, base)
-
-    def _job_reply(self, job, base):
-        status = mdl.JOB_RUNNING if job.polls_left > 0 else None
-        elem = render.entry(
-            str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, 'job/' + job.job_id)),
-            'JobResponse', '%s%sjobs/%s' % (base, _UOM, job.job_id),
-            render.job_response(job, base, status),
-            render.WEB_TYPE % 'JobResponse')
-        return _Reply(200, render.tostring(elem), {
-            'Content-Type': 'application/atom+xml'})
-
-    def _jobs(self, method, segs, base):
-        if len(segs) < 2:
-            raise mdl.SimulatorError(404, 'Give a job ID')
-        job = self.model.get_job(segs[1])
-        if job is None:
-            raise mdl.SimulatorError(404, 'Job %s not found' % segs[1])
-        if method == 'DELETE' and len(segs) == 2:
-            if job.polls_left > 0:
-                raise mdl.SimulatorError(
-                    400, 'Job %s is running and cannot be deleted'
-                    % job.job_id)
-            self.model.delete_job(job.job_id)
-            return _Reply(204)
-        if method == 'GET' and len(segs) == 2:
-            with self.model.lock:
-                if job.polls_left > 0:
-                    job.polls_left -= 1
-            return self._job_reply(job, base)
-        if method == 'POST' and segs[2:] == ['cancel']:
-            with self.model.lock:
-                job.polls_left = 0
-            return self._job_reply(job, base)
-        raise mdl.SimulatorError(405, '%s not supported on jobs' % method)
-
-
-# --------------------------------------------------------------------------
-# Command line
-# --------------------------------------------------------------------------
-
-def format_conf(sim, system_name):
-    """The ``[powervm]`` nova.conf snippet for one simulated system."""
-    conf = sim.powervm_conf(system_name)
-    lines = ['# nova-compute for managed system %s' % system_name,
-             '[powervm]']
-    for key, value in conf.items():
-        if isinstance(value, list):
-            value = ','.join(value)
-        lines.append('%s = %s' % (key, value))
-    return '\n'.join(lines) + '\n'
-
-
-def serve_forever(topology=None, port=0, out=None, stop_event=None,
-                  topology_file=None):
-    """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
-
-    :param topology: a topology dict (default: ``default_topology()``).
-    :param topology_file: or a JSON file holding one.
-    :param out: where to print the listening URL and, per managed system,
-                the ``[powervm]`` nova.conf options (default: stdout).
-    :returns: the stopped :class:`Simulator` (its instruments stay
-              readable).
-    """
-    if topology_file:
-        with open(topology_file) as fh:
-            topology = json.load(fh)
-    out = out or sys.stdout
-    stop_event = stop_event or threading.Event()
-    sim = Simulator(topology, port=port).start()
-    try:
-        out.write('PowerVM REST simulator (%s) listening on %s\n\n'
-                  % (sim.console, sim.url))
-        for system in sim.model.systems():
-            out.write(format_conf(sim, system.name) + '\n')
-        out.flush()
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *a: stop_event.set())
-        try:
-            while not stop_event.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
-    finally:
-        sim.stop()
-    return sim
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog='python -m nova_npiv.simulator',
-        description='Serve the embedded PowerVM REST simulator on loopback.')
-    parser.add_argument('--port', type=int, default=0,
-                        help='TCP port on 127.0.0.1 (default: any free port)')
-    parser.add_argument('--topology', metavar='FILE',
-                        help='JSON topology spec (default: two NovaLink '
-                             'systems, two VIOSes each)')
-    parser.add_argument('--console', choices=topo.CONSOLES,
-                        help='with the default topology: novalink or hmc')
-    parser.add_argument('--existing-mappings', type=int, default=0,
-                        help='with the default topology: pre-populated vFC '
-                             'mappings per system')
-    args = parser.parse_args(argv)
-    spec = None
-    if not args.topology:
-        spec = topo.default_topology(
-            console=args.console or topo.CONSOLE_NOVALINK,
-            existing_mappings=args.existing_mappings)
-    serve_forever(spec, port=args.port, topology_file=args.topology)
-    return 0
+                req.sysm = self.model.find_system(match.nested_system)
+            if req.sysm is None:
+                raise vocab.SimulatorError(404, 'ManagedSystem %s not found'
+                                           % match.nested_system)
+            req.prefix = '%sManagedSystem/%s/' % (_UOM,
+                                                  match.nested_system)
+        return match.handler(self._responses, req, **match.args)

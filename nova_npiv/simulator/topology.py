@@ -33,6 +33,8 @@ Shape (every key but ``systems[].name`` is optional)::
 import copy
 import json
 
+from nova_npiv.simulator import capture
+
 CONSOLE_NOVALINK = 'novalink'
 CONSOLE_HMC = 'hmc'
 CONSOLES = (CONSOLE_NOVALINK, CONSOLE_HMC)
@@ -176,6 +178,14 @@ def _norm_vios(vios, where):
     }
 
 
+def _norm_captured_vios(vios, where):
+    """A VIOS read from a captured feed: kept as captured (see capture)."""
+    _check(isinstance(vios, dict) and vios.get('name'),
+           '%s: a captured VIOS without a PartitionName', where)
+    return dict(vios, ports=[dict(p) for p in vios['ports']],
+                mappings=[dict(m) for m in vios['mappings']])
+
+
 def _norm_lpar(lpar, where):
     _check(isinstance(lpar, dict) and lpar.get('name'),
            '%s: every LPAR needs a name', where)
@@ -214,7 +224,9 @@ def _norm_system(system):
            'every system needs a name')
     name = str(system['name'])
     where = 'system %s' % name
-    vioses = [_norm_vios(v, where) for v in system.get('vioses', [])]
+    vioses = [_norm_captured_vios(v, where)
+              if isinstance(v, dict) and v.get('captured')
+              else _norm_vios(v, where) for v in system.get('vioses', [])]
     lpars = [_norm_lpar(lp, where) for lp in system.get('lpars', [])]
     mgmt = _norm_mgmt(system.get('mgmt_partition'), name)
     feed = system.get('vios_feed')
@@ -229,6 +241,12 @@ def _norm_system(system):
     if mgmt:
         ids.append(mgmt['id'])
     _check(len(set(ids)) == len(ids), '%s: partition ids repeat', where)
+    if feed:
+        # Read once, here: the model builds captured VIOSes like any other
+        # (names and ids stay as captured, unchecked).
+        vioses = [_norm_captured_vios(v, where)
+                  for v in capture.vioses_from_file(feed)]
+        feed = None
     vcpus = _int(system.get('vcpus', 64), where + ' vcpus', 1)
     return {
         'name': name,

@@ -3,7 +3,7 @@
 import os
 import tempfile
 
-from nova_npiv.simulator import server
+from nova_npiv.simulator import cli
 
 
 def write(test, sim, system, whole_console=False):
@@ -12,7 +12,7 @@ def write(test, sim, system, whole_console=False):
     ``whole_console`` leaves ``managed_system`` out, so the CLI looks at
     every system of the console.  Removed when ``test`` ends.
     """
-    lines = server.format_conf(sim, system).splitlines()
+    lines = cli.format_conf(sim, system).splitlines()
     if whole_console:
         lines = [ln for ln in lines if not ln.startswith('managed_system')]
     fd, path = tempfile.mkstemp(suffix='.conf')

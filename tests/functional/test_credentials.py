@@ -19,7 +19,7 @@ import testtools
 from nova_npiv.cmd import demo
 from nova_npiv import console
 from nova_npiv.simulator import default_topology
-from nova_npiv.simulator import server as sim_server
+from nova_npiv.simulator import cli as sim_cli
 from nova_npiv.simulator import Simulator
 from tests.functional import faultlib
 
@@ -240,5 +240,5 @@ class TestSimulatorLoopbackOnly(testtools.TestCase):
                              sim._server.socket.getsockname()[0])
         # The command line has no way to ask for another address.
         with mock.patch('sys.stderr', io.StringIO()):
-            self.assertRaises(SystemExit, sim_server.main,
+            self.assertRaises(SystemExit, sim_cli.main,
                               ['--host', '0.0.0.0'])

@@ -136,10 +136,26 @@ class TestFirstConnectorCallWithStaging(NPIVTestCase):
         self.assertEqual(before, self.fx.other_maps(fx.STAGING_UUID))
 
     def test_wwpns_normalised(self):
-        for wwpn in self.connector():
-            self.assertEqual(wwpn.lower(), wwpn)
-        for value in self.inst.system_metadata.values():
-            self.assertEqual(value.lower(), value)
+        # 16 lower-case hex digits: no colons, no 0x, no upper case, no
+        # padding lost or added, wherever a WWPN is reported or stored.
+        wwpn_re = r'^[0-9a-f]{16}$'
+        wwpns = self.connector()
+        self.assertEqual(2, len(wwpns))
+        for wwpn in wwpns:
+            self.assertRegex(wwpn, wwpn_re)
+        stored = 0
+        for key, value in self.inst.system_metadata.items():
+            if key.startswith(fabric_meta.STATE_PREFIX):
+                self.assertEqual(fabric_meta.MGMT_MAPPED, value)
+                continue
+            self.assertTrue(key.startswith(fabric_meta.MAP_PREFIX), key)
+            tokens = value.split(',')
+            self.assertEqual(0, len(tokens) % 3, value)
+            for token in tokens:
+                self.assertRegex(token, wwpn_re)
+                stored += 1
+        # Port, active and partner WWPN per fabric.
+        self.assertEqual(6, stored)
 
 
 class TestLaterConnectorCalls(NPIVTestCase):

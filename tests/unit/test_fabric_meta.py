@@ -528,13 +528,12 @@ class TestHostName(testtools.TestCase):
                  for _ in range(2000)}
         self.assertEqual(2000, len(names))
 
-    def test_non_uuid_is_hashed_into_same_shape(self):
+    def test_non_uuid_is_refused(self):
         for odd in ('fake-uuid', '', 'x' * 300, 12):
-            name = fm.host_name(FakeInstance(uuid=odd))
-            self.assertEqual(31, len(name))
-            self.assertRegex(name, self._ALLOWED)
-        self.assertNotEqual(fm.host_name(FakeInstance(uuid='a')),
-                            fm.host_name(FakeInstance(uuid='b')))
+            err = self.assertRaises(ValueError, fm.host_name,
+                                    FakeInstance(uuid=odd))
+            self.assertIn('instance UUID %r is not a UUID' % str(odd),
+                          str(err))
 
     @_SETTINGS
     @hypothesis.given(st.uuids())

@@ -12,6 +12,8 @@ import threading
 
 import fixtures
 from nova.compute import task_states
+from nova import exception as nova_exc
+from oslo_db import exception as db_exc
 from oslo_concurrency import lockutils
 from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import logical_partition as pvm_lpar
@@ -401,9 +403,34 @@ class TestConcurrentConnectorCalls(NPIVTestCase):
         self.assertEqual(1, other.refreshes)
         self.assertEqual([], self.fx.job.jobs)
 
-    def test_refresh_failure_is_tolerated(self):
-        self.inst.refresh = lambda: 1 / 0
-        self.assertEqual([W(0), W(2)], self.connector())
+    def test_instance_without_row_or_context_is_used_as_is(self):
+        # Nothing to re-read, so no concurrent writer to guard against.
+        for err in (nova_exc.InstanceNotFound(instance_id=fx.INSTANCE_UUID),
+                    nova_exc.OrphanedObjectError(method='refresh',
+                                                 objtype='Instance')):
+            inst = self.fx.instance()
+
+            def refresh(err=err):
+                raise err
+
+            inst.refresh = refresh
+            drv = self.fx.npiv(inst)
+            wwpns = drv.wwpns()
+            self.assertEqual(2, len(set(wwpns)))
+            self.assertEqual(wwpns, fabric_meta.active_wwpns(inst,
+                                                             drv.fabrics))
+
+    def test_refresh_failure_allocates_nothing(self):
+        # A copy that could not be re-read may be stale: another request
+        # may have allocated the WWPNs meanwhile.  Fail instead of
+        # allocating a second set.
+        def refresh():
+            raise db_exc.DBConnectionError('database gone')
+
+        self.inst.refresh = refresh
+        self.assertRaises(db_exc.DBConnectionError, self.connector)
+        self.assertEqual({}, self.inst.system_metadata)
+        self.assertEqual(([], 0), (self.fx.job.jobs, self.fx.updates))
 
 
 class TestRealNovaInstance(NPIVTestCase):

@@ -52,6 +52,24 @@ class TestRoundTrip(testtools.TestCase):
         self.assertEqual(255, len(inst.system_metadata['npiv_lpm_targets_A']))
         self.assertEqual(targets, md.get_targets(inst))
 
+    def test_chunks_read_in_number_order_whatever_the_key_order(self):
+        # nova's database hands system_metadata back in no particular order.
+        targets = _targets(40)
+        inst = FakeInstance()
+        md.set_targets(inst, targets)
+        for order in (reversed, sorted):
+            shuffled = FakeInstance(dict(
+                (k, inst.system_metadata[k])
+                for k in order(list(inst.system_metadata))))
+            self.assertEqual(targets, md.get_targets(shuffled))
+
+    def test_stored_compact(self):
+        # No blanks after separators: fewer keys for the same targets.
+        inst = FakeInstance()
+        md.set_targets(inst, {'A': ['v1/1//fcs0', 'v2/2//fcs1']})
+        self.assertEqual({'npiv_lpm_targets_A': '["v1/1//fcs0","v2/2//fcs1"]'},
+                         inst.system_metadata)
+
     def test_empty_list_is_kept(self):
         inst = FakeInstance()
         md.set_targets(inst, {'A': []})
@@ -92,7 +110,10 @@ class TestValidation(testtools.TestCase):
     def test_not_json(self):
         msg = self._refused({'npiv_lpm_targets_A': '["vios/1//fcs0"'},
                             'npiv_lpm_targets_A')
-        self.assertIn('not valid JSON', msg)
+        self.assertTrue(msg.startswith(
+            'NPIV live migration data for instance %s is unusable: '
+            'npiv_lpm_targets_A is not valid JSON: ' % FakeInstance.uuid),
+            msg)
 
     def test_a_missing_chunk_is_refused(self):
         inst = FakeInstance()
@@ -106,7 +127,10 @@ class TestValidation(testtools.TestCase):
         for doc in ({'vios': '1//fcs0'}, 'vios/1//fcs0', 7, None):
             msg = self._refused({'npiv_lpm_targets_B': json.dumps(doc)},
                                 'npiv_lpm_targets_B')
-            self.assertIn('does not list <vios>/<id>//<port> targets', msg)
+            self.assertEqual(
+                'NPIV live migration data for instance %s is unusable: '
+                'npiv_lpm_targets_B does not list <vios>/<id>//<port> '
+                'targets' % FakeInstance.uuid, msg)
 
     def test_entries_that_are_not_targets(self):
         for entry in ('vios/1/fcs0', 'vios/1///fcs0', '', 3, ['a/b//c'],

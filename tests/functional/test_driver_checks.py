@@ -142,6 +142,11 @@ class AuditTestCase(faultlib.WorldTestCase):
         self.assertIn(w.inst.name, found.detail)
 
         audit.fix(view, findings)
+        # The operator's record of what was removed.
+        self.assertIn('WARNING nova_npiv.audit Removed no-client-adapter '
+                      'mapping %s/%s (%s)' % (vios, gone.vfchost,
+                                              found.detail),
+                      self.logs.output)
         left = model.mappings('sys-a')
         self.assertEqual(len(healthy) - 1, len(left))
         self.assertNotIn((vios, gone.server_slot),

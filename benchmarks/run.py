@@ -14,6 +14,11 @@ Prints four tables (doc/source/performance.rst, issue 6):
 
 Every request pays an injected latency (default 50 ms) standing in for a
 management console.  Run: ``tox -e bench`` or ``python benchmarks/run.py``.
+Exit status 1 if a check fails: an operation of the concurrency table
+failed, a mapping the instances' metadata expects is missing, doubled or
+belongs to another partition, port or fabric, or a mapping is left after
+the deletes.  ``--self-check`` proves the check can fail: it plants broken
+mappings in a small concurrency run and exits 1 unless each is caught.
 """
 
 import argparse
@@ -26,20 +31,24 @@ import sys
 import time
 import uuid as uuid_lib
 
-from nova.compute import task_states
-from nova import objects
-from oslo_config import cfg
-from oslo_log import log as logging
-from pypowervm.utils import transaction as pvm_tx
+# Measure this checkout, not whatever copy of the package is installed.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
 
-from nova_npiv.cmd import harness
-from nova_npiv.cmd import tables
-from nova_npiv import fabric_meta
-from nova_npiv.simulator import default_topology
-from nova_npiv.simulator import Simulator
-from nova_npiv import vios as npiv_vios
-from nova_npiv import vm
-from nova_npiv.volume import npiv
+from nova.compute import task_states  # noqa: E402
+from nova import objects  # noqa: E402
+from oslo_config import cfg  # noqa: E402
+from oslo_log import log as logging  # noqa: E402
+from pypowervm.utils import transaction as pvm_tx  # noqa: E402
+
+from nova_npiv.cmd import harness  # noqa: E402
+from nova_npiv.cmd import tables  # noqa: E402
+from nova_npiv import fabric_meta  # noqa: E402
+from nova_npiv.simulator import default_topology  # noqa: E402
+from nova_npiv.simulator import Simulator  # noqa: E402
+from nova_npiv import vios as npiv_vios  # noqa: E402
+from nova_npiv import vm  # noqa: E402
+from nova_npiv.volume import npiv  # noqa: E402
 
 CONF = cfg.CONF
 
@@ -100,6 +109,8 @@ class Bench(object):
         self._n = 0
         self._drivers = []
         self.naive_rows = []
+        # Every failed check, in words; main() exits 1 if there is any.
+        self.failures = []
 
     def _instance(self, host='host-a', node='sys-a'):
         self._n += 1
@@ -323,8 +334,15 @@ class Bench(object):
 
     # -- table 3 ---------------------------------------------------------
 
-    def concurrency(self, count=16):
+    def concurrency(self, count=16, tamper=None):
+        """16 instances at once; their mappings checked one by one.
+
+        :param tamper: callable(sim, drv, insts) run between the spawns and
+                       the check, to plant broken state (``--self-check``).
+        :returns: True if every check of this table passed.
+        """
         topo = default_topology()
+        failures = []
         with Simulator(topo) as sim:
             sim.latency = self.latency
             drv = self._driver(sim, ['A', 'B'], 1)
@@ -351,32 +369,73 @@ class Bench(object):
                 conflicts = len([r for r in meter.log if r.status == 412])
                 rows.append([phase, count, len(errors), conflicts,
                              meter.total, '%.0f' % meter.ms])
+                if errors:
+                    failures.append('%s: %d of %d failed, first: %r'
+                                    % (phase, len(errors), count, errors[0]))
                 if phase == 'connector + spawn':
-                    check = self._check_exactly_once(sim, insts)
+                    if tamper is not None:
+                        tamper(sim, drv, insts)
+                    check = self._check_exactly_once(sim, drv, insts)
+                    if not check.endswith('OK'):
+                        failures.append('after spawn: ' + check)
             leftover = len([m for m in sim.model.mappings()
                             if not m.client_lpar_name or
                             m.client_lpar_name.startswith('instance-')])
+            if leftover:
+                failures.append('after delete: %d instance mapping(s) left'
+                                % leftover)
         self._print('Concurrency: %d instances on one host' % count,
                     ['phase', 'instances', 'failed', '412 retries', 'calls',
                      'ms'], rows)
         self.out.write('after spawn: %s\nafter delete: %d instance '
                        'mapping(s) left\n' % (check, leftover))
-        return rows
+        self.failures.extend(failures)
+        return not failures
 
-    def _check_exactly_once(self, sim, insts):
-        pairs = collections.Counter(frozenset(m.wwpns)
-                                    for m in sim.model.mappings('sys-a')
-                                    if m.wwpns)
-        expected = set()
+    @staticmethod
+    def expected_mappings(drv, insts):
+        """(client LPAR UUID, port WWPN, fabric, WWPN pair) per mapping the
+        instances' metadata promises on ``drv``'s system."""
+        expected = []
         for inst in insts:
-            for fabric in ('A', 'B'):
-                for _, pair in fabric_meta.get_fabric(inst,
-                                                      fabric).port_map:
-                    expected.add(frozenset(pair.split()))
-        missing = [p for p in expected if pairs[p] == 0]
-        doubled = [p for p in expected if pairs[p] > 1]
-        extra = [p for p in pairs if p not in expected]
-        ok = not (missing or doubled or extra)
+            for fabric in drv.settings.fabrics:
+                rec = fabric_meta.get_fabric(inst, fabric)
+                if rec.state != fabric_meta.INST_MAPPED:
+                    # Not where a spawn must leave it: an empty key no
+                    # mapping matches, so the check reports it missing.
+                    expected.append((npiv.lpar_uuid(inst), None, fabric,
+                                     frozenset()))
+                    continue
+                for phys, pair in rec.port_map:
+                    expected.append((npiv.lpar_uuid(inst), phys.upper(),
+                                     fabric, frozenset(pair.split())))
+        return expected
+
+    @staticmethod
+    def actual_mappings(sim, system='sys-a'):
+        """The same key for every mapping with a client adapter."""
+        return collections.Counter(
+            ((m.client_lpar_uuid or '').upper(),
+             (m.port_wwpn or '').upper() or None, m.fabric,
+             frozenset(m.wwpns))
+            for m in sim.model.mappings(system) if m.wwpns)
+
+    def _check_exactly_once(self, sim, drv, insts):
+        """Each expected mapping present exactly once, nothing else.
+
+        A mapping counts only with the right client partition, port and
+        fabric: the instance's WWPNs still mapped to the staging partition
+        or through a port of the wrong fabric are missing, not present.
+        The staging partition's own mappings are unexpected here: every
+        instance has been spawned.
+        """
+        expected = self.expected_mappings(drv, insts)
+        actual = self.actual_mappings(sim)
+        missing = [k for k in expected if actual[k] == 0]
+        doubled = [k for k in expected if actual[k] > 1]
+        wanted = set(expected)
+        extra = [k for k in actual if k not in wanted]
+        ok = expected and not (missing or doubled or extra)
         return ('%d expected mappings: %d missing, %d duplicated, %d '
                 'unexpected -> %s' % (len(expected), len(missing),
                                       len(doubled), len(extra),
@@ -388,6 +447,76 @@ class Bench(object):
         self.out.flush()
 
 
+def _instance_mapping(sim, inst, fabric):
+    """The simulator's mapping of ``inst`` on ``fabric`` (first one)."""
+    pair = set(fabric_meta.get_fabric(inst, fabric).port_map[0][1].split())
+    return next(m for m in sim.model.mappings('sys-a')
+                if set(m.wwpns) == pair)
+
+
+def _plant_on_staging(sim, drv, insts):
+    # What a spawn that never created the instance mappings leaves: the
+    # WWPN pair mapped, but to the staging partition.
+    m = _instance_mapping(sim, insts[0], 'A')
+    sim.model.remove_mappings('sys-a', wwpn=m.wwpns[0])
+    sim.model.add_mapping('sys-a', m.vios, lpar=drv.staging.uuid,
+                          port=m.port_name, wwpns=m.wwpns)
+
+
+def _plant_missing(sim, drv, insts):
+    m = _instance_mapping(sim, insts[-1], 'B')
+    sim.model.remove_mappings('sys-a', wwpn=m.wwpns[0])
+
+
+def _plant_wrong_port(sim, drv, insts):
+    m = _instance_mapping(sim, insts[0], 'B')
+    other = next(p for p in sim.model.ports('sys-a')
+                 if p.vios == m.vios and p.fabric != m.fabric)
+    sim.model.remove_mappings('sys-a', wwpn=m.wwpns[0])
+    sim.model.add_mapping('sys-a', m.vios, lpar=m.client_lpar_uuid,
+                          port=other.name, wwpns=m.wwpns)
+
+
+def _plant_doubled(sim, drv, insts):
+    m = _instance_mapping(sim, insts[0], 'A')
+    sim.model.add_mapping('sys-a', m.vios, lpar=m.client_lpar_uuid,
+                          port=m.port_name, wwpns=m.wwpns)
+
+
+PLANTS = {
+    'instance mapping on the staging partition': _plant_on_staging,
+    'instance mapping missing': _plant_missing,
+    'instance mapping on a port of the other fabric': _plant_wrong_port,
+    'instance mapping doubled': _plant_doubled,
+}
+
+
+def self_check(out=sys.stdout, count=2):
+    """Prove the concurrency check can fail: 0 if it passes a clean run and
+    fails each planted breakage, else 1."""
+    wrong = []
+    bench = Bench(0.0, out=out)
+    if not bench.concurrency(count):
+        wrong.append('clean run judged broken: %s' % bench.failures)
+    for name, plant in sorted(PLANTS.items()):
+        bench = Bench(0.0, out=out)
+        bench.concurrency(count, tamper=plant)
+        if not any(f.startswith('after spawn:') for f in bench.failures):
+            wrong.append('not caught: %s' % name)
+    out.write('\nself-check: %d planted breakage(s), %s\n'
+              % (len(PLANTS), '; '.join(wrong) or 'each caught -> OK'))
+    return 1 if wrong else 0
+
+
+def _setup_logging():
+    logging.register_options(CONF)
+    CONF([], project='nova', default_config_files=[])
+    CONF.set_default('default_log_levels', [
+        'nova=ERROR', 'nova_npiv=ERROR', 'pypowervm=CRITICAL',
+        'taskflow=ERROR', 'stevedore=ERROR', 'urllib3=ERROR'])
+    logging.setup(CONF, 'nova-npiv-bench')
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--latency', type=float, default=0.05,
@@ -396,13 +525,13 @@ def main(argv=None):
                         help='existing mapping counts for the growth table')
     parser.add_argument('--only', choices=['round-trips', 'growth',
                                            'concurrency'])
+    parser.add_argument('--self-check', action='store_true',
+                        help='plant broken mappings in a small concurrency '
+                             'run; exit 1 unless the check catches each')
     args = parser.parse_args(argv)
-    logging.register_options(CONF)
-    CONF([], project='nova', default_config_files=[])
-    CONF.set_default('default_log_levels', [
-        'nova=ERROR', 'nova_npiv=ERROR', 'pypowervm=CRITICAL',
-        'taskflow=ERROR', 'stevedore=ERROR', 'urllib3=ERROR'])
-    logging.setup(CONF, 'nova-npiv-bench')
+    _setup_logging()
+    if args.self_check:
+        return self_check()
     bench = Bench(args.latency)
     started = time.monotonic()
     sys.stdout.write('nova-npiv benchmarks on %s (%d cores), Python %s\n'
@@ -415,9 +544,10 @@ def main(argv=None):
     if args.only in (None, 'concurrency'):
         bench.concurrency()
     sys.stdout.write('\ntotal %.0f s\n' % (time.monotonic() - started))
-    return 0
+    for failure in bench.failures:
+        sys.stdout.write('CHECK FAILED: %s\n' % failure)
+    return 1 if bench.failures else 0
 
 
 if __name__ == '__main__':
     sys.exit(main())
-

@@ -30,7 +30,6 @@ never crash on one bad instance.
 """
 
 import collections
-import hashlib
 import re
 import uuid as uuid_lib
 
@@ -454,12 +453,13 @@ def host_name(instance):
       collisions are not a practical concern, and the first 8 digits match
       the UUID's first group that operators grep for.
 
-    A ``uuid`` that is not a UUID (some test doubles) is hashed instead so
-    that the name keeps the same shape.
+    nova's instances always have a UUID; anything else is refused rather
+    than given a name no other host would derive.
     """
     raw = str(instance.uuid)
     try:
         digits = uuid_lib.UUID(raw).hex
     except ValueError:
-        digits = hashlib.sha256(raw.encode('utf-8')).hexdigest()
+        raise ValueError('instance UUID %r is not a UUID: no storage host '
+                         'name can be derived from it' % raw)
     return HOST_NAME_PREFIX + digits[:_HOST_NAME_HEX]

@@ -109,13 +109,10 @@ class ConnectVolume(task.Task):
         self.vol_drv.connect_volume()
 
     def revert(self, *args, **kwargs):
-        # Only an adapter that owns the instance's mappings can undo them.
-        rollback = getattr(self.vol_drv, 'rollback_connect', None)
-        if rollback is None:
-            return
         try:
             retried('Undoing the vFC mappings of %s'
-                    % self.vol_drv.instance.uuid, rollback)
+                    % self.vol_drv.instance.uuid,
+                    self.vol_drv.rollback_connect)
         except Exception:
             # A revert that raises stops taskflow from reverting the tasks
             # before it (the LPAR would stay) and hides the original

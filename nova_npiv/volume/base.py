@@ -66,6 +66,10 @@ class VolumeAdapter(metaclass=abc.ABCMeta):
         """Validate and queue the VIOS changes of a connect."""
 
     @abc.abstractmethod
+    def rollback_connect(self):
+        """Undo what a failed operation's connect_volume changed."""
+
+    @abc.abstractmethod
     def _disconnect_volume(self):
         """Validate and queue the VIOS changes of a detach."""
 

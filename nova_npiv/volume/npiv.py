@@ -11,6 +11,7 @@ nova-compute, or another host during live migration, knows where it stands.
 import weakref
 
 from nova.compute import task_states
+from nova import exception as nova_exc
 from oslo_concurrency import lockutils
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -412,9 +413,12 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
     def _refresh_instance(self):
         try:
             self.instance.refresh()
-        except Exception as err:
-            # A refresh only guards against concurrent writers; an instance
-            # that cannot be re-read (e.g. not yet in the DB) is still usable.
+        except (nova_exc.InstanceNotFound,
+                nova_exc.OrphanedObjectError) as err:
+            # Nothing to re-read: no row (gone, or never saved) or no context
+            # to read it with, so no concurrent writer either.  Any other
+            # failure (database, RPC) propagates: going on with a stale copy
+            # could allocate a second set of WWPNs.
             LOG.debug('Could not refresh instance %s: %s', self.instance.uuid,
                       err)
 

@@ -842,8 +842,20 @@ class TestFaults(SimTestCase):
         self.sim.inject_fault(kind='412', times=100)
         self.sim.fail_job('PowerOn')
         self.sim.clear_faults()
+        self.sim.reset_counters()
         lpar = self.new_lpar()
         pvm_power.PowerOp.start(lpar)
+        # Neither fault fired: every request answered as without faults,
+        # and the job really ran.
+        self.assertEqual([], [(r.method, r.path, r.status, r.fault)
+                              for r in self.sim.request_log
+                              if r.fault is not None or r.status >= 400])
+        self.assertEqual('running',
+                         self.sim.model.lpar('inst-1', 'sys-a').state)
+        # Faults injected after the clear fire again.
+        self.sim.fail_job('PowerOff')
+        self.assertRaises(pvm_exc.VMPowerOffFailure, pvm_power.PowerOp.stop,
+                          lpar)
 
     def test_latency_counters_and_bytes(self):
         self.sim.latency = 0.05

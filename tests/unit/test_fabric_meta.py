@@ -472,16 +472,34 @@ class TestCheckInstance(testtools.TestCase):
                          'fabric_state_B', 'npiv_adpt_wwpns_B']),
         st.one_of(st.none(), st.text(max_size=60),
                   st.sampled_from(fm.STATES), st.just(GOOD))))
+    @hypothesis.example({'npiv_adpt_wwpns_A': GOOD,
+                         'npiv_adpt_wwpns_B': GOOD})
+    @hypothesis.example({'fabric_state_A': 'inst_mapped',
+                         'npiv_adpt_wwpns_A': GOOD,
+                         'fabric_state_B': 'inst_mapped'})
     def test_property_garbage_never_crashes(self, sysmeta):
+        # The audit reports exactly what the reads refuse, plus client
+        # WWPNs on both fabrics; nothing else for keys of configured fabrics.
         inst = FakeInstance(sysmeta)
         errors = fm.check_instance(inst, ['A', 'B'])
         self.assertIsInstance(errors, list)
+        refused, clients = [], {}
         for fabric in ('A', 'B'):
             try:
-                fm.get_fabric(inst, fabric)
+                rec = fm.get_fabric(inst, fabric)
             except exception.CorruptFabricMetadata as err:
                 self.assertIn(UUID, str(err))
-                self.assertTrue(errors)
+                refused.append(str(err))
+                continue
+            self.assertIn(rec.state, fm.STATES)
+            if rec.state in fm.MAPPED_STATES:
+                self.assertTrue(rec.port_map)
+            clients[fabric] = set(fm.port_map_wwpns(rec.port_map))
+        shared = clients.get('A', set()) & clients.get('B', set())
+        self.assertEqual(sorted(refused), sorted(
+            e for e in errors if ' and on fabric ' not in e))
+        self.assertEqual(len(shared), len(
+            [e for e in errors if ' and on fabric ' in e]))
 
 
 class TestHostName(testtools.TestCase):
@@ -510,13 +528,12 @@ class TestHostName(testtools.TestCase):
                  for _ in range(2000)}
         self.assertEqual(2000, len(names))
 
-    def test_non_uuid_is_hashed_into_same_shape(self):
+    def test_non_uuid_is_refused(self):
         for odd in ('fake-uuid', '', 'x' * 300, 12):
-            name = fm.host_name(FakeInstance(uuid=odd))
-            self.assertEqual(31, len(name))
-            self.assertRegex(name, self._ALLOWED)
-        self.assertNotEqual(fm.host_name(FakeInstance(uuid='a')),
-                            fm.host_name(FakeInstance(uuid='b')))
+            err = self.assertRaises(ValueError, fm.host_name,
+                                    FakeInstance(uuid=odd))
+            self.assertIn('instance UUID %r is not a UUID' % str(odd),
+                          str(err))
 
     @_SETTINGS
     @hypothesis.given(st.uuids())

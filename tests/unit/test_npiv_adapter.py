@@ -13,6 +13,8 @@ import threading
 
 import fixtures
 from nova.compute import task_states
+from nova import exception as nova_exc
+from oslo_db import exception as db_exc
 from oslo_concurrency import lockutils
 from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import logical_partition as pvm_lpar
@@ -137,10 +139,26 @@ class TestFirstConnectorCallWithStaging(NPIVTestCase):
         self.assertEqual(before, self.fx.other_maps(fx.STAGING_UUID))
 
     def test_wwpns_normalised(self):
-        for wwpn in self.connector():
-            self.assertEqual(wwpn.lower(), wwpn)
-        for value in self.inst.system_metadata.values():
-            self.assertEqual(value.lower(), value)
+        # 16 lower-case hex digits: no colons, no 0x, no upper case, no
+        # padding lost or added, wherever a WWPN is reported or stored.
+        wwpn_re = r'^[0-9a-f]{16}$'
+        wwpns = self.connector()
+        self.assertEqual(2, len(wwpns))
+        for wwpn in wwpns:
+            self.assertRegex(wwpn, wwpn_re)
+        stored = 0
+        for key, value in self.inst.system_metadata.items():
+            if key.startswith(fabric_meta.STATE_PREFIX):
+                self.assertEqual(fabric_meta.MGMT_MAPPED, value)
+                continue
+            self.assertTrue(key.startswith(fabric_meta.MAP_PREFIX), key)
+            tokens = value.split(',')
+            self.assertEqual(0, len(tokens) % 3, value)
+            for token in tokens:
+                self.assertRegex(token, wwpn_re)
+                stored += 1
+        # Port, active and partner WWPN per fabric.
+        self.assertEqual(6, stored)
 
 
 class TestLaterConnectorCalls(NPIVTestCase):
@@ -386,9 +404,34 @@ class TestConcurrentConnectorCalls(NPIVTestCase):
         self.assertEqual(1, other.refreshes)
         self.assertEqual([], self.fx.job.jobs)
 
-    def test_refresh_failure_is_tolerated(self):
-        self.inst.refresh = lambda: 1 / 0
-        self.assertEqual([W(0), W(2)], self.connector())
+    def test_instance_without_row_or_context_is_used_as_is(self):
+        # Nothing to re-read, so no concurrent writer to guard against.
+        for err in (nova_exc.InstanceNotFound(instance_id=fx.INSTANCE_UUID),
+                    nova_exc.OrphanedObjectError(method='refresh',
+                                                 objtype='Instance')):
+            inst = self.fx.instance()
+
+            def refresh(err=err):
+                raise err
+
+            inst.refresh = refresh
+            drv = self.fx.npiv(inst)
+            wwpns = drv.wwpns()
+            self.assertEqual(2, len(set(wwpns)))
+            self.assertEqual(wwpns, fabric_meta.active_wwpns(inst,
+                                                             drv.fabrics))
+
+    def test_refresh_failure_allocates_nothing(self):
+        # A copy that could not be re-read may be stale: another request
+        # may have allocated the WWPNs meanwhile.  Fail instead of
+        # allocating a second set.
+        def refresh():
+            raise db_exc.DBConnectionError('database gone')
+
+        self.inst.refresh = refresh
+        self.assertRaises(db_exc.DBConnectionError, self.connector)
+        self.assertEqual({}, self.inst.system_metadata)
+        self.assertEqual(([], 0), (self.fx.job.jobs, self.fx.updates))
 
 
 class TestRealNovaInstance(NPIVTestCase):

@@ -26,6 +26,10 @@ INST = fabric_meta.INST_MAPPED
 pair = fx.pair
 
 
+def _nothing():
+    pass
+
+
 class Boom(Exception):
     pass
 
@@ -316,13 +320,24 @@ class TestConnectVolume(StorageFlowTestCase):
         self.assertEqual(2, len(self.fx.staging_maps()))
         self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
 
-    def test_adapter_without_rollback(self):
-        vol_drv = mock.Mock(spec=['volume_id', 'connect_volume'],
-                            volume_id='v')
+    def test_rollback_that_raises_is_logged_and_the_flow_reverts_on(self):
+        vol_drv = mock.Mock(spec=['volume_id', 'instance', 'connect_volume',
+                                  'rollback_connect'], volume_id='v')
+        vol_drv.rollback_connect.side_effect = RuntimeError('console gone')
+        before = mock.Mock(__name__='before')
         flow = tf_lf.Flow('f')
-        flow.add(tf_stg.ConnectVolume(vol_drv), Fail('later'))
-        self.assertRaises(Boom, tf_engines.run, flow)
+        # A task before the connect: it must still be reverted.
+        flow.add(tf_task.FunctorTask(_nothing, revert=before, name='before'),
+                 tf_stg.ConnectVolume(vol_drv), Fail('later'))
+        with mock.patch.object(tf_stg.LOG, 'exception') as log:
+            # The original failure, not the revert's.
+            self.assertRaises(Boom, tf_engines.run, flow)
         vol_drv.connect_volume.assert_called_once_with()
+        # Tried once more (see tasks.storage.retried), then given up.
+        self.assertEqual([mock.call(), mock.call()],
+                         vol_drv.rollback_connect.call_args_list)
+        self.assertEqual(1, log.call_count)
+        before.assert_called_once()
 
 
 class TestConnectVolumeWithoutStaging(StorageFlowTestCase):

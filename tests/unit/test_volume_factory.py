@@ -112,6 +112,9 @@ class _Recorder(base.VolumeAdapter):
     def extend_volume(self):
         self.calls.append('extend')
 
+    def rollback_connect(self):
+        self.calls.append('rollback')
+
 
 class TestBaseAdapter(testtools.TestCase):
 
@@ -227,6 +230,9 @@ class TestFibreChannelAdapter(testtools.TestCase):
             pass
 
         def extend_volume(self):
+            pass
+
+        def rollback_connect(self):
             pass
 
     def test_initiators_default_to_the_connector_wwpns(self):

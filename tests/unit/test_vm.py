@@ -33,7 +33,8 @@ class TestBuild(testtools.TestCase):
         proc = lpar_w.proc_config.dedicated_proc_cfg
         self.assertEqual((3, 3, 3), (proc.desired, proc.min, proc.max))
         self.assertEqual(pvm_bp.LPARType.AIXLINUX, lpar_w.env)
-        self.assertEqual('instance-00000007', lpar_w.name)
+        self.assertEqual(vm.lpar_name(_Instance()), lpar_w.name)
+        self.assertTrue(lpar_w.name.startswith('instance-00000007-'))
         self.assertEqual(npiv.lpar_uuid(_Instance()), lpar_w.uuid)
 
     def test_platform_chosen_uuid(self):
@@ -55,6 +56,7 @@ class TestDelete(testtools.TestCase):
 
     def test_derived_or_given_uuid(self):
         adapter = mock.Mock()
+        adapter.delete.return_value = mock.Mock(status=204)
         vm.delete(adapter, 'HOST', _Instance())
         vm.delete(adapter, 'HOST', _Instance(), lpar_uuid='CHOSEN-UUID')
         self.assertEqual(

@@ -442,8 +442,9 @@ class Deployment(object):
         """Tracebacks and ERROR records of nova's services, as blocks.
 
         A block is one log record (its ERROR lines share pid, level and
-        logger).  It is the plugin's when it names the plugin or
-        pypowervm; the others are returned apart, to be printed.
+        logger).  It is the plugin's when it names the plugin's modules or
+        pypowervm (a frame or a logger); the others are returned apart, to
+        be printed.
         """
         ours, others = [], []
         for path in self.nova_logs():
@@ -465,7 +466,7 @@ class Deployment(object):
                     key = None
             for block in blocks:
                 text = '\n'.join(block)
-                where = ours if re.search(r'nova_npiv|pypowervm|npiv',
+                where = ours if re.search(r'nova_npiv|pypowervm',
                                           text) else others
                 where.append('%s: %s' % (os.path.basename(path),
                                          '\n      '.join(

@@ -479,6 +479,11 @@ def main(argv=None):
     parser.add_argument('--keep', action='store_true',
                         help='keep the scratch folder (logs) after success')
     args = parser.parse_args(argv)
+    # Progress as it happens, also under tox's pipe.
+    sys.stdout.reconfigure(line_buffering=True)
+    # The checks read the simulated console over plain HTTP on loopback.
+    import logging
+    logging.getLogger('pypowervm').setLevel(logging.ERROR)
     start = time.monotonic()
     installed = stack.ensure_packages()
     if installed:
@@ -509,7 +514,8 @@ def main(argv=None):
         ours, more = dep.log_problems(since_mark=True)
         check(ours == [], 'ERROR records of the plugin', *ours)
         for note in others + more:
-            print('  note: not the plugin\'s: %s' % note)
+            # The staging = none failure is expected; first lines only.
+            print('  note: not the plugin\'s: %s' % note.split('\n')[0])
         dep.st.check_alive()
         ok = True
     except Exception as exc:  # noqa: BLE001 - reported, then cleaned up

@@ -211,12 +211,7 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
         self.w.spawn()
         self.w.inst.system_metadata['npiv_adpt_wwpns_A'] = 'garbage'
         node = self.drv.nodename
-        # No nova service here, so no parsed nova.conf to find the node
-        # identity file in: nova's own test fixture does the same.
-        node_uuid = '0c7e2d9a-5c3b-4e8f-9a7d-2b6f1e4c8d30'
-        self.useFixture(fixtures.MockPatch(
-            'nova.virt.node.get_local_node_uuid', return_value=node_uuid))
-        self.assertEqual(node_uuid,
+        self.assertEqual(faultlib.NODE_UUID,
                          self.drv.get_available_resource(node)['uuid'])
         self.drv.get_info(self.w.inst)
         self.assertIn(self.w.inst.uuid, self.drv.list_instance_uuids())

@@ -266,10 +266,21 @@ class NPIVDriver(driver.ComputeDriver):
             },
         })
 
-    def list_instances(self):
+    def _client_lpars(self):
+        """The system's LPARs that may be instances.
+
+        Neither the management partition nor the staging partition ever is;
+        counting the staging partition made nova refuse the first start on
+        an HMC ("existing instances") and warn on every power-state sync.
+        """
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.host_uuid)
-        return [lpar.name for lpar in lpars if not lpar.is_mgmt_partition]
+        staging = (self.staging.uuid or '').lower() if self.staging else ''
+        return [lpar for lpar in lpars if not lpar.is_mgmt_partition and
+                lpar.uuid.lower() != staging]
+
+    def list_instances(self):
+        return [lpar.name for lpar in self._client_lpars()]
 
     def list_instance_uuids(self):
         """Instance UUIDs that may own the LPARs of this system.
@@ -280,14 +291,7 @@ class NPIVDriver(driver.ComputeDriver):
         that exists.
         """
         uuids = []
-        lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
-                                  parent_uuid=self.host_uuid)
-        # The staging partition is never an instance: counting it would make
-        # nova refuse the first start on an HMC ("existing instances").
-        staging = (self.staging.uuid or '').lower() if self.staging else ''
-        for lpar in lpars:
-            if lpar.is_mgmt_partition or lpar.uuid.lower() == staging:
-                continue
+        for lpar in self._client_lpars():
             low = lpar.uuid.lower()
             uuids.append(low)
             uuids.append('%x%s' % (int(low[0], 16) | 8, low[1:]))

@@ -1101,6 +1101,10 @@ def reset_conf():
     CONF.clear_override('connection', group='database')
 
 
+#: The node identity of harness drivers (see WorldTestCase).
+NODE_UUID = '0c7e2d9a-5c3b-4e8f-9a7d-2b6f1e4c8d30'
+
+
 class WorldTestCase(testtools.TestCase):
     """Tests on simulator worlds; logs captured, CONF restored."""
 
@@ -1112,6 +1116,10 @@ class WorldTestCase(testtools.TestCase):
             level=self.log_level,
             format='%(levelname)s %(name)s %(message)s'))
         self.addCleanup(reset_conf)
+        # The harness is no nova service: no parsed nova.conf to find the
+        # node identity file in (nova's own tests replace it the same way).
+        self.useFixture(fixtures.MockPatch(
+            'nova.virt.node.get_local_node_uuid', return_value=NODE_UUID))
 
     def world(self, hosts=(('host-a', 'sys-a'),), topology=None,
               bystanders=False, **overrides):

@@ -215,7 +215,8 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
         self.w.spawn()
         self.w.inst.system_metadata['npiv_adpt_wwpns_A'] = 'garbage'
         node = self.drv.nodename
-        self.drv.get_available_resource(node)
+        self.assertEqual(faultlib.NODE_UUID,
+                         self.drv.get_available_resource(node)['uuid'])
         self.drv.get_info(self.w.inst)
         self.assertIn(self.w.inst.uuid, self.drv.list_instance_uuids())
         self.w.destroy()

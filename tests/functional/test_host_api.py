@@ -163,6 +163,7 @@ class TestHMCNamedStaging(nova_base.NPIVServicesTestCase):
     def test_first_start_and_boot(self):
         for host in self.HOSTS:
             self.assertEqual([], self.drivers[host].list_instance_uuids())
+            self.assertEqual([], self.drivers[host].list_instances())
         server = self.boot_from_volumes([nova_base.uuids.vol1])
         self.assertEqual(2, len(self.mappings_of(server)))
         self.restart_compute('host-a')

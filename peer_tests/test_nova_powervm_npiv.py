@@ -209,8 +209,13 @@ class TestNovaPowerVMPeer(nova_base.NPIVServicesTestCase):
         theirs['spawn'] = mapping_keys(peer.sim)
         (peer_lpar,) = [lp for lp in peer.sim.model.lpars(SYSTEM)
                         if not lp.is_mgmt]
-        self.assertEqual((lpar.uuid, lpar.name, lpar.id),
-                         (peer_lpar.uuid, peer_lpar.name, peer_lpar.id))
+        # Same partition identity; the names differ by design: nova-powervm
+        # used instance.name, ours adds part of the instance UUID so that
+        # two clouds' instance-00000001 can share one console.
+        self.assertEqual((lpar.uuid, lpar.id),
+                         (peer_lpar.uuid, peer_lpar.id))
+        self.assertEqual(instance.name, peer_lpar.name)
+        self.assertTrue(lpar.name.startswith(instance.name + '-'))
         self.assertEqual('running', peer_lpar.state)
         self.assertEqual(wwpns, peer.connector_wwpns())
         peer.attach(THIRD)

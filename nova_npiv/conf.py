@@ -57,6 +57,13 @@ console_opts = [
              'one is refused before it is parsed or logged. The VIOS and '
              'partition feeds of one managed system with 5000 vFC mappings '
              'are about 11 MiB each.'),
+    cfg.IntOpt(
+        'undo_retry_seconds', default=15, min=0,
+        help='How long the undo of a failed operation (a spawn rollback, a '
+             'staging undo, the map-back of a failed delete) keeps trying '
+             'while the management console cannot be reached, e.g. a '
+             'NovaLink REST server restarting. Past it the undo gives up and '
+             'the leftovers are what nova-npiv audit reports.'),
     cfg.StrOpt(
         'managed_system',
         help='Name, serial number or UUID of the managed system (CEC) this '

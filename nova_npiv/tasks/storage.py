@@ -5,13 +5,19 @@ touched VIOS); these tasks queue work onto them, record the outcome in the
 instance's metadata, and undo what landed when a later step fails.
 """
 
+import time
+
+from oslo_config import cfg
 from oslo_log import log as logging
+from pypowervm import exceptions as pvm_exc
 from taskflow import task
 
+from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 
 LOG = logging.getLogger(__name__)
+CONF = cfg.CONF
 
 #: How often an undo is tried.  Every undo builds its own FeedTask (a fresh
 #: feed read) and makes idempotent changes, so trying again is safe; one
@@ -19,18 +25,46 @@ LOG = logging.getLogger(__name__)
 #: must not leave the VIOSes and the metadata disagreeing, nor let the
 #: LPAR be deleted under mappings that stay behind as orphans.
 UNDO_ATTEMPTS = 2
+#: First wait between tries while the console is unreachable; doubled after
+#: each try, up to ``[powervm] undo_retry_seconds`` in all.
+UNREACHABLE_FIRST_WAIT = 0.25
+#: What says the console itself is away (refused or timed-out connection),
+#: as opposed to a reply: worth waiting for, since the operation's own
+#: failure was most likely the same outage and the undo is all that stands
+#: between it and VIOSes that disagree with the metadata.
+_UNREACHABLE = (pvm_exc.ConnectionError, pvm_exc.TimeoutError)
+
+
+def _undo_budget():
+    try:
+        return CONF[npiv_conf.GROUP].undo_retry_seconds
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
+        return 0
 
 
 def retried(what, func, *args, **kwargs):
-    """Run the undo ``func``, again if it fails; the last failure raises."""
-    for attempt in range(1, UNDO_ATTEMPTS + 1):
+    """Run the undo ``func`` until it works; the last failure raises.
+
+    A failure is tried once more; while the console is unreachable, tries
+    go on (with growing waits) for ``[powervm] undo_retry_seconds``.
+    """
+    deadline = time.monotonic() + _undo_budget()
+    wait = UNREACHABLE_FIRST_WAIT
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return func(*args, **kwargs)
         except Exception as err:
-            if attempt == UNDO_ATTEMPTS:
+            away = isinstance(err, _UNREACHABLE)
+            left = deadline - time.monotonic()
+            if attempt >= UNDO_ATTEMPTS and not (away and left > 0):
                 raise
-            LOG.warning('%s failed (%s: %s); trying once more', what,
+            LOG.warning('%s failed (%s: %s); trying again', what,
                         type(err).__name__, err)
+            if away:
+                time.sleep(max(0.0, min(wait, left)))
+                wait *= 2
 
 
 class SaveFabricState(task.Task):

@@ -5,6 +5,7 @@ volume, the shared FeedTask, then whatever comes next) and run on real
 taskflow engines against pypowervm's sample VIOS feed.
 """
 
+import fixtures
 from unittest import mock
 
 from taskflow import engines as tf_engines
@@ -122,6 +123,42 @@ class TestRetried(testtools.TestCase):
         self.assertEqual('two', str(err))
         self.assertEqual(tf_stg.UNDO_ATTEMPTS, func.call_count)
 
+    def _unreachable(self):
+        return exception.ConsoleUnreachable(method='POST', path='/x',
+                                            reason='refused')
+
+    def test_an_unreachable_console_is_waited_for(self):
+        # A console restart outlasting two quick tries: the undo lands once
+        # it is back, within [powervm] undo_retry_seconds.
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=15))
+        func = mock.Mock(side_effect=[self._unreachable()] * 4 + ['done'])
+        self.assertEqual('done', tf_stg.retried('Undo', func))
+        self.assertEqual(5, func.call_count)
+
+    def test_waiting_ends_with_the_budget(self):
+        clock = iter(range(0, 1000, 5))
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=12))
+        func = mock.Mock(side_effect=self._unreachable())
+        self.assertRaises(exception.ConsoleUnreachable, tf_stg.retried,
+                          'Undo', func)
+        # Tried at t=5 and t=10 (inside 12 s), given up after t=15.
+        self.assertEqual(3, func.call_count)
+
+    def test_a_reply_error_is_not_waited_for(self):
+        sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=15))
+        func = mock.Mock(side_effect=RuntimeError('HTTP 500'))
+        self.assertRaises(RuntimeError, tf_stg.retried, 'Undo', func)
+        self.assertEqual(tf_stg.UNDO_ATTEMPTS, func.call_count)
+        sleep.assert_not_called()
+
 
 class TestUndoOnFailure(testtools.TestCase):
 
@@ -151,7 +188,7 @@ class TestUndoOnFailure(testtools.TestCase):
             tf_stg.UndoOnFailure(undo, 'x').revert(result=None)
         self.assertEqual([mock.call('x')] * 2, undo.call_args_list)
         log.assert_not_called()
-        self.assertIn('trying once more', warn.call_args[0][0])
+        self.assertIn('trying again', warn.call_args[0][0])
 
     def test_in_a_flow_the_original_failure_is_raised(self):
         undo = mock.Mock(__name__='undo', side_effect=RuntimeError('no'))

@@ -216,15 +216,8 @@ class Model(object):
         return slot
 
     def _free_client_slot(self, sysm, lpar, taken=()):
-        used = self.client_slots(sysm, lpar.id) | set(taken)
-        slot = vocab.FIRST_CLIENT_SLOT
-        while slot in used:
-            slot += 1
-        if slot >= lpar.max_slots:
-            raise SimulatorError(
-                400, 'Partition %s has no free virtual slot (maximum %d)'
-                % (lpar.name, lpar.max_slots))
-        return slot
+        return st.first_free_client_slot(
+            lpar, self.client_slots(sysm, lpar.id) | set(taken))
 
     @staticmethod
     def free_vfchost(vios, taken=()):
@@ -617,3 +610,4 @@ class Model(object):
     def jobs(self):
         with self.lock:
             return self.job_service.records()
+

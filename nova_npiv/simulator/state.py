@@ -341,3 +341,16 @@ def mapping_snapshot(sysm, vios, m, lpars):
         lpar.name if lpar else None, m.client_slot if m.client else None,
         tuple(m.wwpns) if m.client else (), logged_in, m.client,
         vocab.uuid_from_href(m.client_href))
+
+
+def first_free_client_slot(lpar, used):
+    """The lowest client slot of ``lpar`` not in ``used``, as a console
+    hands out the next slot; 400 when the partition has none left."""
+    slot = vocab.FIRST_CLIENT_SLOT
+    while slot in used:
+        slot += 1
+    if slot >= lpar.max_slots:
+        raise vocab.SimulatorError(
+            400, 'Partition %s has no free virtual slot (maximum %d)'
+            % (lpar.name, lpar.max_slots))
+    return slot

@@ -163,14 +163,7 @@ class VfcUpdate(object):
                     400, 'Virtual slot %d exceeds the maximum (%d) of '
                     'partition %s' % (slot, lpar.max_slots, lpar.name))
             return slot
-        slot = vocab.FIRST_CLIENT_SLOT
-        while slot in used:
-            slot += 1
-        if slot >= lpar.max_slots:
-            raise SimulatorError(
-                400, 'Partition %s has no free virtual slot (maximum %d)'
-                % (lpar.name, lpar.max_slots))
-        return slot
+        return state.first_free_client_slot(lpar, used)
 
     def _server_slot(self, pm, used):
         if pm.server_slot is not None:

@@ -16,7 +16,6 @@ import tempfile
 import copy
 
 import fixtures
-from nova.tests import fixtures as nova_fixtures
 from nova.virt import driver as nova_driver
 from nova.virt import virtapi
 from oslo_config import cfg
@@ -167,9 +166,6 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        # The periodic calls ask for nova's local node identity, which nova
-        # keeps in a file next to its (here unparsed) configuration.
-        self.useFixture(nova_fixtures.ComputeNodeIdFixture())
         self.w = self.world()
         self.drv = self.w.drivers['host-a']
 

@@ -8,7 +8,6 @@ refuse or report.
 
 import fixtures
 from nova import exception as nova_exc
-from nova.tests import fixtures as nova_fixtures
 
 from nova_npiv import audit
 from nova_npiv import exception
@@ -90,8 +89,6 @@ class PowerJobsTestCase(faultlib.WorldTestCase):
 class ResourcesTestCase(faultlib.WorldTestCase):
 
     def test_used_memory_and_processors_follow_the_running_partitions(self):
-        # nova's node identity lives next to its (here unparsed) config.
-        self.useFixture(nova_fixtures.ComputeNodeIdFixture())
         w = self.world()
         drv = w.drivers['host-a']
         system = w.sim.model.system('sys-a')

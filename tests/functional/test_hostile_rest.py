@@ -14,7 +14,6 @@ import time
 
 from lxml import etree
 from nova import exception as nova_exc
-from nova.tests import fixtures as nova_fixtures
 from pypowervm import adapter as pvm_adpt  # noqa: F401 - sets the parser
 from pypowervm import exceptions as pvm_exc
 
@@ -134,9 +133,6 @@ class HostileReplyTestCase(faultlib.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        # The periodic calls ask for nova's local node identity, which nova
-        # keeps in a file next to its (here unparsed) configuration.
-        self.useFixture(nova_fixtures.ComputeNodeIdFixture())
         self.w = self.world(max_reply_mb=MAX_REPLY_MB)
         self.drv = self.w.drivers['host-a']
 

@@ -36,10 +36,8 @@ _UNREACHABLE = (pvm_exc.ConnectionError, pvm_exc.TimeoutError)
 
 
 def _undo_budget():
-    try:
-        return CONF[npiv_conf.GROUP].undo_retry_seconds
-    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
-        return 0
+    npiv_conf.register_opts(CONF)   # idempotent; a revert may run first
+    return CONF[npiv_conf.GROUP].undo_retry_seconds
 
 
 def retried(what, func, *args, **kwargs):

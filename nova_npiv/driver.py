@@ -10,6 +10,7 @@ reverts what already landed.
 
 import time
 
+from nova.compute import power_state
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
@@ -266,35 +267,50 @@ class NPIVDriver(driver.ComputeDriver):
             },
         })
 
-    def _client_lpars(self):
-        """The system's LPARs that may be instances.
+    def _instance_lpars(self):
+        """The system's LPARs that may be nova-npiv instances.
 
-        Neither the management partition nor the staging partition ever is;
-        counting the staging partition made nova refuse the first start on
-        an HMC ("existing instances") and warn on every power-state sync.
+        The management partition, the staging partition and every partition
+        not named the way nova-npiv names its LPARs are left out: counting
+        them made nova refuse its first start ("existing instances") on any
+        system that runs partitions of its own, and warn on every
+        power-state sync.  Leaving a partition out never acts on it.
         """
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.host_uuid)
         staging = (self.staging.uuid or '').lower() if self.staging else ''
         return [lpar for lpar in lpars if not lpar.is_mgmt_partition and
-                lpar.uuid.lower() != staging]
+                lpar.uuid.lower() != staging and vm.named_as_ours(lpar)]
 
     def list_instances(self):
-        return [lpar.name for lpar in self._client_lpars()]
+        return [lpar.name for lpar in self._instance_lpars()]
 
     def list_instance_uuids(self):
-        """Instance UUIDs that may own the LPARs of this system.
+        """The instance UUIDs of this system's nova-npiv LPARs.
 
-        PowerVM clears the top bit of a partition UUID, so an LPAR UUID
-        stands for one of two instance UUIDs; both are returned and nova,
-        which only uses the list to filter its own instances, keeps the one
-        that exists.
+        Mostly read off each LPAR (:func:`vm.instance_uuid_from`).  A
+        partition whose UUID the platform chose is looked up in the
+        records of this host's instances; one nobody recorded is listed by
+        its own UUID, so that nova's new-host check still sees that the
+        system runs nova-npiv partitions (pointed at the wrong database,
+        nova must refuse to start).
         """
-        uuids = []
-        for lpar in self._client_lpars():
-            low = lpar.uuid.lower()
-            uuids.append(low)
-            uuids.append('%x%s' % (int(low[0], 16) | 8, low[1:]))
+        uuids, unproven = [], []
+        for lpar in self._instance_lpars():
+            uuid = vm.instance_uuid_from(lpar)
+            if uuid:
+                uuids.append(uuid)
+            else:
+                unproven.append(lpar)
+        if unproven:
+            recorded = {}
+            for inst in objects.InstanceList.get_by_host(
+                    nova_context.get_admin_context(), self.settings.host,
+                    expected_attrs=['system_metadata']):
+                if vm.recorded_uuid(inst):
+                    recorded[vm.recorded_uuid(inst).lower()] = inst.uuid
+            uuids.extend(recorded.get(lpar.uuid.lower(), lpar.uuid.lower())
+                         for lpar in unproven)
         return uuids
 
     def instance_exists(self, instance):
@@ -422,6 +438,36 @@ class NPIVDriver(driver.ComputeDriver):
             vm.power_on(lpar_w)
         else:
             vm.power_off(lpar_w, hard=reboot_type == 'HARD', restart=True)
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  share_info, block_device_info=None):
+        """Start again an instance nova last saw running (nova's
+        ``resume_guests_state_on_host_boot``).
+
+        The vFC mappings are VIOS configuration and survive a restart of
+        the managed system: only the partition has to be started.
+        """
+        lpar_w = self._lpar(instance)
+        if vm.to_power_state(lpar_w.state) != power_state.RUNNING:
+            vm.power_on(lpar_w)
+
+    def poll_rebooting_instances(self, timeout, instances):
+        """Finish reboots nova still sees in progress after ``timeout`` s.
+
+        A reboot here returns only when the platform's job has ended, so an
+        instance still rebooting is one whose nova-compute stopped during
+        the call: it gets the hard reboot it was waiting for.
+        """
+        for instance in instances:
+            LOG.warning('Reboot still in progress after %d s; rebooting '
+                        'hard', timeout, instance=instance)
+            try:
+                self.reboot(None, instance, None, 'HARD')
+            except nova_exc.InstanceNotFound:
+                LOG.warning('No LPAR to reboot', instance=instance)
+            except Exception as exc:
+                # One instance's failure must not leave the others stuck.
+                LOG.error('Hard reboot failed: %s', exc, instance=instance)
 
     # -- volumes ---------------------------------------------------------
 

@@ -17,6 +17,8 @@ clouds, or a rebuilt test cloud, may share a console: the UUID part keeps
 their names apart, the name part keeps them readable for operators.
 """
 
+import re
+
 from nova.compute import power_state
 from nova import exception as nova_exc
 from oslo_log import log as logging
@@ -39,6 +41,7 @@ LPAR_UUID_KEY = 'npiv_lpar_uuid'
 
 _NAME_HEX = 12
 _NAME_MAX = 31
+_NAME_TAIL = re.compile(r'-([0-9a-f]{%d})$' % _NAME_HEX, re.IGNORECASE)
 
 _POWER_STATE = {
     pvm_bp.LPARState.RUNNING: power_state.RUNNING,
@@ -97,6 +100,38 @@ def lpar_name(instance):
     head = str(instance.name or 'instance')[:_NAME_MAX - _NAME_HEX - 1]
     return pvm_util.sanitize_partition_name_for_api(
         '%s-%s' % (head, hex_id))
+
+
+def named_as_ours(lpar_w):
+    """Whether the LPAR carries the name shape :func:`lpar_name` gives.
+
+    Only used to leave other partitions out of what nova is told are its
+    instances (a managed system usually runs partitions nova never made,
+    and nova refuses a first start on a hypervisor with "existing
+    instances"); it never makes a partition ours to act on.
+    """
+    return bool(_NAME_TAIL.search(lpar_w.name or ''))
+
+
+def instance_uuid_from(lpar_w):
+    """The instance UUID the LPAR's own UUID and name prove, or None.
+
+    A partition created with the derived UUID (:func:`lpar_uuid`) lost only
+    the top bit of the instance UUID; its name keeps the first 12 hex
+    digits, top bit included, and so picks the one instance UUID of the
+    two the partition UUID could stand for.  None when the name is not
+    ours or the UUID was chosen by the platform (then only the instance's
+    recorded :data:`LPAR_UUID_KEY` can tell).
+    """
+    match = _NAME_TAIL.search(lpar_w.name or '')
+    if not match:
+        return None
+    low = lpar_w.uuid.lower()
+    for candidate in (low, '%x%s' % (int(low[0], 16) | 8, low[1:])):
+        if (candidate.replace('-', '')[:_NAME_HEX] == match.group(1).lower()
+                and lpar_uuid_of(candidate) == lpar_w.uuid.upper()):
+            return candidate
+    return None
 
 
 def on_system(lpar_w, host_uuid):

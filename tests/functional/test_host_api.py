@@ -146,7 +146,11 @@ class TestNoTracebacks(nova_base.NPIVServicesTestCase):
 def _hmc_with_staging_lpars():
     spec = default_topology(console='hmc')
     for system in spec['systems']:
-        system['lpars'] = [{'name': 'npiv-staging', 'state': 'running'}]
+        # An HMC's systems run partitions nova never made: they are no
+        # "existing instances" for nova's first-start check.
+        system['lpars'] = [{'name': 'npiv-staging', 'state': 'running'},
+                           {'name': 'aix-batch', 'state': 'running'},
+                           {'name': 'db-prod', 'state': 'not activated'}]
     return spec
 
 
@@ -166,5 +170,8 @@ class TestHMCNamedStaging(nova_base.NPIVServicesTestCase):
             self.assertEqual([], self.drivers[host].list_instances())
         server = self.boot_from_volumes([nova_base.uuids.vol1])
         self.assertEqual(2, len(self.mappings_of(server)))
+        drivers = [self.drivers[host] for host in self.HOSTS]
+        self.assertEqual([server['id']], sum(
+            (d.list_instance_uuids() for d in drivers), []))
         self.restart_compute('host-a')
         self.assertEqual(2, len(self.mappings_of(server)))

@@ -153,7 +153,16 @@ class TestIdentity(OwnershipTestCase):
         self.assertRaises(nova_exc.InstanceNotFound, self.drv.reboot,
                           self.w.ctxt, self.inst, None, 'HARD')
         self.assertEqual('running', self.lpar_state(foreign.uuid))
-        self.assertNotIn(self.inst.uuid, self.drv.list_instance_uuids())
+        # nova hears of the partition with our name shape by its own UUID
+        # (its new-host check must still see it), never as the instance;
+        # the one named instance.name is not a nova-npiv partition at all.
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=[]) as records:
+            self.assertEqual([foreign.uuid.lower()],
+                             self.drv.list_instance_uuids())
+        records.assert_called_once_with(mock.ANY, 'host-a',
+                                        expected_attrs=['system_metadata'])
+        self.assertEqual([foreign.name], self.drv.list_instances())
 
     def test_two_clouds_same_instance_name(self):
         twin = harness.new_instance(1, OTHER_UUID % 1, 'host-a', node='sys-a')
@@ -203,6 +212,13 @@ class TestPlatformChosenUUID(OwnershipTestCase):
         self.assertNotEqual(old, chosen)
         drv_b = self.w.drivers['host-b']
         self.assertTrue(drv_b.instance_exists(self.inst))
+        # Only the instance's record tells nova which instance it is.
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=[self.inst]):
+            self.assertEqual([self.inst.uuid], drv_b.list_instance_uuids())
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=[]):
+            self.assertEqual([chosen.lower()], drv_b.list_instance_uuids())
         self.assertEqual(chosen, self.w.sim.model.lpar(chosen).uuid)
         self.assertEqual('sys-b', self.w.sim.model.lpar(chosen).system)
         # Back on sys-a, the old LPAR is found by the derived UUID only.

@@ -305,6 +305,9 @@ class Stack(object):
         conf['wsgi'] = {'api_paste_config':
                         os.path.join(self.etc, 'nova-api-paste.ini')}
         conf['api'] = {'auth_strategy': 'keystone'}
+        # The shipped policy: what PowerVM cannot do is refused by nova-api.
+        conf['oslo_policy'] = {'policy_dirs': os.path.join(
+            REPO, 'etc', 'nova', 'policy.d')}
         conf['DEFAULT']['log_file'] = os.path.join(self.logs, 'nova-api.log')
         path = os.path.join(self.etc, 'nova.conf')
         with open(path, 'w') as f:

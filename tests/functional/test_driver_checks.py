@@ -10,6 +10,7 @@ import fixtures
 from nova import exception as nova_exc
 
 from nova_npiv import audit
+from nova_npiv.cmd import harness
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
@@ -84,6 +85,30 @@ class PowerJobsTestCase(faultlib.WorldTestCase):
         self.drv.reboot(None, self.w.inst, None, 'HARD')
         self.assertEqual(['PowerOn'], [op for op, _ in self.jobs])
         self.assertEqual('running', self.state())
+
+    def test_resume_on_host_boot_starts_a_stopped_partition(self):
+        self.drv.power_off(self.w.inst, timeout=0)
+        del self.jobs[:]
+        self.drv.resume_state_on_host_boot(None, self.w.inst, None, None)
+        self.assertEqual(['PowerOn'], [op for op, _ in self.jobs])
+        self.assertEqual('running', self.state())
+
+    def test_resume_on_host_boot_leaves_a_running_partition(self):
+        self.drv.resume_state_on_host_boot(None, self.w.inst, None, None)
+        self.assertEqual([], self.jobs)
+        self.assertEqual('running', self.state())
+
+    def test_a_stuck_reboot_is_finished_hard(self):
+        # The first instance has no LPAR: the others are still rebooted.
+        gone = harness.new_instance(9, '0f3e2d1c-0b0a-4998-8776-655443322110',
+                                    'host-a', node='sys-a')
+        self.drv.poll_rebooting_instances(120, [gone, self.w.inst])
+        [(op, params)] = self.jobs
+        self.assertEqual('PowerOff', op)
+        self.assertEqual('true', params.get('restart'))
+        self.assertEqual('true', params.get('immediate'))
+        self.assertEqual('running', self.state())
+        self.assertIn('No LPAR to reboot', self.logs.output)
 
 
 class ResourcesTestCase(faultlib.WorldTestCase):

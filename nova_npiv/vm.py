@@ -212,11 +212,15 @@ def create(adapter, host_uuid, instance, attempt=None):
     try:
         return _create(lpar_w, host_uuid, attempt, lpar_w.uuid)
     except pvm_exc.HttpError as err:
-        if err.response is None or err.response.status != 400 or \
-                'already in use' not in str(err):
+        if err.response is None or err.response.status != 400:
             raise
+        refusal = err
+    # Why the console refused is read from its state, not from the text of
+    # its message (which no capture documents and consoles word apart).
     if get_by_uuid(adapter, host_uuid, lpar_w.uuid) is not None:
         raise nova_exc.InstanceExists(name=lpar_w.name)
+    if _holder(adapter, lpar_w.uuid) is None:
+        raise refusal
     LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
                 'evacuated instance?): letting the platform choose one',
                 lpar_w.uuid, instance.uuid)
@@ -225,6 +229,14 @@ def create(adapter, host_uuid, instance, attempt=None):
     instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
     instance.save()
     return created
+
+
+def _holder(adapter, uuid):
+    """The partition of any system of this console holding ``uuid``."""
+    try:
+        return pvm_lpar.LPAR.get(adapter, uuid=uuid)
+    except pvm_exc.HttpNotFound:
+        return None
 
 
 # -- find ---------------------------------------------------------------------

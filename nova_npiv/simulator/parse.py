@@ -109,6 +109,8 @@ def parse_lpar(body):
     fields.env = text(root, 'PartitionType')
     fields.memory_mb = int_or_none(
         text(root, 'PartitionMemoryConfiguration/DesiredMemory'))
+    fields.memory_range = _range(root, 'PartitionMemoryConfiguration/%sMemory',
+                                 int_or_none)
     fields.max_virtual_slots = int_or_none(
         text(root, 'PartitionIOConfiguration/MaximumVirtualIOSlots'))
     proc = root.find(qname('PartitionProcessorConfiguration'))
@@ -119,6 +121,9 @@ def parse_lpar(body):
         if fields.dedicated:
             fields.vcpus = int_or_none(text(
                 proc, 'DedicatedProcessorConfiguration/DesiredProcessors'))
+            fields.proc_range = _range(
+                proc, 'DedicatedProcessorConfiguration/%sProcessors',
+                int_or_none)
         else:
             fields.vcpus = int_or_none(text(
                 proc, 'SharedProcessorConfiguration/DesiredVirtualProcessors'))
@@ -126,7 +131,28 @@ def parse_lpar(body):
                           'SharedProcessorConfiguration/DesiredProcessingUnits')
             if units:
                 fields.proc_units = float(units)
+            fields.proc_range = _range(
+                proc, 'SharedProcessorConfiguration/%sVirtualProcessors',
+                int_or_none)
+            fields.units_range = _range(
+                proc, 'SharedProcessorConfiguration/%sProcessingUnits',
+                _float_or_none)
     srr = text(root, 'SimplifiedRemoteRestartCapable')
     if srr is not None:
         fields.srr = srr.lower() == 'true'
     return fields
+
+
+def _float_or_none(value):
+    try:
+        return float(value) if value not in (None, '') else None
+    except ValueError:
+        raise SimulatorError(400, 'Expected a number, got %r' % value)
+
+
+def _range(elem, pattern, convert):
+    """(minimum, desired, maximum) of ``pattern`` % Minimum/Desired/Maximum,
+    or None when the body gives none of them."""
+    values = tuple(convert(text(elem, pattern % which))
+                   for which in ('Minimum', 'Desired', 'Maximum'))
+    return None if values == (None, None, None) else values

@@ -165,7 +165,7 @@ def system(sysm, model, base):
     _el(mem, 'CurrentAvailableSystemMemory', sysm.memory_free_mb())
     _el(mem, 'DefaultHardwarePageTableRatio', 6)
     _el(mem, 'InstalledSystemMemory', sysm.memory_mb)
-    _el(mem, 'MemoryRegionSize', 256)
+    _el(mem, 'MemoryRegionSize', vocab.MEMORY_REGION_MB)
     _el(mem, 'MemoryUsedByHypervisor', sysm.firmware_mb)
     _el(mem, 'DefaultPhysicalPageTableRatio', 6)
     proc = _el(ms, 'AssociatedSystemProcessorConfiguration')

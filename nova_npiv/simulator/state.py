@@ -133,6 +133,10 @@ class LparFields:
     dedicated: object = None
     max_virtual_slots: object = None
     srr: object = None
+    #: (minimum, desired, maximum) as posted; None where not given.
+    memory_range: object = None
+    proc_range: object = None
+    units_range: object = None
 
 
 # --------------------------------------------------------------------------

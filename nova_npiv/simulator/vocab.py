@@ -163,3 +163,8 @@ def int_or_none(value):
         return int(value) if value not in (None, '') else None
     except ValueError:
         raise SimulatorError(400, 'Expected a number, got %r' % value)
+
+
+#: The managed systems' logical memory block (``MemoryRegionSize``): partition
+#: memory is allotted in multiples of it.
+MEMORY_REGION_MB = 256

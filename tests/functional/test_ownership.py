@@ -65,13 +65,42 @@ class TestCreateRevert(OwnershipTestCase):
         self.drv.power_off(self.inst)
         maps = self.inst_maps()
         self.assertEqual(2, len(maps))
-        self.assertRaises(pvm_exc.Error, self.w.spawn)
+        # Refused by name first; the driver finds its own LPAR and says so.
+        self.assertRaises(nova_exc.InstanceExists, self.w.spawn)
         self.assertEqual('not activated',
                          self.lpar_state(vm.lpar_uuid(self.inst)))
         self.assertEqual(maps, self.inst_maps())
         for fabric in faultlib.FABRICS:
             self.assertEqual(fabric_meta.INST_MAPPED,
                              fabric_meta.get_fabric(self.inst, fabric).state)
+        self.assertEqual([], faultlib.consistency_problems(self.w))
+
+    def test_a_create_refused_for_its_shape_is_not_retried(self):
+        # The console refuses the memory (not a multiple of its memory
+        # region size): that is no UUID held elsewhere, so no second create
+        # with a platform-chosen UUID may follow.
+        self.inst.flavor.memory_mb = 1000
+        lpars = {lp.uuid for lp in self.w.sim.model.lpars('sys-a')}
+        err = self.assertRaises(pvm_exc.HttpError, self.w.spawn)
+        self.assertIn('memory region size', str(err))
+        self.assertEqual(lpars,
+                         {lp.uuid for lp in self.w.sim.model.lpars('sys-a')})
+        self.assertIsNone(vm.recorded_uuid(self.inst))
+        self.assertEqual(1, self.logs.output.count('create_lpar_%s failed'
+                                                   % self.inst.uuid))
+        self.assertEqual([], faultlib.consistency_problems(self.w))
+
+    def test_the_refusal_text_decides_nothing(self):
+        # A refusal worded like "UUID in use" while no partition of the
+        # console holds the UUID: the console's state says the UUID is free,
+        # so its refusal is returned as it is, with no second create.
+        self.w.sim.inject_fault('PUT', 'LogicalPartition$', status=400,
+                                message='Partition UUID %s is already in use'
+                                % vm.lpar_uuid(self.inst))
+        self.assertRaises(pvm_exc.HttpError, self.w.spawn)
+        self.assertIsNone(vm.recorded_uuid(self.inst))
+        self.assertEqual(1, self.logs.output.count('create_lpar_%s failed'
+                                                   % self.inst.uuid))
         self.assertEqual([], faultlib.consistency_problems(self.w))
 
     def test_foreign_lpar_named_like_the_instance_survives_spawn(self):

@@ -1,0 +1,97 @@
+"""R7: a partition create is checked the way a console checks it.
+
+Bodies are built with pypowervm's own builders and sent through its
+adapter, as the driver sends them; each refusal is a 400 whose message
+starts with an HSCL code, and nothing is created.
+"""
+
+import logging
+
+import fixtures
+from pypowervm import exceptions as pvm_exc
+from pypowervm.wrappers import base_partition as pvm_bp
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import managed_system as pvm_ms
+import testtools
+
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+
+
+class LparRulesTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        self.sim = Simulator(default_topology(systems=('sys-a',)))
+        self.sim.start()
+        self.addCleanup(self.sim.stop)
+        self.adpt = self.sim.adapter()
+        self.sys_uuid = self.sim.model.system('sys-a').uuid
+
+    def build(self, name='vm-1', mem=(2048, 2048, 2048), dedicated=True,
+              procs=(2, 2, 2), units=(0.2, 0.2, 0.2)):
+        low, desired, high = mem
+        mem_cfg = pvm_bp.PartitionMemoryConfiguration.bld(
+            self.adpt, desired, min_mem=low, max_mem=high)
+        if dedicated:
+            proc_cfg = pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
+                self.adpt, procs[1], min_proc=procs[0], max_proc=procs[2])
+        else:
+            proc_cfg = pvm_bp.PartitionProcessorConfiguration.bld_shared(
+                self.adpt, units[1], procs[1], min_proc_unit=units[0],
+                max_proc_unit=units[2], min_proc=procs[0],
+                max_proc=procs[2])
+        return pvm_lpar.LPAR.bld(self.adpt, name, mem_cfg, proc_cfg)
+
+    def create(self, lpar_w):
+        return lpar_w.create(parent_type=pvm_ms.System,
+                             parent_uuid=self.sys_uuid)
+
+    def refused(self, lpar_w, words):
+        before = len(self.sim.model.lpars('sys-a'))
+        err = self.assertRaises(pvm_exc.HttpError, self.create, lpar_w)
+        self.assertEqual(400, err.response.status)
+        self.assertRegex(str(err), r'HSCL[0-9A-F]{4} ')
+        self.assertIn(words, str(err))
+        self.assertEqual(before, len(self.sim.model.lpars('sys-a')))
+
+    def test_a_valid_create(self):
+        for kw in ({}, {'name': 'x' * 31}, {'dedicated': False},
+                   {'name': 'a-b_c.d:e', 'mem': (1024, 2048, 4096),
+                    'procs': (1, 2, 4)}):
+            name = kw.pop('name', 'vm-%d' % len(self.sim.model.lpars('sys-a')))
+            lpar = self.create(self.build(name=name, **kw))
+            self.assertEqual(name, lpar.name)
+            self.assertEqual('not activated', lpar.state)
+
+    def test_names(self):
+        self.refused(self.build(name='x' * 32), '1 to 31 characters')
+        for bad in '()\\<>*$&?|[]\'"`':
+            self.refused(self.build(name='vm%s1' % bad), 'not allowed')
+
+    def test_duplicate_name_and_uuid(self):
+        first = self.create(self.build(name='vm-1'))
+        self.refused(self.build(name='vm-1'), 'already exists')
+        twin = self.build(name='vm-2')
+        twin.uuid = first.uuid
+        self.refused(twin, 'already in use')
+
+    def test_memory(self):
+        self.refused(self.build(mem=(1000, 2000, 3000)), 'memory region size')
+        self.refused(self.build(mem=(4096, 2048, 8192)), 'minimum (4096)')
+        self.refused(self.build(mem=(1024, 4096, 2048)), 'maximum (2048)')
+
+    def test_processors(self):
+        self.refused(self.build(procs=(2, 1, 2)), 'dedicated processors')
+        self.refused(self.build(dedicated=False, procs=(1, 2, 2),
+                                units=(0.1, 0.05, 0.2)), 'processing units')
+        self.refused(self.build(dedicated=False, procs=(1, 1, 1),
+                                units=(1.5, 1.5, 1.5)),
+                     'between 0.05 and 1.0 per virtual processor')
+
+    def test_processor_configuration_is_required(self):
+        lpar_w = self.build()
+        proc = lpar_w.element.find('PartitionProcessorConfiguration')
+        lpar_w.element.remove(proc)
+        self.refused(lpar_w, 'HasDedicatedProcessors')

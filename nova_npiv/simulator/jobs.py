@@ -112,6 +112,16 @@ class JobService(object):
                              'activate %s (%d MB needed, %d MB free)'
                              % (part.system.name, part.name, part.memory_mb,
                                 part.system.memory_free_mb()))
+        free = part.system.proc_units_free()
+        if part.proc_units > free + 1e-9:
+            if getattr(part, 'dedicated', False):
+                need = 'Not enough dedicated processors (%d needed, %d free)' \
+                    % (round(part.proc_units), int(free))
+            else:
+                need = ('Not enough processing units in the shared pool '
+                        '(%.2f needed, %.2f free)' % (part.proc_units, free))
+            raise JobFailure('%s on managed system %s to activate %s'
+                             % (need, part.system.name, part.name))
         self.model.set_state(part, RUNNING)
 
     def _job_PowerOff(self, part, params):

@@ -95,3 +95,48 @@ class LparRulesTestCase(testtools.TestCase):
         proc = lpar_w.element.find('PartitionProcessorConfiguration')
         lpar_w.element.remove(proc)
         self.refused(lpar_w, 'HasDedicatedProcessors')
+
+
+class PowerOnCapacityTestCase(LparRulesTestCase):
+    """R3: PowerOn fails, as a job, when the system cannot host the LPAR."""
+
+    def setUp(self):
+        super().setUp()
+        sysm = pvm_ms.System.get(self.adpt)[0]
+        self.free_units = sysm.proc_units_avail
+        self.free_mb = sysm.memory_free
+
+    def power_on(self, lpar_w):
+        from pypowervm.tasks import power as pvm_power
+        pvm_power.PowerOp.start(lpar_w)
+
+    def state(self, lpar_w):
+        return self.sim.model.lpar(lpar_w.uuid).state
+
+    def test_dedicated_cores_beyond_the_free_ones(self):
+        cores = int(self.free_units) + 1
+        lpar = self.create(self.build(procs=(1, cores, cores)))
+        err = self.assertRaises(pvm_exc.VMPowerOnFailure, self.power_on, lpar)
+        self.assertIn('Not enough dedicated processors (%d needed' % cores,
+                      str(err))
+        self.assertEqual('not activated', self.state(lpar))
+        fits = self.create(self.build(name='vm-fits', procs=(1, 2, 2)))
+        self.power_on(fits)
+        self.assertEqual('running', self.state(fits))
+
+    def test_processing_units_beyond_the_shared_pool(self):
+        procs = int(self.free_units) + 2
+        units = self.free_units + 0.5
+        lpar = self.create(self.build(dedicated=False,
+                                      procs=(procs, procs, procs),
+                                      units=(units, units, units)))
+        err = self.assertRaises(pvm_exc.VMPowerOnFailure, self.power_on, lpar)
+        self.assertIn('processing units in the shared pool', str(err))
+        self.assertEqual('not activated', self.state(lpar))
+
+    def test_memory_beyond_the_free_memory(self):
+        mb = (self.free_mb // 256 + 1) * 256
+        lpar = self.create(self.build(mem=(256, mb, mb)))
+        err = self.assertRaises(pvm_exc.VMPowerOnFailure, self.power_on, lpar)
+        self.assertIn('Not enough memory', str(err))
+        self.assertEqual('not activated', self.state(lpar))

@@ -41,11 +41,12 @@ from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 from pypowervm.utils import transaction as pvm_tx  # noqa: E402
 
-from nova_npiv.cmd import harness  # noqa: E402
 from nova_npiv.cmd import tables  # noqa: E402
 from nova_npiv import fabric_meta  # noqa: E402
 from nova_npiv.simulator import default_topology  # noqa: E402
 from nova_npiv.simulator import Simulator  # noqa: E402
+from nova_npiv.testing import fake_cinder  # noqa: E402
+from nova_npiv.testing import harness  # noqa: E402
 from nova_npiv import vios as npiv_vios  # noqa: E402
 from nova_npiv import vm  # noqa: E402
 from nova_npiv.volume import npiv  # noqa: E402
@@ -105,7 +106,7 @@ class Bench(object):
     def __init__(self, latency, out=sys.stdout):
         self.latency = latency
         self.out = out
-        self.cinder = harness.FakeCinder()
+        self.cinder = fake_cinder.FakeCinder()
         self._n = 0
         self._drivers = []
         self.naive_rows = []

@@ -38,7 +38,8 @@ from nova import objects
 from oslo_config import cfg
 import testtools
 
-from nova_npiv.cmd import harness
+from nova_npiv.testing import fake_cinder
+from nova_npiv.testing import harness
 from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv.simulator import default_topology
@@ -131,7 +132,7 @@ class World(object):
             raise
         self.inst = harness.new_instance(1, INSTANCE_UUID, hosts[0][0],
                                          node=hosts[0][1])
-        self.cinder = harness.FakeCinder()
+        self.cinder = fake_cinder.FakeCinder()
         self.ctxt = harness.admin_context()
         self.bdms = []
         self.notes = []
@@ -1090,15 +1091,7 @@ def format_result(res):
 # Test support
 
 
-def reset_conf():
-    """Undo what harness.load_driver set on the global CONF."""
-    for name in list(CONF.powervm.keys()):
-        try:
-            CONF.clear_override(name, group='powervm')
-        except cfg.NoSuchOptError:
-            pass
-    CONF.clear_override('compute_driver')
-    CONF.clear_override('connection', group='database')
+reset_conf = harness.reset_conf
 
 
 #: The node identity of harness drivers (see WorldTestCase).

@@ -22,11 +22,11 @@ from unittest import mock
 
 from nova import objects
 
-from nova_npiv.cmd import harness
 from nova_npiv.cmd import main as cli
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
+from nova_npiv.testing import harness
 from nova_npiv import vm
 from nova_npiv.volume import npiv
 from tests.functional import conffile

@@ -22,10 +22,10 @@ from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
-from nova_npiv.cmd import harness
 from nova_npiv.cmd import main as cli
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv.testing import harness
 from nova_npiv import vm
 from tests.functional import conffile
 from tests.functional import faultlib

@@ -17,6 +17,7 @@ from nova_npiv import conf as npiv_conf
 
 CONF = cfg.CONF
 
+
 class MemoryInstance(instance_obj.Instance):
     """An instance kept in memory: there is no nova database here.
 

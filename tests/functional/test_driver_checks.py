@@ -13,10 +13,10 @@ from nova_npiv import audit
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
-from tests.functional import faultlib
+from tests.functional import base
 
 
-class PowerJobsTestCase(faultlib.WorldTestCase):
+class PowerJobsTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -86,7 +86,7 @@ class PowerJobsTestCase(faultlib.WorldTestCase):
         self.assertEqual('running', self.state())
 
 
-class ResourcesTestCase(faultlib.WorldTestCase):
+class ResourcesTestCase(base.WorldTestCase):
 
     def test_used_memory_and_processors_follow_the_running_partitions(self):
         w = self.world()
@@ -119,7 +119,7 @@ class ResourcesTestCase(faultlib.WorldTestCase):
         self.assertEqual(before['vcpus_used'], stopped['vcpus_used'])
 
 
-class AuditTestCase(faultlib.WorldTestCase):
+class AuditTestCase(base.WorldTestCase):
 
     def test_mapping_without_client_adapter_is_reported_and_removed(self):
         w = self.world()
@@ -158,7 +158,7 @@ class AuditTestCase(faultlib.WorldTestCase):
         self.assertEqual([], audit.find([view], {'sys-a': None}))
 
 
-class LiveMigrationPreChecksTestCase(faultlib.WorldTestCase):
+class LiveMigrationPreChecksTestCase(base.WorldTestCase):
 
     HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
 

@@ -61,6 +61,9 @@ _JOB_RUN = re.compile(r'/do/(\w+)$')
 _JOB_ID = re.compile(r'^(/rest/api/uom/jobs/)\d+')
 
 
+# --------------------------------------------------------------------------
+# Aiming faults at a learned request sequence
+
 Target = collections.namedtuple('Target', 'index method path regex nth job')
 
 

@@ -231,7 +231,7 @@ class TestTLSVerification(base.WorldTestCase):
 
 
 class TestSimulatorLoopbackOnly(testtools.TestCase):
-    """See also test_simulator.TestServer.test_refuses_non_loopback_hosts."""
+    """See also tests/unit/simulator/test_server.py (non-loopback hosts)."""
 
     def test_bound_socket_and_command_line(self):
         for host in ('0.0.0.0', '::', '192.0.2.1', 'example.com'):

@@ -16,7 +16,7 @@ kind with exactly that request failing:
   console answers 200 with malformed XML, or with a document declaring
   entities (refused unparsed).
 
-Each run must keep the invariant (see ``tests/functional/faultlib.py``):
+Each run must keep the invariant (see ``nova_npiv/testing/invariants.py``):
 completed as a clean run does, or failed with everything as before or as
 the operation's clean rollback leaves it; metadata agreeing with the VIOSes,
 no staging leftover, no orphan, NPIV capacity unchanged.  Failed runs are
@@ -37,10 +37,12 @@ not carried out, then every connection is refused for ``--outage-seconds``,
 default 2) and comes back; judged like double faults, the retried delete
 running once the console is back.
 
-Run: ``tox -e faults`` or ``python benchmarks/fault_matrix.py [--only OP]
-[--kinds 500,drop] [--double 500,lost_reply:500,lost_reply | --no-double]
-[--outage-seconds 2 | --no-outage] [--no-retry] [-v]``.  Exit status 1 if
-any combination broke the invariant or a retry did not complete.
+Run: ``tox -e faults`` or, from the checkout's root (so that its
+``nova_npiv`` is the one judged), ``python -m benchmarks.fault_matrix
+[--only OP] [--kinds 500,drop] [--double 500,lost_reply:500,lost_reply |
+--no-double] [--outage-seconds 2 | --no-outage] [--no-retry] [-v]``.  Exit
+status 1 if any combination broke the invariant or a retry did not
+complete.
 """
 
 import argparse
@@ -49,16 +51,21 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+# nova runs on native threads when asked to, and the embedded simulator (a
+# threaded HTTP server) needs them: the mode is chosen before anything
+# imports eventlet, as tests/__init__.py does for the test suite.
+os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
 
-import tests  # noqa: E402,F401 - native threads for the simulator
-from tests.functional import faultlib  # noqa: E402
+from nova import monkey_patch  # noqa: E402
+
+monkey_patch.patch()
 
 from oslo_config import cfg  # noqa: E402
 from oslo_log import log as logging  # noqa: E402
 
 from nova_npiv.cmd import tables  # noqa: E402
+from nova_npiv.testing import matrix  # noqa: E402
+from nova_npiv.testing import scenarios  # noqa: E402
 
 CONF = cfg.CONF
 
@@ -73,8 +80,8 @@ def _quiet_logs():
     logging.setup(CONF, 'nova-npiv-faults')
 
 
-def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
-        double=(faultlib.DOUBLE_FIRST, faultlib.DOUBLE_SECOND),
+def run(out, only=None, kinds=matrix.KINDS, retry=True, verbose=False,
+        double=(matrix.DOUBLE_FIRST, matrix.DOUBLE_SECOND),
         outage=True):
     started = time.monotonic()
     rows = []
@@ -86,45 +93,45 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
     all_results = []
     doubles = []
     outages = []
-    for sc in faultlib.SCENARIOS:
+    for sc in scenarios.SCENARIOS:
         if only and sc.name not in only:
             continue
-        learned = faultlib.learn(sc)
-        results = faultlib.matrix(sc, learned, kinds=kinds, retry=retry)
+        learned = matrix.learn(sc)
+        results = matrix.matrix(sc, learned, kinds=kinds, retry=retry)
         all_results.extend(results)
         if double:
-            doubles.append((sc, faultlib.double_matrix(
+            doubles.append((sc, matrix.double_matrix(
                 sc, learned, first=double[0], second=double[1],
                 singles=results)))
         if outage:
-            outages.append((sc, faultlib.outage_matrix(sc, learned)))
+            outages.append((sc, matrix.outage_matrix(sc, learned)))
         outcomes = collections.Counter(r.outcome for r in results)
         ok = sum(1 for r in results if r.outcome in (
-            faultlib.COMPLETED, faultlib.UNCHANGED, faultlib.ROLLED_BACK))
+            matrix.COMPLETED, matrix.UNCHANGED, matrix.ROLLED_BACK))
         failed = [r for r in results if r.error is not None]
         recovered = [r for r in failed if r.retried == []]
         rows.append([
             sc.name, len(learned.requests),
             ' '.join('%s:%d' % (k, len([r for r in results if r.kind == k]))
                      for k in kinds) if results else '-',
-            len(results), ok, outcomes[faultlib.COMPLETED],
-            outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
-            outcomes[faultlib.VIOLATED] + outcomes[faultlib.NOT_FIRED],
+            len(results), ok, outcomes[matrix.COMPLETED],
+            outcomes[matrix.UNCHANGED], outcomes[matrix.ROLLED_BACK],
+            outcomes[matrix.VIOLATED] + outcomes[matrix.NOT_FIRED],
             '%d/%d' % (len(recovered), len(failed)) if retry else '-',
             '%.1f' % sum(r.seconds for r in results)])
         total += len(results)
         kept += ok
         for r in results:
             per_kind[r.kind] += 1
-            if r.outcome in (faultlib.COMPLETED, faultlib.UNCHANGED,
-                             faultlib.ROLLED_BACK):
+            if r.outcome in (matrix.COMPLETED, matrix.UNCHANGED,
+                             matrix.ROLLED_BACK):
                 per_kind_ok[r.kind] += 1
-            if r.outcome in (faultlib.VIOLATED, faultlib.NOT_FIRED):
+            if r.outcome in (matrix.VIOLATED, matrix.NOT_FIRED):
                 broken.append(r)
             elif r.retried:
                 retry_failed.append(r)
             if verbose:
-                out.write(faultlib.format_result(r) + '\n')
+                out.write(matrix.format_result(r) + '\n')
         out.flush()
     out.write('\n== Fault matrix: operations x fault kinds x request indexes '
               '==\n')
@@ -137,30 +144,30 @@ def run(out, only=None, kinds=faultlib.KINDS, retry=True, verbose=False,
     out.write('\n%d combinations tried, %d kept the invariant, %d did not.\n'
               % (total, kept, total - kept))
     failed = [r for r in all_results if r.error is not None]
-    unnamed = [r for r in failed if not faultlib.names_request(r)]
+    unnamed = [r for r in failed if not matrix.names_request(r)]
     out.write('errors naming the failing request (path, or job): %d/%d\n'
               % (len(failed) - len(unnamed), len(failed)))
     if verbose:
         for r in unnamed:
             out.write('  not named: %s: %s: %s\n' % (
-                faultlib.label(r.target), r.kind,
+                matrix.label(r.target), r.kind,
                 str(r.error).splitlines()[0][:160]))
     if double:
         broken += _double_report(out, doubles, verbose)
         retry_failed += [r for _sc, rs in doubles for r in rs
-                         if r.outcome in faultlib.KEPT and r.retried]
+                         if r.outcome in matrix.KEPT and r.retried]
     if outage:
         broken += _outage_report(out, outages, verbose)
         retry_failed += [r for _sc, rs in outages for r in rs
-                         if r.outcome in faultlib.KEPT and r.retried]
+                         if r.outcome in matrix.KEPT and r.retried]
     if broken:
         out.write('\nCombinations that broke the invariant:\n')
         for r in broken:
-            out.write(faultlib.format_result(r) + '\n')
+            out.write(matrix.format_result(r) + '\n')
     if retry_failed:
         out.write('\nKept the invariant, but the retry did not complete:\n')
         for r in retry_failed:
-            out.write(faultlib.format_result(r) + '\n')
+            out.write(matrix.format_result(r) + '\n')
     out.write('\ntotal %.0f s\n' % (time.monotonic() - started))
     return 1 if broken or retry_failed else 0
 
@@ -173,25 +180,25 @@ def _double_report(out, doubles, verbose):
     for sc, results in doubles:
         by_pair = collections.OrderedDict()
         for r in results:
-            by_pair.setdefault(faultlib.pair_label(r), []).append(r)
+            by_pair.setdefault(matrix.pair_label(r), []).append(r)
         for pair, rs in by_pair.items():
             outcomes = collections.Counter(r.outcome for r in rs)
-            ok = sum(outcomes[o] for o in faultlib.KEPT)
+            ok = sum(outcomes[o] for o in matrix.KEPT)
             failed = [r for r in rs if r.error is not None]
             rows.append([
-                sc.name, pair, len(rs), ok, outcomes[faultlib.COMPLETED],
-                outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
-                outcomes[faultlib.CONSISTENT], len(rs) - ok,
+                sc.name, pair, len(rs), ok, outcomes[matrix.COMPLETED],
+                outcomes[matrix.UNCHANGED], outcomes[matrix.ROLLED_BACK],
+                outcomes[matrix.CONSISTENT], len(rs) - ok,
                 '%d/%d' % (len([r for r in failed if r.retried == []]),
                            len(failed)),
                 '%.1f' % sum(r.seconds for r in rs)])
             total += len(rs)
             kept += ok
         for r in results:
-            if r.outcome not in faultlib.KEPT:
+            if r.outcome not in matrix.KEPT:
                 broken.append(r)
             if verbose:
-                out.write(faultlib.format_result(r) + '\n')
+                out.write(matrix.format_result(r) + '\n')
     out.write('\n== Double faults: a fault at request i, then one at each '
               'request j of the revert or rollback ==\n')
     out.write(tables.render(
@@ -211,22 +218,22 @@ def _outage_report(out, outages, verbose):
         if not rs:
             continue
         outcomes = collections.Counter(r.outcome for r in rs)
-        ok = sum(outcomes[o] for o in faultlib.KEPT)
+        ok = sum(outcomes[o] for o in matrix.KEPT)
         failed = [r for r in rs if r.error is not None]
         rows.append([
-            sc.name, len(rs), ok, outcomes[faultlib.COMPLETED],
-            outcomes[faultlib.UNCHANGED], outcomes[faultlib.ROLLED_BACK],
-            outcomes[faultlib.CONSISTENT], len(rs) - ok,
+            sc.name, len(rs), ok, outcomes[matrix.COMPLETED],
+            outcomes[matrix.UNCHANGED], outcomes[matrix.ROLLED_BACK],
+            outcomes[matrix.CONSISTENT], len(rs) - ok,
             '%d/%d' % (len([r for r in failed if r.retried == []]),
                        len(failed)),
             '%.1f' % sum(r.seconds for r in rs)])
-        broken += [r for r in rs if r.outcome not in faultlib.KEPT]
+        broken += [r for r in rs if r.outcome not in matrix.KEPT]
         if verbose:
             for r in rs:
-                out.write(faultlib.format_result(r) + '\n')
+                out.write(matrix.format_result(r) + '\n')
     total = sum(len(rs) for _sc, rs in outages)
     out.write('\n== Console outage at each request (%.1f s refused, then '
-              'back) ==\n' % faultlib.OUTAGE_SECONDS)
+              'back) ==\n' % matrix.OUTAGE_SECONDS)
     out.write(tables.render(
         ['operation', 'runs', 'kept', 'completed', 'unchanged',
          'rolled back', 'consistent', 'broken', 'retried delete ok', 's'],
@@ -246,21 +253,21 @@ def _pairs(text):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--only', action='append',
-                        choices=[sc.name for sc in faultlib.SCENARIOS],
+                        choices=[sc.name for sc in scenarios.SCENARIOS],
                         help='operation(s) to run (default: all)')
-    parser.add_argument('--kinds', default=','.join(faultlib.KINDS),
+    parser.add_argument('--kinds', default=','.join(matrix.KINDS),
                         help='comma-separated fault kinds (default: %s)'
-                        % ','.join(faultlib.KINDS))
+                        % ','.join(matrix.KINDS))
     parser.add_argument('--no-retry', action='store_true',
                         help='do not retry failed operations')
     parser.add_argument('--double', default='%s:%s' % (
-        ','.join(faultlib.DOUBLE_FIRST), ','.join(faultlib.DOUBLE_SECOND)),
+        ','.join(matrix.DOUBLE_FIRST), ','.join(matrix.DOUBLE_SECOND)),
         help='first:second fault kinds of the double-fault runs '
              '(default: %(default)s)')
     parser.add_argument('--no-double', action='store_true',
                         help='no double-fault runs')
     parser.add_argument('--outage-seconds', type=float,
-                        default=faultlib.OUTAGE_SECONDS,
+                        default=matrix.OUTAGE_SECONDS,
                         help='how long the console refuses connections '
                              '(default: %(default)s)')
     parser.add_argument('--no-outage', action='store_true',
@@ -271,10 +278,10 @@ def main(argv=None):
     kinds = tuple(k for k in args.kinds.split(',') if k)
     double = None if args.no_double else _pairs(args.double)
     unknown = [k for k in kinds + (double[0] + double[1] if double else ())
-               if k not in faultlib.KINDS]
+               if k not in matrix.KINDS]
     if unknown:
         parser.error('unknown fault kind(s) %s' % ', '.join(unknown))
-    faultlib.OUTAGE_SECONDS = args.outage_seconds
+    matrix.OUTAGE_SECONDS = args.outage_seconds
     _quiet_logs()
     sys.stdout.write('nova-npiv fault matrix on %s (%d cores), Python %s\n'
                      % (os.uname().machine, os.cpu_count(),

@@ -13,7 +13,8 @@ Prints four tables (doc/source/performance.rst, issue 6):
 4. 16 concurrent instances on one host (connector + spawn, then delete).
 
 Every request pays an injected latency (default 50 ms) standing in for a
-management console.  Run: ``tox -e bench`` or ``python benchmarks/run.py``.
+management console.  Run: ``tox -e bench`` or, from the checkout's root (so
+that its ``nova_npiv`` is the one measured), ``python -m benchmarks.run``.
 Exit status 1 if a check fails: an operation of the concurrency table
 failed, a mapping the instances' metadata expects is missing, doubled or
 belongs to another partition, port or fabric, or a mapping is left after
@@ -31,24 +32,21 @@ import sys
 import time
 import uuid as uuid_lib
 
-# Measure this checkout, not whatever copy of the package is installed.
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from nova.compute import task_states
+from nova import objects
+from oslo_config import cfg
+from oslo_log import log as logging
+from pypowervm.utils import transaction as pvm_tx
 
-from nova.compute import task_states  # noqa: E402
-from nova import objects  # noqa: E402
-from oslo_config import cfg  # noqa: E402
-from oslo_log import log as logging  # noqa: E402
-from pypowervm.utils import transaction as pvm_tx  # noqa: E402
-
-from nova_npiv.cmd import harness  # noqa: E402
-from nova_npiv.cmd import tables  # noqa: E402
-from nova_npiv import fabric_meta  # noqa: E402
-from nova_npiv.simulator import default_topology  # noqa: E402
-from nova_npiv.simulator import Simulator  # noqa: E402
-from nova_npiv import vios as npiv_vios  # noqa: E402
-from nova_npiv import vm  # noqa: E402
-from nova_npiv.volume import npiv  # noqa: E402
+from nova_npiv.cmd import tables
+from nova_npiv import fabric_meta
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+from nova_npiv.testing import fake_cinder
+from nova_npiv.testing import harness
+from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
+from nova_npiv.volume import npiv
 
 CONF = cfg.CONF
 
@@ -105,7 +103,7 @@ class Bench(object):
     def __init__(self, latency, out=sys.stdout):
         self.latency = latency
         self.out = out
-        self.cinder = harness.FakeCinder()
+        self.cinder = fake_cinder.FakeCinder()
         self._n = 0
         self._drivers = []
         self.naive_rows = []

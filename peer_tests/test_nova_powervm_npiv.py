@@ -75,6 +75,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios  # noqa: E402
 
 from nova_npiv.simulator import default_topology  # noqa: E402
 from nova_npiv.simulator import Simulator  # noqa: E402
+from nova_npiv.testing import fake_cinder  # noqa: E402
 from tests.functional import nova_base  # noqa: E402
 from tests.functional.nova_base import uuids  # noqa: E402
 
@@ -99,10 +100,7 @@ def mapping_keys(sim):
 def _connection_info(volume_id):
     # The NPIV adapter reads only the serial; the rest is what Cinder's FC
     # drivers hand nova.
-    return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
-            'data': {'target_discovered': False,
-                     'target_wwn': list(nova_base.ARRAY_TARGETS),
-                     'target_lun': 1, 'volume_id': volume_id}}
+    return fake_cinder.fc_connection_info(volume_id)
 
 
 class PeerRun(object):

@@ -14,11 +14,12 @@ import time
 from nova.compute import task_states
 from nova import objects
 
-from nova_npiv.cmd import harness
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
+from nova_npiv.testing import fake_cinder
+from nova_npiv.testing import harness
 from nova_npiv.volume import npiv
 
 HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
@@ -37,7 +38,7 @@ class Demo(object):
         self.topology = topology or default_topology()
         self.latency = latency
         self.results = []
-        self.cinder = harness.FakeCinder()
+        self.cinder = fake_cinder.FakeCinder()
         self.ctxt = harness.admin_context()
 
     # -- set-up ----------------------------------------------------------

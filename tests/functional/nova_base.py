@@ -27,6 +27,7 @@ from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import Simulator
 from nova_npiv.simulator import default_topology
+from nova_npiv.testing import fake_cinder
 from nova_npiv import vm
 from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
@@ -44,10 +45,6 @@ _NODE_IDENTITY = {
     'nova.compute.manager.ComputeManager._ensure_existing_node_identity':
         compute_manager.ComputeManager._ensure_existing_node_identity,
 }
-
-#: Target ports of the simulated storage array.
-ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
-
 
 class FCCinderFixture(cinder_fixture.CinderFixture):
     """CinderFixture whose volumes are Fibre Channel LUNs.
@@ -67,19 +64,12 @@ class FCCinderFixture(cinder_fixture.CinderFixture):
             if att['id'] == attachment_id:
                 connector = att['connector']
         lun = self._luns.setdefault(volume_id, len(self._luns) + 1)
-        data = {
-            'target_discovered': False,
-            'target_wwn': list(ARRAY_TARGETS),
-            'target_lun': lun,
-            'volume_id': volume_id,
-            'attachment_id': attachment_id,
-        }
+        wwpns = None
         if connector and connector.get('wwpns'):
             self.connectors[volume_id].append(connector)
-            data['initiator_target_map'] = {
-                w: list(ARRAY_TARGETS) for w in connector['wwpns']}
-        return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
-                'data': data}
+            wwpns = connector['wwpns']
+        return fake_cinder.fc_connection_info(volume_id, wwpns, lun=lun,
+                                              attachment_id=attachment_id)
 
 
 class NPIVServicesTestCase(test.TestCase,

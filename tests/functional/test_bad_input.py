@@ -23,12 +23,15 @@ from oslo_config import cfg
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import fabric_meta
-from tests.functional import faultlib
+from nova_npiv.simulator import default_topology
+from nova_npiv.testing import harness
+from nova_npiv.testing import invariants
+from tests.functional import base
 
 CONF = cfg.CONF
 
 
-class ConfigTestCase(faultlib.WorldTestCase):
+class ConfigTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -48,7 +51,7 @@ class ConfigTestCase(faultlib.WorldTestCase):
     def init_host(self, **changes):
         """A new nova-compute for sys-a with ``changes`` to its nova.conf,
         read from a file as nova-compute reads it (None drops an option)."""
-        faultlib.reset_conf()
+        harness.reset_conf()
         opts = dict(self.sim.powervm_conf('sys-a'), **changes)
         lines = ['[powervm]']
         for key, value in opts.items():
@@ -72,13 +75,13 @@ class ConfigTestCase(faultlib.WorldTestCase):
 
     def assertNothingChanged(self, before, world=None):
         world = world or self.w
-        self.assertEqual(before, faultlib.snapshot(world))
+        self.assertEqual(before, invariants.snapshot(world))
         self.assertEqual([], [(r.method, r.path)
                               for r in world.sim.request_log
                               if r.method != 'GET' and r.kind != 'Logon'])
 
     def fails(self, exc_class, *texts, **changes):
-        before = faultlib.snapshot(self.w)
+        before = invariants.snapshot(self.w)
         err = self.assertRaises(exc_class, self.init_host, **changes)
         for text in texts:
             self.assertIn(text, str(err))
@@ -122,11 +125,11 @@ class ConfigTestCase(faultlib.WorldTestCase):
                        ports_per_fabric=value)
 
     def test_fabric_without_npiv_capacity(self):
-        topology = copy.deepcopy(faultlib.default_topology())
+        topology = copy.deepcopy(default_topology())
         for vios in topology['systems'][0]['vioses']:
             vios['ports'][1]['available'] = 0
         world = self.world(topology=topology)
-        before = faultlib.snapshot(world)
+        before = invariants.snapshot(world)
         world.sim.reset_counters()
         err = self.assertRaises(exception.NoFabricCapacity, world.connector)
         self.assertIn('Fabric B: needs 1 physical port(s) with free NPIV '
@@ -146,7 +149,7 @@ class ConfigTestCase(faultlib.WorldTestCase):
                    staging_partition='no-such-lpar')
 
 
-class CorruptMetadataTestCase(faultlib.WorldTestCase):
+class CorruptMetadataTestCase(base.WorldTestCase):
     """Corrupt system_metadata: (key, value, what the error says)."""
 
     P_A, P_B = '10000090fa9e5000', '10000090fa9e5003'
@@ -170,13 +173,13 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
         self.drv = self.w.drivers['host-a']
 
     def check_refused(self, func, key, text):
-        before = faultlib.snapshot(self.w)
+        before = invariants.snapshot(self.w)
         self.w.sim.reset_counters()
         err = self.assertRaises(exception.CorruptFabricMetadata, func)
         self.assertIn('Instance %s' % self.w.inst.uuid, str(err))
         self.assertIn('key %s' % key, str(err))
         self.assertIn(text, str(err))
-        self.assertEqual(before, faultlib.snapshot(self.w))
+        self.assertEqual(before, invariants.snapshot(self.w))
         self.assertEqual([], [r for r in self.w.sim.request_log
                               if r.method != 'GET'])
 
@@ -211,10 +214,10 @@ class CorruptMetadataTestCase(faultlib.WorldTestCase):
         self.w.spawn()
         self.w.inst.system_metadata['npiv_adpt_wwpns_A'] = 'garbage'
         node = self.drv.nodename
-        self.assertEqual(faultlib.NODE_UUID,
+        self.assertEqual(base.NODE_UUID,
                          self.drv.get_available_resource(node)['uuid'])
         self.drv.get_info(self.w.inst)
         self.assertIn(self.w.inst.uuid, self.drv.list_instance_uuids())
         self.w.destroy()
-        self.assertEqual([], faultlib.gone(self.w))
+        self.assertEqual([], invariants.gone(self.w))
 

@@ -246,13 +246,14 @@ class TestSimCommand(testtools.TestCase):
 class TestShow(CLITestCase):
 
     def test_show_puts_metadata_next_to_the_vioses(self):
-        from nova_npiv.cmd import harness
+        from nova_npiv.testing import fake_cinder
+        from nova_npiv.testing import harness
         with Simulator(default_topology()) as sim:
             drv = harness.load_driver(sim, 'host-a', 'sys-a')
             sim.track_session(drv.adapter)
             inst = harness.new_instance(
                 7, '5d1c9d0e-2f4f-4a53-9d0b-3c1a4e9b2c07', 'host-a')
-            cinder = harness.FakeCinder()
+            cinder = fake_cinder.FakeCinder()
             conn = drv.get_volume_connector(inst)
             drv.spawn(harness.admin_context(), inst, None, [], None, {},
                       block_device_info={'block_device_mapping': [

@@ -18,10 +18,11 @@ from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import exception
 from nova_npiv.simulator import server as sim_server
-from tests.functional import faultlib
+from nova_npiv.testing import invariants
+from tests.functional import base
 
 
-class TestCollectorInTheServer(faultlib.WorldTestCase):
+class TestCollectorInTheServer(base.WorldTestCase):
 
     def test_restart_sequence_completes(self):
         real_auth = sim_server.Simulator._authenticate
@@ -51,11 +52,11 @@ class TestCollectorInTheServer(faultlib.WorldTestCase):
             w._replaced.clear()
             armed.set()
             w.destroy()
-            self.assertEqual([], faultlib.gone(w))
+            self.assertEqual([], invariants.gone(w))
             w.close()
 
 
-class TestTimeoutsAreNamed(faultlib.WorldTestCase):
+class TestTimeoutsAreNamed(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()

@@ -21,16 +21,21 @@ import json
 from unittest import mock
 
 from nova import objects
+from oslo_config import cfg
 
-from nova_npiv.cmd import harness
 from nova_npiv.cmd import main as cli
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
+from nova_npiv.testing import harness
+from nova_npiv.testing import invariants
+from nova_npiv.testing import world as world_lib
 from nova_npiv import vm
 from nova_npiv.volume import npiv
+from tests.functional import base
 from tests.functional import conffile
-from tests.functional import faultlib
+
+CONF = cfg.CONF
 
 
 class Crash(BaseException):
@@ -45,7 +50,7 @@ def _uuid(n):
     return '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a%02x' % n
 
 
-class CrashRecoveryTestCase(faultlib.WorldTestCase):
+class CrashRecoveryTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -70,7 +75,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
     def maps_of(self, inst):
         """Mappings carrying the instance's WWPNs or pointing at its LPAR."""
         pairs = set()
-        for fabric in faultlib.FABRICS:
+        for fabric in world_lib.FABRICS:
             rec = fabric_meta.get_fabric(inst, fabric)
             pairs.update(frozenset(p.split()) for _, p in rec.port_map)
         uuid = npiv.lpar_uuid(inst).upper()
@@ -95,7 +100,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         """Problems of the whole console, ``instances`` being all that
         nova knows: nothing claimed that is not there, nothing on staging
         or of a missing partition that they do not claim."""
-        return faultlib.consistency_problems(self.w, instances=instances)
+        return invariants.consistency_problems(self.w, instances=instances)
 
     def unexplained(self, instances):
         """Problems of :meth:`consistent` other than the orphans left
@@ -105,21 +110,21 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
                 if not p.startswith('orphan: ')]
 
     def console(self):
-        return faultlib.console(self.w.sim)
+        return invariants.console(self.w.sim)
 
     def assert_removed_only(self, before, *slot_sets):
         """The console is ``before`` less exactly the slots of the
         mappings in ``slot_sets`` (Mapping snapshots)."""
         keys = {(m.system, m.vios, m.server_slot, m.vfchost)
                 for slots in slot_sets for m in slots}
-        expected = faultlib.without(
+        expected = invariants.without(
             before, lambda s: (s.system, s.vios, s.server_slot,
                                s.vfchost) in keys)
         self.assertEqual(len(keys), len(before.mappings) -
                          len(expected.mappings))
         now = self.console()
         self.assertEqual(expected, now, '\n'.join(
-            faultlib.describe_diff(expected, now)))
+            invariants.describe_diff(expected, now)))
 
     def model_maps(self, inst):
         """The Mapping snapshots of ``maps_of(inst)``."""
@@ -134,8 +139,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         self.w.sim.reset_counters()
         # init_host skips the reconciliation where nova's database is out
         # of reach; here the database is this list.
-        faultlib.CONF.set_override('connection', 'sqlite://',
-                                   group='database')
+        CONF.set_override('connection', 'sqlite://', group='database')
         with mock.patch.object(objects.InstanceList, 'get_by_host',
                                return_value=instances) as get_by_host, \
                 mock.patch.object(objects.InstanceList, 'get_by_filters',
@@ -349,7 +353,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
 
     def _cli(self, *argv):
         # The CLI reads its own nova.conf, not the drivers' overrides.
-        faultlib.reset_conf()
+        harness.reset_conf()
         out = io.StringIO()
         with mock.patch('sys.stdout', out):
             code = cli.main(list(argv))

@@ -21,7 +21,9 @@ from nova_npiv import console
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import cli as sim_cli
 from nova_npiv.simulator import Simulator
-from tests.functional import faultlib
+from nova_npiv.testing import harness
+from nova_npiv.testing import world as world_lib
+from tests.functional import base
 
 CONF = cfg.CONF
 
@@ -49,7 +51,7 @@ class TestPasswordNeverLogged(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.addCleanup(faultlib.reset_conf)
+        self.addCleanup(harness.reset_conf)
         self.addCleanup(CONF.reset)
         self.handler = _Everything()
         root = logging.getLogger()
@@ -78,7 +80,7 @@ class TestPasswordNeverLogged(testtools.TestCase):
         self.assertEqual(0, demo.run(out, topology=topology), out.getvalue())
         self.assertIn('All steps behaved as expected.', out.getvalue())
 
-        world = faultlib.World(topology=topology)
+        world = world_lib.World(topology=topology)
         self.addCleanup(world.close)
         drv = world.drivers['host-a']
         # Sessions expire: pypowervm logs on again, with the password.
@@ -91,7 +93,7 @@ class TestPasswordNeverLogged(testtools.TestCase):
             world.sim.inject_fault('PUT', 'Logon', **fault)
             self.assertRaises(pvm_exc.Error, drv.get_info, world.inst)
         # A wrong password configured.
-        self.assertRaises(pvm_exc.Error, faultlib.World,
+        self.assertRaises(pvm_exc.Error, world_lib.World,
                           topology=topology, password=PASSWORD + 'x')
         # oslo.config's dump of the options.
         CONF.log_opt_values(logging.getLogger('nova_npiv.test'),
@@ -121,7 +123,7 @@ class _Capture(http.server.BaseHTTPRequestHandler):
         pass
 
 
-class TestRedirectsAreNotFollowed(faultlib.WorldTestCase):
+class TestRedirectsAreNotFollowed(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -159,7 +161,7 @@ class TestRedirectsAreNotFollowed(faultlib.WorldTestCase):
         self.assertEqual([], self.capture.seen)
 
 
-class TestTLSVerification(faultlib.WorldTestCase):
+class TestTLSVerification(base.WorldTestCase):
     """What ``verify`` every HTTP request is sent with."""
 
     def setUp(self):
@@ -229,7 +231,7 @@ class TestTLSVerification(faultlib.WorldTestCase):
 
 
 class TestSimulatorLoopbackOnly(testtools.TestCase):
-    """See also test_simulator.TestServer.test_refuses_non_loopback_hosts."""
+    """See also tests/unit/simulator/test_server.py (non-loopback hosts)."""
 
     def test_bound_socket_and_command_line(self):
         for host in ('0.0.0.0', '::', '192.0.2.1', 'example.com'):

@@ -14,10 +14,10 @@ from nova_npiv.cmd import harness
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
-from tests.functional import faultlib
+from tests.functional import base
 
 
-class PowerJobsTestCase(faultlib.WorldTestCase):
+class PowerJobsTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -111,7 +111,7 @@ class PowerJobsTestCase(faultlib.WorldTestCase):
         self.assertIn('No LPAR to reboot', self.logs.output)
 
 
-class ResourcesTestCase(faultlib.WorldTestCase):
+class ResourcesTestCase(base.WorldTestCase):
 
     def test_used_memory_and_processors_follow_the_running_partitions(self):
         w = self.world()
@@ -144,7 +144,7 @@ class ResourcesTestCase(faultlib.WorldTestCase):
         self.assertEqual(before['vcpus_used'], stopped['vcpus_used'])
 
 
-class AuditTestCase(faultlib.WorldTestCase):
+class AuditTestCase(base.WorldTestCase):
 
     def test_mapping_without_client_adapter_is_reported_and_removed(self):
         w = self.world()
@@ -183,7 +183,7 @@ class AuditTestCase(faultlib.WorldTestCase):
         self.assertEqual([], audit.find([view], {'sys-a': None}))
 
 
-class LiveMigrationPreChecksTestCase(faultlib.WorldTestCase):
+class LiveMigrationPreChecksTestCase(base.WorldTestCase):
 
     HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
 

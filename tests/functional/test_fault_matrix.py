@@ -2,11 +2,11 @@
 
 Every operation's REST request sequence is learned from a clean run; the
 operation is then re-run in a fresh simulator with one request failing, and
-the invariant of doc/source/reliability.rst is judged (``faultlib``):
-completed, or
-failed with everything as before or as a clean rollback, the metadata
-agreeing with the VIOSes, no staging leftover, no orphan, NPIV capacity
-unchanged; and a retry without faults completes.
+the invariant of doc/source/reliability.rst is judged
+(``nova_npiv.testing.matrix``): completed, or failed with everything as
+before or as a clean rollback, the metadata agreeing with the VIOSes, no
+staging leftover, no orphan, NPIV capacity unchanged; and a retry without
+faults completes.
 
 Here: spawn, delete and live migration with HTTP 500 at every request;
 lost replies, 412 storms and job failures on spawn's updates and jobs and
@@ -23,8 +23,12 @@ from pypowervm import exceptions as pvm_exc
 import testtools
 
 from nova_npiv import driver
+from nova_npiv.testing import harness
+from nova_npiv.testing import invariants
+from nova_npiv.testing import matrix
+from nova_npiv.testing import scenarios
 from nova_npiv import vm
-from tests.functional import faultlib
+from tests.functional import base
 
 _LEARNED = {}
 
@@ -33,13 +37,13 @@ def learned(name):
     """The clean run of ``name``, learned once per test process."""
     if name not in _LEARNED:
         try:
-            _LEARNED[name] = faultlib.learn(faultlib.scenario(name))
+            _LEARNED[name] = matrix.learn(scenarios.scenario(name))
         finally:
-            faultlib.reset_conf()
+            harness.reset_conf()
     return _LEARNED[name]
 
 
-class MatrixTestCase(faultlib.WorldTestCase):
+class MatrixTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -51,17 +55,17 @@ class MatrixTestCase(faultlib.WorldTestCase):
         silently tested less), and every kind asked for must be among
         them."""
         learn = learned(name)
-        results = faultlib.matrix(learn.scenario, learn, kinds=kinds,
-                                  indexes=indexes, retry=retry)
+        results = matrix.matrix(learn.scenario, learn, kinds=kinds,
+                                indexes=indexes, retry=retry)
         expected = {(t.index, k) for t in learn.targets
                     if indexes is None or t.index in indexes
-                    for k in faultlib.kinds_for(t, kinds)}
+                    for k in matrix.kinds_for(t, kinds)}
         self.assertEqual(expected, {(r.target.index, r.kind)
                                     for r in results})
         self.assertEqual(runs, len(results))
         self.assertEqual(set(kinds), {r.kind for r in results})
-        bad = [faultlib.format_result(r) for r in results
-               if r.outcome in (faultlib.VIOLATED, faultlib.NOT_FIRED) or
+        bad = [matrix.format_result(r) for r in results
+               if r.outcome in (matrix.VIOLATED, matrix.NOT_FIRED) or
                r.retried]
         self.assertEqual([], bad, '\n' + '\n'.join(bad))
         return results
@@ -83,78 +87,78 @@ class MatrixTestCase(faultlib.WorldTestCase):
                          .count(('POST', 'VirtualIOServer')))
 
     def test_spawn_http_500_everywhere(self):
-        results = self.run_matrix('spawn', [faultlib.KIND_500], runs=13)
+        results = self.run_matrix('spawn', [matrix.KIND_500], runs=13)
         # Failures before the LPAR exists leave the instance as it was or
         # unmapped with its WWPNs kept; later ones are rolled back.
-        self.assertIn(faultlib.ROLLED_BACK, {r.outcome for r in results})
+        self.assertIn(matrix.ROLLED_BACK, {r.outcome for r in results})
 
     def test_spawn_lost_replies_412_and_jobs(self):
         learn = learned('spawn')
         updates = [t.index for t in learn.targets
                    if t.method in ('POST', 'PUT')]
-        self.run_matrix('spawn', [faultlib.KIND_LOST, faultlib.KIND_412,
-                                  faultlib.KIND_JOB],
+        self.run_matrix('spawn', [matrix.KIND_LOST, matrix.KIND_412,
+                                  matrix.KIND_JOB],
                         indexes=updates, runs=13)
 
     def test_delete_http_500_everywhere(self):
-        self.run_matrix('delete', [faultlib.KIND_500], runs=11)
+        self.run_matrix('delete', [matrix.KIND_500], runs=11)
 
     def test_delete_before_spawn_500_and_lost_replies(self):
         self.run_matrix('delete before spawn',
-                        [faultlib.KIND_500, faultlib.KIND_LOST], runs=8)
+                        [matrix.KIND_500, matrix.KIND_LOST], runs=8)
 
     def test_attach_new_fabric_500_and_lost_replies(self):
         # The attach's own requests: after the connector's staging.
         learn = learned('attach (new fabric)')
         posts = [t.index for t in learn.targets if t.method == 'POST']
         self.run_matrix('attach (new fabric)',
-                        [faultlib.KIND_500, faultlib.KIND_LOST],
+                        [matrix.KIND_500, matrix.KIND_LOST],
                         indexes=range(posts[0], len(learn.targets)),
                         runs=6)
 
     def test_live_migration_http_500_everywhere(self):
         # A failed migration is retried, as an operator would: the retry
         # must migrate the instance.
-        results = self.run_matrix('live migration', [faultlib.KIND_500],
+        results = self.run_matrix('live migration', [matrix.KIND_500],
                                   runs=13)
         self.assertNotEqual([], [r for r in results if r.retried == []])
 
     def test_live_migration_job_412_and_lost_replies(self):
         learn = learned('live migration')
         after_job = [t.index for t in learn.targets if t.job][0]
-        self.run_matrix('live migration', [faultlib.KIND_JOB,
-                                           faultlib.KIND_LOST],
+        self.run_matrix('live migration', [matrix.KIND_JOB,
+                                           matrix.KIND_LOST],
                         indexes=range(after_job, len(learn.targets)),
                         runs=5)
         # No VIOS update follows the Migrate job: the etag conflicts are
         # aimed at the updates before it.
-        self.run_matrix('live migration', [faultlib.KIND_412], runs=4)
+        self.run_matrix('live migration', [matrix.KIND_412], runs=4)
 
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there
         # tests nothing, and says so; so does a count that is off.
         self.assertRaises(testtools.matchers.MismatchError, self.run_matrix,
-                          'delete before spawn', [faultlib.KIND_JOB],
+                          'delete before spawn', [matrix.KIND_JOB],
                           runs=0)
         self.assertRaises(testtools.matchers.MismatchError, self.run_matrix,
-                          'delete before spawn', [faultlib.KIND_500],
+                          'delete before spawn', [matrix.KIND_500],
                           runs=3, indexes=[0, 1, 2, 3, 4, 5])
 
     def test_attach_and_detach_complete_without_rest(self):
         for name in ('attach', 'detach'):
-            sc = faultlib.scenario(name)
+            sc = scenarios.scenario(name)
             world = self.world(sc.hosts)
             sc.prepare(world)
-            before = faultlib.snapshot(world)
+            before = invariants.snapshot(world)
             world.sim.reset_counters()
             # Any request would fail: there must be none.
             world.sim.inject_fault(times=100)
             sc.operate(world)
             self.assertEqual([], world.sim.request_log)
-            self.assertEqual(before, faultlib.snapshot(world))
+            self.assertEqual(before, invariants.snapshot(world))
 
 
-class DoubleFaultTestCase(faultlib.WorldTestCase):
+class DoubleFaultTestCase(base.WorldTestCase):
     """A sample of the double-fault matrix (all of it: tox -e faults).
 
     HTTP 500 at one request of each operation whose revert or rollback does
@@ -171,12 +175,12 @@ class DoubleFaultTestCase(faultlib.WorldTestCase):
     def run_double(self, name, pick, runs):
         learn = learned(name)
         first = pick(learn.targets)
-        results = faultlib.double_matrix(
-            learn.scenario, learn, first=[faultlib.KIND_500],
-            second=[faultlib.KIND_500], indexes=[first.index])
+        results = matrix.double_matrix(
+            learn.scenario, learn, first=[matrix.KIND_500],
+            second=[matrix.KIND_500], indexes=[first.index])
         self.assertEqual(runs, len(results))
-        bad = [faultlib.format_result(r) for r in results
-               if r.outcome not in faultlib.KEPT or r.retried]
+        bad = [matrix.format_result(r) for r in results
+               if r.outcome not in matrix.KEPT or r.retried]
         self.assertEqual([], bad, '\n' + '\n'.join(bad))
         return results
 
@@ -194,7 +198,7 @@ class DoubleFaultTestCase(faultlib.WorldTestCase):
         results = self.run_double(
             'spawn', lambda ts: [t for t in ts if t.job == ('PowerOn', 1)][0],
             runs=7)
-        self.assertIn(faultlib.ROLLED_BACK, {r.outcome for r in results})
+        self.assertIn(matrix.ROLLED_BACK, {r.outcome for r in results})
 
     def test_delete_unmapping(self):
         self.run_double('delete', lambda ts: self.posts(ts)[1], runs=2)
@@ -212,7 +216,7 @@ class DoubleFaultTestCase(faultlib.WorldTestCase):
                         t.path.endswith('VirtualIOServer')][1], runs=3)
 
 
-class OutageTestCase(faultlib.WorldTestCase):
+class OutageTestCase(base.WorldTestCase):
     """The console unreachable in the middle of an operation (a sample;
     every request: tox -e faults).  The request meeting the outage is not
     carried out, the reverts meet refused connections; the state must be
@@ -224,17 +228,16 @@ class OutageTestCase(faultlib.WorldTestCase):
         # Longer than the operation and its reverts take, even on a loaded
         # machine: an outage that ends in the middle of a revert is another
         # case (see the README's reliability section).
-        self.useFixture(fixtures.MockPatchObject(faultlib, 'OUTAGE_SECONDS',
+        self.useFixture(fixtures.MockPatchObject(matrix, 'OUTAGE_SECONDS',
                                                  1.5))
 
     def run_outage(self, name, pick):
         learn = learned(name)
-        (result,) = faultlib.outage_matrix(learn.scenario, learn,
-                                           indexes=[pick(learn.targets)
-                                                    .index])
-        self.assertIn(result.outcome, faultlib.KEPT,
-                      faultlib.format_result(result))
-        self.assertEqual([], result.retried, faultlib.format_result(result))
+        (result,) = matrix.outage_matrix(learn.scenario, learn,
+                                         indexes=[pick(learn.targets).index])
+        self.assertIn(result.outcome, matrix.KEPT,
+                      matrix.format_result(result))
+        self.assertEqual([], result.retried, matrix.format_result(result))
         # The outage is what failed: a connection error, or the job or task
         # failure that carries it (reverts now wait the outage out, so the
         # operation's own error is what surfaces).
@@ -248,7 +251,7 @@ class OutageTestCase(faultlib.WorldTestCase):
         # and undoes the whole spawn, as a clean rollback does.
         result = self.run_outage(
             'spawn', lambda ts: [t for t in ts if t.job == ('PowerOn', 1)][0])
-        self.assertEqual(faultlib.ROLLED_BACK, result.outcome)
+        self.assertEqual(matrix.ROLLED_BACK, result.outcome)
 
     def test_spawn_at_the_lpar_create(self):
         self.run_outage('spawn', lambda ts: [
@@ -267,7 +270,7 @@ class _NoAdoptDelay(fixtures.Fixture):
             driver, 'ADOPT_RETRY_DELAY', 0.01))
 
 
-class RegressionTestCase(faultlib.WorldTestCase):
+class RegressionTestCase(base.WorldTestCase):
     """Combinations the matrix found broken, kept as plain tests."""
 
     def setUp(self):
@@ -277,13 +280,13 @@ class RegressionTestCase(faultlib.WorldTestCase):
     def test_spawn_deletes_an_lpar_whose_create_reply_was_lost(self):
         world = self.world()
         conn = world.connector()
-        staged = faultlib.snapshot(world)
+        staged = invariants.snapshot(world)
         world.sim.inject_fault('PUT', 'LogicalPartition$',
                                kind='lost_reply')
         self.assertRaises(pvm_exc.ConnectionError, world.spawn,
                           connector=conn)
         # The LPAR was created; spawn's revert must delete it.
-        self.assertEqual(staged, faultlib.snapshot(world))
+        self.assertEqual(staged, invariants.snapshot(world))
 
     def test_a_failing_revert_does_not_stop_the_others(self):
         # The spawn's feed read fails, and so do both reads of the
@@ -292,21 +295,21 @@ class RegressionTestCase(faultlib.WorldTestCase):
         # own error reported.
         world = self.world()
         conn = world.connector()
-        staged = faultlib.snapshot(world)
+        staged = invariants.snapshot(world)
         world.sim.reset_counters()
         world.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
                                times=3, message='console busy')
         err = self.assertRaises(pvm_exc.HttpError, world.spawn,
                                 connector=conn)
         self.assertIn('console busy', str(err))
-        self.assertEqual(staged, faultlib.snapshot(world))
+        self.assertEqual(staged, invariants.snapshot(world))
         self.assertIn('trying again', self.logs.output)
         self.assertIn('Could not undo', self.logs.output)
 
     def test_failed_attach_keeps_the_fabrics_already_mapped(self):
         # Fabric B configured after the boot: the attach maps it, and its
         # POST fails.  Fabric A carries the boot volume and must stay.
-        sc = faultlib.scenario('attach (new fabric)')
+        sc = scenarios.scenario('attach (new fabric)')
         world = self.world(sc.hosts)
         sc.prepare(world)
         lpar = vm.lpar_uuid(world.inst)
@@ -318,28 +321,28 @@ class RegressionTestCase(faultlib.WorldTestCase):
         self.assertEqual(before_a, [m for m in world.sim.model.mappings()
                                     if m.fabric == 'A' and
                                     m.client_lpar_uuid == lpar])
-        self.assertEqual([], faultlib.consistency_problems(world))
+        self.assertEqual([], invariants.consistency_problems(world))
         self.assertEqual([], sc.rolled_back(world, None))
 
     def test_failed_delete_maps_back_what_one_vios_removed(self):
         # The unmapping lands on one VIOS and fails on the other: the
         # metadata still records both fabrics, so the VIOS that landed is
         # mapped back and a retried delete finishes.
-        sc = faultlib.scenario('delete')
+        sc = scenarios.scenario('delete')
         world = self.world(sc.hosts)
         sc.prepare(world)
-        mappings = faultlib.snapshot(world).mappings
+        mappings = invariants.snapshot(world).mappings
         world.sim.inject_fault('POST', 'VirtualIOServer/', nth=2)
         self.assertRaises(pvm_exc.HttpError, sc.operate, world)
-        self.assertEqual(mappings, faultlib.snapshot(world).mappings)
-        self.assertEqual([], faultlib.consistency_problems(world))
+        self.assertEqual(mappings, invariants.snapshot(world).mappings)
+        self.assertEqual([], invariants.consistency_problems(world))
         self.assertIn('Mapping the vFC adapters of %s back'
                       % world.inst.uuid, self.logs.output)
         sc.retry(world)
         self.assertEqual([], sc.done(world))
 
     def migrate(self, *faults):
-        sc = faultlib.scenario('live migration')
+        sc = scenarios.scenario('live migration')
         world = self.world(sc.hosts)
         sc.prepare(world)
         for fault in faults:
@@ -375,11 +378,10 @@ class RegressionTestCase(faultlib.WorldTestCase):
         # ERROR); its metadata still describes the source's ports, which
         # `nova-npiv show` reports.
         self.assertEqual('host-b', world.inst.host)
-        self.assertNotEqual([], faultlib.consistency_problems(world))
+        self.assertNotEqual([], invariants.consistency_problems(world))
 
 
-
-class JudgeTestCase(faultlib.WorldTestCase):
+class JudgeTestCase(base.WorldTestCase):
     """The judge reports the damage each kind of bug leaves.
 
     A run is made to fail, then the damage is planted where a faulty
@@ -394,12 +396,12 @@ class JudgeTestCase(faultlib.WorldTestCase):
         """(result without plant, result with plant)."""
         learn = learned(name)
         target = pick(learn.targets)
-        clean = faultlib.run_one(learn.scenario, learn, target,
-                                 faultlib.KIND_500, retry=False)
+        clean = matrix.run_one(learn.scenario, learn, target,
+                               matrix.KIND_500, retry=False)
         self.assertEqual((outcome, []), (clean.outcome, clean.problems))
-        bad = faultlib.run_one(learn.scenario, learn, target,
-                               faultlib.KIND_500, retry=False, plant=plant)
-        self.assertEqual(faultlib.VIOLATED, bad.outcome)
+        bad = matrix.run_one(learn.scenario, learn, target,
+                             matrix.KIND_500, retry=False, plant=plant)
+        self.assertEqual(matrix.VIOLATED, bad.outcome)
         return '\n'.join(bad.problems)
 
     @staticmethod
@@ -416,7 +418,7 @@ class JudgeTestCase(faultlib.WorldTestCase):
     def test_a_stray_lpar_after_a_failed_spawn(self):
         text = self.planted('spawn', self.power_on,
                         lambda w: w.sim.model.add_lpar('sys-a', 'stray-1'),
-                        faultlib.ROLLED_BACK)
+                        matrix.ROLLED_BACK)
         self.assertIn("outside the instance: partitions: -[] "
                       "+[Partition(system='sys-a', kind='lpar'", text)
         self.assertIn("name='stray-1'", text)
@@ -427,7 +429,7 @@ class JudgeTestCase(faultlib.WorldTestCase):
                                            'not activated')
 
         text = self.planted('delete', self.delete_vios_post, stop,
-                        faultlib.ROLLED_BACK)
+                        matrix.ROLLED_BACK)
         self.assertIn("name='existing-sys-a-0001', state='running'", text)
         self.assertIn("name='existing-sys-a-0001', state='not activated'",
                       text)
@@ -439,7 +441,7 @@ class JudgeTestCase(faultlib.WorldTestCase):
                     'existing-sys-a-0001').id))
 
         text = self.planted('delete', self.delete_vios_post, unmap,
-                        faultlib.ROLLED_BACK)
+                        matrix.ROLLED_BACK)
         self.assertIn("outside the instance: mappings: -[VSlot(system='sys-a'"
                       ", vios='vios-a1', server_slot=11", text)
 
@@ -449,7 +451,7 @@ class JudgeTestCase(faultlib.WorldTestCase):
                                         lpar='novalink-sys-a', wwpns=())
 
         text = self.planted('spawn', self.power_on, empty_slot,
-                        faultlib.ROLLED_BACK)
+                        matrix.ROLLED_BACK)
         self.assertIn('staging leftover: sys-a/vios-a1', text)
         self.assertIn('maps no WWPNs', text)
         self.assertIn("outside the instance: mappings: -[] +[VSlot(system="
@@ -462,7 +464,7 @@ class JudgeTestCase(faultlib.WorldTestCase):
                                         client_adapter=False)
 
         text = self.planted('delete before spawn', lambda targets: targets[0],
-                        half, faultlib.UNCHANGED)
+                        half, matrix.UNCHANGED)
         self.assertIn('staging leftover: sys-a/vios-a2', text)
 
     def test_staging_slots_without_wwpns_in_every_mode(self):
@@ -470,11 +472,11 @@ class JudgeTestCase(faultlib.WorldTestCase):
         # nova knows; an empty staging slot is a leftover there too.
         world = self.world(bystanders=True)
         world.connector()
-        self.assertEqual([], faultlib.consistency_problems(
+        self.assertEqual([], invariants.consistency_problems(
             world, instances=[world.inst]))
         world.sim.model.add_mapping('sys-a', 'vios-a1', lpar='novalink-sys-a',
                                     wwpns=())
         self.assertEqual(
             ['staging leftover: sys-a/vios-a1 vfchost3 (slot 14, client '
              'slot 5) maps no WWPNs'],
-            faultlib.consistency_problems(world, instances=[world.inst]))
+            invariants.consistency_problems(world, instances=[world.inst]))

@@ -15,10 +15,11 @@ from oslo_config import fixture as config_fixture
 from pypowervm import exceptions as pvm_exc
 import testtools
 
-from nova_npiv.cmd import harness
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.tasks import base as tf_base
+from nova_npiv.testing import fake_cinder
+from nova_npiv.testing import harness
 
 INSTANCE_UUID = '6d1f2c3b-4a5e-4f60-8a7b-9c0d1e2f3a4b'
 
@@ -53,7 +54,7 @@ class TestDriverFlowsAreLogged(testtools.TestCase):
         self.addCleanup(self.sim.stop)
         self.drv = harness.load_driver(self.sim, 'host-a', 'sys-a')
         self.sim.track_session(self.drv.adapter)
-        self.cinder = harness.FakeCinder()
+        self.cinder = fake_cinder.FakeCinder()
         self.ctxt = harness.admin_context()
         self.log = Records()
         logger = logging.getLogger(tf_base.__name__)

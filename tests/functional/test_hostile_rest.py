@@ -18,7 +18,10 @@ from pypowervm import adapter as pvm_adpt  # noqa: F401 - sets the parser
 from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import exception
-from tests.functional import faultlib
+from nova_npiv.testing import harness
+from nova_npiv.testing import matrix
+from nova_npiv.testing import scenarios
+from tests.functional import base
 
 ATOM = b'<feed xmlns="http://www.w3.org/2005/Atom">'
 
@@ -82,7 +85,7 @@ def target_classes(target, exc_class):
     return classes
 
 
-class TestLxmlAsPypowervmUsesIt(faultlib.WorldTestCase):
+class TestLxmlAsPypowervmUsesIt(base.WorldTestCase):
     """What lxml does with entities, as pypowervm sets it up."""
 
     def parse_everywhere(self, body):
@@ -129,7 +132,7 @@ class TestLxmlAsPypowervmUsesIt(faultlib.WorldTestCase):
             self.assertIn(b'EXPANDED', etree.tostring(root))
 
 
-class HostileReplyTestCase(faultlib.WorldTestCase):
+class HostileReplyTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -152,9 +155,9 @@ class TestHostileRepliesDuringSpawn(HostileReplyTestCase):
     and update: a clear error, and the invariant of the fault matrix."""
 
     def run_corpus(self, pick):
-        sc = faultlib.scenario('spawn')
-        learned = faultlib.learn(sc)
-        faultlib.reset_conf()
+        sc = scenarios.scenario('spawn')
+        learned = matrix.learn(sc)
+        harness.reset_conf()
         target = pick(learned.targets)
         failures = []
         for name, status, body, exc_class, text in CORPUS:
@@ -185,7 +188,7 @@ class TestHostileRepliesDuringSpawn(HostileReplyTestCase):
                 failures.append('%s: %r does not name %s %s'
                                 % (name, str(err)[:300], target.method,
                                    path))
-            outcome, problems = faultlib.judge(sc, world, learned, err)
+            outcome, problems = matrix.judge(sc, world, learned, err)
             if problems:
                 failures.append('%s: %s: %s' % (name, outcome,
                                                 '; '.join(problems)))

@@ -22,7 +22,8 @@ from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
-from nova_npiv.cmd import harness
+from nova_npiv.testing import fake_cinder
+from nova_npiv.testing import harness
 from nova_npiv import conf as npiv_conf
 from nova_npiv import driver as npiv_driver
 
@@ -96,7 +97,7 @@ class TestUnfinishedMigration(testtools.TestCase):
             ctxt = harness.admin_context()
             inst = harness.new_instance(
                 3, '6a0e2b7c-1d43-4e8e-9a55-0f7b3c2d1e44', 'host-a')
-            cinder = harness.FakeCinder()
+            cinder = fake_cinder.FakeCinder()
             conn = src.get_volume_connector(inst)
             src.spawn(ctxt, inst, None, [], None, {},
                       block_device_info={'block_device_mapping': [

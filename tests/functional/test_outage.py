@@ -1,8 +1,9 @@
 """The simulator's console outage: connections refused, then back.
 
-The fault matrix's ``outage`` kind relies on it (``faultlib``): the request
-that meets the fault is not carried out and its connection closes, then for
-a few seconds nothing listens on the console's port.
+The fault matrix's ``outage`` kind relies on it
+(``nova_npiv.testing.matrix``): the request that meets the fault is not
+carried out and its connection closes, then for a few seconds nothing
+listens on the console's port.
 """
 
 import logging

@@ -16,24 +16,30 @@ from unittest import mock
 from lxml import etree
 from nova import exception as nova_exc
 from nova import objects
+from oslo_config import cfg
 from pypowervm import const as pvm_const
 from pypowervm import exceptions as pvm_exc
 from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
-from nova_npiv.cmd import harness
 from nova_npiv.cmd import main as cli
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv.testing import harness
+from nova_npiv.testing import invariants
+from nova_npiv.testing import scenarios
+from nova_npiv.testing import world as world_lib
 from nova_npiv import vm
+from tests.functional import base
 from tests.functional import conffile
-from tests.functional import faultlib
+
+CONF = cfg.CONF
 
 OTHER_UUID = '9b2f6c1e-55aa-4d0e-8f7b-2e6a4c3d1b%02x'
 
 
-class OwnershipTestCase(faultlib.WorldTestCase):
+class OwnershipTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
@@ -70,10 +76,10 @@ class TestCreateRevert(OwnershipTestCase):
         self.assertEqual('not activated',
                          self.lpar_state(vm.lpar_uuid(self.inst)))
         self.assertEqual(maps, self.inst_maps())
-        for fabric in faultlib.FABRICS:
+        for fabric in world_lib.FABRICS:
             self.assertEqual(fabric_meta.INST_MAPPED,
                              fabric_meta.get_fabric(self.inst, fabric).state)
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_a_create_refused_for_its_shape_is_not_retried(self):
         # The console refuses the memory (not a multiple of its memory
@@ -115,7 +121,7 @@ class TestCreateRevert(OwnershipTestCase):
         self.assertRaises(pvm_exc.HttpError, self.w.spawn)
         self.assertEqual('not activated', self.lpar_state(foreign.uuid))
         self.assertIsNone(self.lpar_state(vm.lpar_uuid(self.inst)))
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_lost_create_reply_removes_the_lpar_it_made(self):
         self.w.sim.inject_fault('PUT', 'LogicalPartition$',
@@ -123,7 +129,7 @@ class TestCreateRevert(OwnershipTestCase):
         conn = self.w.connector()
         self.assertRaises(pvm_exc.Error, self.w.spawn, connector=conn)
         self.assertIsNone(self.lpar_state(vm.lpar_uuid(self.inst)))
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_lost_reply_to_a_refused_create_keeps_the_old_lpar(self):
         # The instance's own LPAR exists (mapped); a create whose answer
@@ -169,7 +175,7 @@ class TestIdentity(OwnershipTestCase):
         self.w.destroy()
         self.assertEqual('running', self.lpar_state(by_inst_name.uuid))
         self.assertEqual('running', self.lpar_state(by_our_name.uuid))
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_nothing_acts_on_a_name_match(self):
         foreign = self.foreign_lpar(vm.lpar_name(self.inst), state='running')
@@ -226,7 +232,7 @@ class TestPlatformChosenUUID(OwnershipTestCase):
     """The evacuation fallback: the UUID the platform chose is recorded."""
 
     def setUp(self):
-        faultlib.WorldTestCase.setUp(self)
+        base.WorldTestCase.setUp(self)
         self.w = self.world((('host-a', 'sys-a'), ('host-b', 'sys-b')))
         self.inst = self.w.inst
 
@@ -275,7 +281,7 @@ class TestDeleteVerified(OwnershipTestCase):
                              self.lpar_state(vm.lpar_uuid(self.inst)))
             # nova retries the delete: it completes.
             self.w.destroy()
-            self.assertEqual([], faultlib.gone(self.w))
+            self.assertEqual([], invariants.gone(self.w))
 
 
 # --------------------------------------------------------------------------
@@ -307,7 +313,7 @@ def captured_topology():
     ]}
 
 
-class TestCapturedEstate(faultlib.WorldTestCase):
+class TestCapturedEstate(base.WorldTestCase):
     """pypowervm's captured VIOSes (mappings without client adapter, without
     port, to partitions that are gone) plus foreign LPARs: no driver
     operation (spawn, power, attach, detach, live migration, destroy),
@@ -349,7 +355,7 @@ class TestCapturedEstate(faultlib.WorldTestCase):
 
     def ours(self):
         pairs = set()
-        for fabric in faultlib.FABRICS:
+        for fabric in world_lib.FABRICS:
             try:
                 rec = fabric_meta.get_fabric(self.inst, fabric)
             except exception.CorruptFabricMetadata:
@@ -379,8 +385,7 @@ class TestCapturedEstate(faultlib.WorldTestCase):
                                                                    uuid))
 
     def restart(self, live, deleted=()):
-        faultlib.CONF.set_override('connection', 'sqlite://',
-                                   group='database')
+        CONF.set_override('connection', 'sqlite://', group='database')
         with mock.patch.object(objects.InstanceList, 'get_by_host',
                                return_value=live), \
                 mock.patch.object(objects.InstanceList, 'get_by_filters',
@@ -388,11 +393,11 @@ class TestCapturedEstate(faultlib.WorldTestCase):
             drv = self.w.load('host-a', 'captured', fabrics=['A', 'B'],
                               fabric_A_port_wwpns=[PORT_A],
                               fabric_B_port_wwpns=[PORT_B])
-        faultlib.CONF.clear_override('connection', group='database')
+        CONF.clear_override('connection', group='database')
         return drv
 
     def audit(self, *args, records=None):
-        faultlib.reset_conf()
+        harness.reset_conf()
         conf = conffile.write(self, self.w.sim, 'captured',
                               whole_console=True)
         out = io.StringIO()
@@ -426,7 +431,8 @@ class TestCapturedEstate(faultlib.WorldTestCase):
             vm.lpar_uuid(self.inst)).state)
         # The captured estate's own orphans are foreign: left, and checked
         # byte for byte by assertForeignIntact.
-        self.assertEqual([], [p for p in faultlib.consistency_problems(self.w)
+        self.assertEqual([], [p for p in
+                              invariants.consistency_problems(self.w)
                               if not p.startswith('orphan: ')])
         self.assertForeignIntact('spawn')
         self.assertIn('Removed 0 mapping(s).',
@@ -455,7 +461,7 @@ class TestCapturedEstate(faultlib.WorldTestCase):
         self.assertForeignIntact('live migration')
 
         self.w.destroy(host='host-b')
-        self.assertEqual([], faultlib.gone(self.w))
+        self.assertEqual([], invariants.gone(self.w))
         self.assertForeignIntact('destroy')
         self.restart([], deleted=[self.inst])
         self.assertIn('Removed 0 mapping(s).',
@@ -463,7 +469,7 @@ class TestCapturedEstate(faultlib.WorldTestCase):
         self.assertForeignIntact('start-up and audit after the delete')
 
 
-class TestStagingConfig(faultlib.WorldTestCase):
+class TestStagingConfig(base.WorldTestCase):
 
     def test_staging_partition_naming_a_vios_is_refused(self):
         err = self.assertRaises(exception.NPIVConfigError, self.world,
@@ -479,7 +485,7 @@ class TestConnectionInfoInput(OwnershipTestCase):
 
     def test_falsy_connection_info_is_named(self):
         self.w.spawn()
-        before = faultlib.snapshot(self.w)
+        before = invariants.snapshot(self.w)
         for value in self.FALSY:
             err = self.assertRaises(
                 exception.InvalidConnectionInfo, self.drv.attach_volume,
@@ -490,11 +496,11 @@ class TestConnectionInfoInput(OwnershipTestCase):
                 exception.InvalidConnectionInfo, self.drv.extend_volume,
                 self.w.ctxt, value, self.inst, 1)
             self.assertIn('field connection_info', str(err))
-        self.assertEqual(before, faultlib.snapshot(self.w))
+        self.assertEqual(before, invariants.snapshot(self.w))
 
     def test_spawn_with_falsy_connection_info_creates_nothing(self):
         conn = self.w.connector()
-        staged = faultlib.snapshot(self.w)
+        staged = invariants.snapshot(self.w)
         for value in self.FALSY:
             bdms = [{'boot_index': 0, 'mount_device': '/dev/sda',
                      'connection_info': value}]
@@ -503,12 +509,12 @@ class TestConnectionInfoInput(OwnershipTestCase):
                 self.w.ctxt, self.inst, None, [], None, {},
                 block_device_info={'block_device_mapping': bdms})
             self.assertIn('field connection_info', str(err))
-        self.assertEqual(staged, faultlib.snapshot(self.w))
+        self.assertEqual(staged, invariants.snapshot(self.w))
         self.w.spawn(connector=conn)
 
     def test_detach_with_malformed_connection_info_succeeds(self):
         self.w.spawn()
-        before = faultlib.snapshot(self.w)
+        before = invariants.snapshot(self.w)
         bad = self.FALSY + (
             'junk', {'driver_volume_type': 'fibre_channel'},
             {'driver_volume_type': 'fibre_channel', 'data': {}},
@@ -518,12 +524,12 @@ class TestConnectionInfoInput(OwnershipTestCase):
                                    '/dev/sdb')
         self.assertIn('whose stored connection_info is unusable',
                       self.logs.output)
-        self.assertEqual(before, faultlib.snapshot(self.w))
+        self.assertEqual(before, invariants.snapshot(self.w))
         # A good one still validates and changes nothing either.
         self.drv.detach_volume(self.w.ctxt,
                                self.w.bdms[-1]['connection_info'],
                                self.inst, '/dev/sdb')
-        self.assertEqual(before, faultlib.snapshot(self.w))
+        self.assertEqual(before, invariants.snapshot(self.w))
 
 
 class TestCorruptStagedDestroy(OwnershipTestCase):
@@ -538,12 +544,12 @@ class TestCorruptStagedDestroy(OwnershipTestCase):
         self.w.connector()
         self.assertEqual(2, len(self.staging_maps()))
         self.inst.system_metadata['npiv_adpt_wwpns_A'] = 'zz'
-        before = faultlib.snapshot(self.w)
+        before = invariants.snapshot(self.w)
         err = self.assertRaises(exception.CorruptFabricMetadata,
                                 self.w.destroy)
         self.assertIn('Instance %s' % self.inst.uuid, str(err))
         self.assertIn('key npiv_adpt_wwpns_A', str(err))
-        self.assertEqual(before, faultlib.snapshot(self.w))
+        self.assertEqual(before, invariants.snapshot(self.w))
 
     def test_readable_fabrics_are_still_unmapped(self):
         # Fabric A was unmapped (nothing staged there): its bad map hides
@@ -559,13 +565,13 @@ class TestCorruptStagedDestroy(OwnershipTestCase):
         self.assertEqual([], self.staging_maps())
 
 
-class TestLenientHMC(faultlib.WorldTestCase):
+class TestLenientHMC(base.WorldTestCase):
     """Where the LPAR is comes from its managed system, never a 404: this
     console serves a nested lookup for a partition of any system."""
 
     def setUp(self):
         super().setUp()
-        self.sc = faultlib.scenario('live migration')
+        self.sc = scenarios.scenario('live migration')
         self.w = self.world(self.sc.hosts)
         self.sc.prepare(self.w)
         self.w.sim.lenient_nested = True
@@ -581,7 +587,7 @@ class TestLenientHMC(faultlib.WorldTestCase):
         self.w.sim.fail_job('Migrate')
         self.assertRaises(pvm_exc.JobRequestFailed, self.sc.operate, self.w)
         self.assertEqual('host-a', self.w.inst.host)
-        self.assertEqual([], faultlib.mapped_to_instance(self.w, 'sys-a'))
+        self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-a'))
 
     def test_lookups_under_the_other_system_find_nothing(self):
         drv_b = self.w.drivers['host-b']

@@ -27,6 +27,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
+from nova_npiv.testing import fake_cinder
 from nova_npiv.volume import npiv
 
 # The managed system of the sample feed's hrefs.
@@ -182,12 +183,8 @@ class WWPNJob(object):
 def connection_info(wwpns=None, volume_id='vol-1', targets=(TARGET,),
                     lun=1):
     """A valid Cinder FC connection_info, zoned to ``wwpns`` if given."""
-    data = {'volume_id': volume_id, 'target_discovered': False,
-            'target_wwn': list(targets), 'target_lun': lun}
-    if wwpns:
-        data['initiator_target_map'] = {w: list(targets) for w in wwpns}
-    return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
-            'data': data}
+    return fake_cinder.fc_connection_info(volume_id, wwpns or None,
+                                          targets=targets, lun=lun)
 
 
 def _href_uuid(vmap):

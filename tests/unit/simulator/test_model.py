@@ -1,5 +1,6 @@
 """The simulator's topology spec and state model, without HTTP."""
 
+import copy
 import json
 import os
 import tempfile
@@ -9,6 +10,7 @@ import testtools
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Model
 from nova_npiv.simulator import normalize_topology
+from nova_npiv.simulator import Simulator
 
 
 class TestTopology(testtools.TestCase):
@@ -172,3 +174,29 @@ class TestModelHelpers(testtools.TestCase):
         self.assertEqual(('not activated', 'inactive'),
                          (vios.state, vios.rmc_state))
         self.assertRaises(KeyError, self.model.mappings, 'sys-z')
+
+
+class TestDeterminism(testtools.TestCase):
+
+    def test_same_spec_same_identities(self):
+        def identities(spec):
+            sim = Simulator(spec)
+            model = sim.model
+            return ([(s.name, s.uuid) for s in model.systems()],
+                    [(v.name, v.uuid) for v in model.vioses()],
+                    [(lp.name, lp.uuid) for lp in model.lpars()],
+                    [(p.vios, p.name, p.wwpn) for p in model.ports()],
+                    [m.wwpns for m in model.mappings()],
+                    model.next_wwpns('sys-a', 2))
+
+        spec = default_topology(existing_mappings=6)
+        first = identities(copy.deepcopy(spec))
+        self.assertEqual(first, identities(copy.deepcopy(spec)))
+        other = copy.deepcopy(spec)
+        other['seed'] = 2
+        second = identities(other)
+        self.assertNotEqual(first[1], second[1])
+        self.assertNotEqual(first[3], second[3])
+        all_wwpns = [w for pair in first[4] for w in pair] + first[5]
+        self.assertEqual(len(all_wwpns), len(set(w.lower()
+                                                 for w in all_wwpns)))

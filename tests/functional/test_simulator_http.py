@@ -1,17 +1,16 @@
-"""The simulator over HTTP: concurrency, LPAR updates and entry points.
+"""The simulator over HTTP: concurrency, LPAR updates and serving.
 
-The model and topology tests that need no HTTP are in
-tests/unit/simulator/test_model.py.
+What needs no HTTP is under tests/unit/simulator/ (the model and topology
+in test_model.py, the command line's options in test_cli.py, the server's
+refusals in test_server.py).
 """
 
 import io
 import json
 import logging
 import os
-import sys
 import tempfile
 import threading
-from unittest import mock
 
 import fixtures
 from pypowervm import const as pvm_const
@@ -167,23 +166,3 @@ class TestEntryPoints(testtools.TestCase):
                                    stop_event=stop)
         self.assertEqual(['solo'], [s.name for s in sim.model.systems()])
         self.assertIn('managed_system = solo', out.getvalue())
-
-    def test_main_parses_options(self):
-        with mock.patch.object(cli, 'serve_forever') as serve:
-            self.assertEqual(0, cli.main(['--port', '0', '--console',
-                                             'hmc']))
-        spec = serve.call_args[0][0]
-        self.assertEqual('hmc', spec['console'])
-        self.assertEqual(0, serve.call_args[1]['port'])
-        with mock.patch.object(cli, 'serve_forever') as serve:
-            cli.main(['--topology', '/some/file.json'])
-        self.assertEqual('/some/file.json',
-                         serve.call_args[1]['topology_file'])
-
-    def test_refuses_to_run_on_green_threads(self):
-        patcher = mock.Mock()
-        patcher.is_monkey_patched.return_value = True
-        with mock.patch.dict(sys.modules, {'eventlet.patcher': patcher}):
-            exc = self.assertRaises(RuntimeError,
-                                    Simulator(default_topology()).start)
-        self.assertIn('OS_NOVA_DISABLE_EVENTLET_PATCHING', str(exc))

@@ -1,8 +1,9 @@
 """The driver on the simulator, without the rest of nova.
 
-Shared by the demo, the benchmarks and the fault-injection report: drivers
-loaded the way nova-compute loads them, instances kept in memory, and a
-stand-in for Cinder that answers like an FC volume driver.
+Shared by the demo, the benchmarks, the fault matrix and the tests: drivers
+loaded the way nova-compute loads them (so the plugin is found and set up
+exactly as in production), and instances kept in memory, since there is no
+nova database here.  Cinder's side is :mod:`nova_npiv.testing.fake_cinder`.
 """
 
 from nova import context as nova_context
@@ -15,8 +16,6 @@ from oslo_config import cfg
 from nova_npiv import conf as npiv_conf
 
 CONF = cfg.CONF
-
-ARRAY_TARGETS = ['500507680b2155a0', '500507680b2255a0']
 
 
 class MemoryInstance(instance_obj.Instance):
@@ -66,29 +65,16 @@ def admin_context():
     return nova_context.get_admin_context()
 
 
-class FakeCinder(object):
-    """Just enough of Cinder: FC connection_info for a connector."""
+def reset_conf():
+    """Undo what :func:`load_driver` set on the global CONF.
 
-    def __init__(self):
-        self.luns = {}
-
-    def connection_info(self, volume_id, connector):
-        lun = self.luns.setdefault(volume_id, len(self.luns) + 1)
-        return {
-            'driver_volume_type': 'fibre_channel',
-            'serial': volume_id,
-            'data': {
-                'volume_id': volume_id,
-                'target_discovered': False,
-                'target_wwn': list(ARRAY_TARGETS),
-                'target_lun': lun,
-                'initiator_target_map': {w: list(ARRAY_TARGETS)
-                                         for w in connector['wwpns']},
-            },
-        }
-
-    def bdm(self, volume_id, boot_index, connector):
-        return {'boot_index': boot_index,
-                'mount_device': '/dev/sd%s' % chr(ord('a') + boot_index % 26),
-                'connection_info': self.connection_info(volume_id,
-                                                        connector)}
+    The drivers of one process share nova's CONF; a test or run that loaded
+    one leaves its overrides for the next unless they are cleared.
+    """
+    for name in list(CONF.powervm.keys()):
+        try:
+            CONF.clear_override(name, group='powervm')
+        except cfg.NoSuchOptError:
+            pass
+    CONF.clear_override('compute_driver')
+    CONF.clear_override('connection', group='database')

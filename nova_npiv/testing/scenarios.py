@@ -1,0 +1,244 @@
+"""The operations the fault matrix breaks, each as nova runs it.
+
+A :class:`Scenario` says how to reach an operation's starting point, how
+to run it, how to run it again after a failure (nova's answer to a failed
+operation is to run it again: reschedule, repeated delete, new migration)
+and what a completed or rolled-back run must leave.  What "rolled back"
+may mean differs per operation -- a destroy cannot be undone, a failed
+spawn is followed by nova's destroy -- so each scenario states it next to
+the reason, and the matrix (:mod:`nova_npiv.testing.matrix`) stays one
+engine for all of them.  Every world has bystander partitions, so that a
+run that touches what is not the instance's is caught.
+"""
+
+from nova_npiv import fabric_meta
+from nova_npiv.testing import invariants
+from nova_npiv.testing import world as world_lib
+
+
+class Scenario(object):
+    """One operation: how to reach its start, run it and judge a failure."""
+
+    name = None
+    hosts = (('host-a', 'sys-a'),)
+    #: Fabrics whose metadata must agree with the VIOSes.
+    fabrics = world_lib.FABRICS
+
+    def world(self):
+        return world_lib.World(self.hosts, bystanders=True)
+
+    def prepare(self, world):
+        """Bring the world to the operation's starting point."""
+
+    def operate(self, world):
+        raise NotImplementedError
+
+    def retry(self, world):
+        self.operate(world)
+
+    def done(self, world):
+        """Problems with the state a completed operation must leave."""
+        return []
+
+    def rolled_back(self, world, before):
+        """Problems with the state after a failure, other than "as before".
+
+        The default: only "exactly as before" is accepted.
+        """
+        return ['not as before']
+
+
+class Spawn(Scenario):
+    """Boot from two volumes on two fabrics: connector, then spawn.
+
+    As nova's build does, a failed spawn is followed by destroy (nova's
+    ``_shutdown_instance``); a failed connector is not.
+    """
+
+    name = 'spawn'
+
+    def operate(self, world):
+        conn = world.connector()
+        staged = invariants.snapshot(world)
+        try:
+            world.spawn(connector=conn)
+        except Exception:
+            # What spawn's own reverts left: the state the connector made,
+            # or the clean rollback.
+            if world.double:
+                # The revert itself met a fault: it cannot be clean, but
+                # the VIOSes and the metadata must agree.
+                problems = invariants.consistency_problems(world)
+            elif invariants.snapshot(world) != staged:
+                problems = (self.rolled_back(world, None) +
+                            invariants.console_problems(
+                                world, staged, invariants.snapshot(world)))
+            else:
+                problems = []
+            if problems:
+                world.notes.append('after spawn\'s revert: %s'
+                                   % '; '.join(problems))
+            world.destroy()
+            raise
+
+    def done(self, world):
+        return invariants.mapped_to_instance(world, 'sys-a')
+
+    def rolled_back(self, world, before):
+        return invariants.gone(world) + invariants.unmapped_with_wwpns(world)
+
+
+class Delete(Scenario):
+    """Destroy a running instance booted from two volumes."""
+
+    name = 'delete'
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        world.destroy()
+
+    def done(self, world):
+        return invariants.gone(world) + invariants.unmapped_with_wwpns(world)
+
+    def rolled_back(self, world, before):
+        # A destroy cannot be undone: the LPAR may be powered off, and its
+        # mappings may be gone if the metadata says so.  A delete whose
+        # last reply was lost did complete.
+        if not self.done(world):
+            return []
+        lpars = invariants.instance_lpars(world)
+        if [(lp.system, lp.state) for lp in lpars] != \
+                [('sys-a', 'not activated')]:
+            return ['instance LPAR is %s' % [(lp.system, lp.state)
+                                             for lp in lpars]]
+        uuid = world.lpar_uuid.upper()
+        stopped = before._replace(partitions=tuple(sorted(
+            (p._replace(state='not activated') if p.uuid == uuid else p
+             for p in before.partitions), key=repr)))
+        if invariants.snapshot(world) == stopped:
+            return []
+        problems = invariants.unmapped_with_wwpns(world)
+        if [m for m in world.sim.model.mappings()
+                if (m.client_lpar_uuid or '').upper() == uuid]:
+            problems.append('instance mappings left')
+        if world_lib.capacity(world.sim) != world.capacity0:
+            problems.append('NPIV capacity changed')
+        return problems
+
+
+class DeleteStaged(Scenario):
+    """Destroy an instance whose connector ran but whose spawn never did."""
+
+    name = 'delete before spawn'
+
+    def prepare(self, world):
+        world.connector()
+
+    def operate(self, world):
+        world.destroy()
+
+    def done(self, world):
+        return invariants.gone(world) + invariants.unmapped_with_wwpns(world)
+
+    def rolled_back(self, world, before):
+        return invariants.gone(world) + invariants.unmapped_with_wwpns(world)
+
+
+class Attach(Scenario):
+    """Attach a third volume to a running instance (nothing to map)."""
+
+    name = 'attach'
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        bdm = world.cinder.bdm('vol-third', 2, world.connector())
+        world.drivers['host-a'].attach_volume(
+            world.ctxt, bdm['connection_info'], world.inst, '/dev/sdc')
+        world.bdms.append(bdm)
+
+    def done(self, world):
+        return invariants.mapped_to_instance(world, 'sys-a')
+
+
+class Detach(Scenario):
+    """Detach the second volume of a running instance."""
+
+    name = 'detach'
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        bdm = world.bdms[-1]
+        world.drivers['host-a'].detach_volume(
+            world.ctxt, bdm['connection_info'], world.inst, '/dev/sdb')
+
+    def done(self, world):
+        return invariants.mapped_to_instance(world, 'sys-a')
+
+
+class AttachNewFabric(Scenario):
+    """Attach to an instance booted before fabric B was configured.
+
+    The connector allocates and stages fabric B's WWPNs, the attach maps
+    them to the instance; fabric A carries the boot volume throughout.
+    """
+
+    name = 'attach (new fabric)'
+
+    def prepare(self, world):
+        world.load('host-a', 'sys-a', fabrics=['A'])
+        world.spawn(volumes=1)
+        world.load('host-a', 'sys-a')
+
+    def operate(self, world):
+        bdm = world.cinder.bdm('vol-new', 1, world.connector())
+        world.drivers['host-a'].attach_volume(
+            world.ctxt, bdm['connection_info'], world.inst, '/dev/sdb')
+
+    def done(self, world):
+        return invariants.mapped_to_instance(world, 'sys-a')
+
+    def rolled_back(self, world, before):
+        # Fabric A untouched; fabric B unmapped with its WWPNs, or staged
+        # (the connector ran, the attach failed before mapping anything).
+        problems = invariants.mapped_to_instance(world, 'sys-a', fabrics=['A'])
+        if fabric_meta.get_fabric(world.inst, 'B').state != \
+                fabric_meta.MGMT_MAPPED:
+            problems += invariants.unmapped_with_wwpns(world, fabrics=['B'])
+        return problems
+
+
+class LiveMigrate(Scenario):
+    """Live-migrate a running instance from sys-a (host-a) to sys-b."""
+
+    name = 'live migration'
+    hosts = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        world.live_migrate()
+
+    def retry(self, world):
+        if world.inst.host == 'host-a':
+            world.live_migrate()
+
+    def done(self, world):
+        return invariants.mapped_to_instance(world, 'sys-b')
+
+
+SCENARIOS = (Spawn(), Attach(), AttachNewFabric(), Detach(), Delete(),
+             DeleteStaged(), LiveMigrate())
+
+
+def scenario(name):
+    for sc in SCENARIOS:
+        if sc.name == name:
+            return sc
+    raise KeyError(name)

@@ -1,0 +1,26 @@
+"""``nova-npiv sim``'s option parsing, without starting a server.
+
+Serving (``serve_forever`` on loopback) is tested in
+tests/functional/test_simulator_http.py.
+"""
+
+from unittest import mock
+
+import testtools
+
+from nova_npiv.simulator import cli
+
+
+class TestMain(testtools.TestCase):
+
+    def test_main_parses_options(self):
+        with mock.patch.object(cli, 'serve_forever') as serve:
+            self.assertEqual(0, cli.main(['--port', '0', '--console',
+                                          'hmc']))
+        spec = serve.call_args[0][0]
+        self.assertEqual('hmc', spec['console'])
+        self.assertEqual(0, serve.call_args[1]['port'])
+        with mock.patch.object(cli, 'serve_forever') as serve:
+            cli.main(['--topology', '/some/file.json'])
+        self.assertEqual('/some/file.json',
+                         serve.call_args[1]['topology_file'])

@@ -10,10 +10,10 @@ import fixtures
 from nova import exception as nova_exc
 
 from nova_npiv import audit
-from nova_npiv.cmd import harness
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
+from nova_npiv.testing import harness
 from tests.functional import base
 
 

@@ -94,7 +94,7 @@ class TestCreateRevert(OwnershipTestCase):
         self.assertIsNone(vm.recorded_uuid(self.inst))
         self.assertEqual(1, self.logs.output.count('create_lpar_%s failed'
                                                    % self.inst.uuid))
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_the_refusal_text_decides_nothing(self):
         # A refusal worded like "UUID in use" while no partition of the
@@ -107,7 +107,7 @@ class TestCreateRevert(OwnershipTestCase):
         self.assertIsNone(vm.recorded_uuid(self.inst))
         self.assertEqual(1, self.logs.output.count('create_lpar_%s failed'
                                                    % self.inst.uuid))
-        self.assertEqual([], faultlib.consistency_problems(self.w))
+        self.assertEqual([], invariants.consistency_problems(self.w))
 
     def test_foreign_lpar_named_like_the_instance_survives_spawn(self):
         # Repro B: another cloud's instance-00000001 on the same system.

@@ -13,8 +13,7 @@ from pypowervm import exceptions as pvm_exc
 from taskflow import task
 
 from nova_npiv import conf as npiv_conf
-from nova_npiv import exception
-from nova_npiv import fabric_meta
+from nova_npiv import fabric_records
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -79,20 +78,20 @@ class SaveFabricState(task.Task):
         self.state = state
 
     def execute(self):
+        records = fabric_records.FabricRecords(self.instance, self.fabrics)
+        errors = records.errors()
         for fabric in self.fabrics:
-            try:
-                record = fabric_meta.get_fabric(self.instance, fabric)
-            except exception.CorruptFabricMetadata as err:
+            if fabric in errors:
                 # The VIOS changes have landed (e.g. a delete unmapped the
                 # partition despite the bad keys); raising now would fail
                 # the operation after the fact and leave the instance
                 # undeletable.  Keys that cannot be read cannot be rewritten
                 # faithfully: leave them to `nova-npiv audit`.
-                LOG.error('%s: fabric %s left as it is', err, fabric)
+                LOG.error('%s: fabric %s left as it is', errors[fabric],
+                          fabric)
                 continue
-            fabric_meta.set_fabric(self.instance, fabric, self.state,
-                                   record.port_map)
-        self.instance.save()
+            records.set(fabric, self.state)
+        records.save(always=True)
 
 
 class UndoOnFailure(task.Task):

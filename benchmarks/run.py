@@ -226,7 +226,7 @@ class Bench(object):
                                                   npiv_vios.XAGS_PORTS))
                     ftsk.add_functor_subtask(
                         npiv._map_to_instance, drv.host_uuid,
-                        npiv.lpar_uuid(inst), drv.staging.uuid,
+                        vm.lpar_uuid(inst), drv.staging.uuid,
                         rec.port_map)
                     ftsk.execute()
             vm.power_on(vm.get(drv.adapter, drv.host_uuid, inst))
@@ -403,11 +403,11 @@ class Bench(object):
                 if rec.state != fabric_meta.INST_MAPPED:
                     # Not where a spawn must leave it: an empty key no
                     # mapping matches, so the check reports it missing.
-                    expected.append((npiv.lpar_uuid(inst), None, fabric,
+                    expected.append((vm.lpar_uuid(inst), None, fabric,
                                      frozenset()))
                     continue
                 for phys, pair in rec.port_map:
-                    expected.append((npiv.lpar_uuid(inst), phys.upper(),
+                    expected.append((vm.lpar_uuid(inst), phys.upper(),
                                      fabric, frozenset(pair.split())))
         return expected
 

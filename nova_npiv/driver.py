@@ -28,15 +28,14 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from taskflow.patterns import linear_flow as tf_lf
 
-from nova_npiv import audit
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import host_info
-from nova_npiv import inventory
 from nova_npiv import migration_data
+from nova_npiv import recovery
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
@@ -90,7 +89,9 @@ class NPIVDriver(driver.ComputeDriver):
         # not exist is a configuration error, not a failure of every spawn.
         self.staging.uuid  # noqa: B018
         self._check_fabric_ports()
-        self._reconcile(host)
+        recovery.reconcile(host, self.adapter, self.host_wrapper,
+                           self.settings, self.staging,
+                           self._finish_migration)
         LOG.info('nova-npiv drives managed system %s (%s)',
                  self.host_wrapper.system_name, self.host_uuid)
 
@@ -105,49 +106,6 @@ class NPIVDriver(driver.ComputeDriver):
                 raise exception.FabricPortsNotFound(
                     fabric=fabric, ports=', '.join(missing),
                     host=self.host_wrapper.system_name)
-
-    def _reconcile(self, host):
-        """Bring the VIOSes back in line with nova's view after a crash.
-
-        A nova-compute that died mid-operation never ran its reverts:
-        staging mappings of instances that were connected meanwhile, or of
-        instances that are gone, are left behind.  Only mappings that
-        nova's records prove nova's are removed (see :mod:`audit`): the
-        client partition is an instance of this host, or the client WWPNs
-        are in the fabric metadata of an instance of this host, deleted
-        ones included.  Anything else is logged for the operator.  Never
-        fatal: the service must start even if this fails.
-        """
-        if (objects.base.NovaObject.indirection_api is None and
-                not CONF.database.connection):
-            LOG.info('No path to nova\'s database: skipping the start-up '
-                     'reconciliation of vFC mappings')
-            return
-        try:
-            ctxt = nova_context.get_admin_context()
-            instances = objects.InstanceList.get_by_host(
-                ctxt, host, expected_attrs=['system_metadata'])
-            for inst in instances:
-                self._finish_migration(inst)
-            deleted = objects.InstanceList.get_by_filters(
-                nova_context.get_admin_context(read_deleted='yes'),
-                {'host': host, 'deleted': True},
-                expected_attrs=['system_metadata'])
-            ownership = audit.Ownership.of_instances(instances, deleted)
-            view = inventory.read_system(self.adapter, self.host_wrapper,
-                                         self.settings)
-            staging_uuid = self.staging.uuid
-            staging_id = next((p.id for p in view.partitions.values()
-                               if p.uuid == staging_uuid), None)
-            findings = audit.find([view], {view.name: staging_id},
-                                  ownership=ownership)
-            audit.report_unproven(findings)
-            ours = audit.select(findings)
-            if ours:
-                audit.fix(view, ours)
-        except Exception:
-            LOG.exception('Start-up reconciliation of vFC mappings failed; '
-                          'run nova-npiv audit')
 
     def _finish_migration(self, instance):
         """Adopt the mappings of a live migration whose last step failed."""

@@ -46,11 +46,6 @@ _REBUILD_STATES = (task_states.REBUILDING,
 _QUEUED = weakref.WeakKeyDictionary()
 
 
-#: Re-exported: the LPAR's identity lives in :mod:`nova_npiv.vm`.
-lpar_uuid = vm.lpar_uuid
-lpar_uuid_of = vm.lpar_uuid_of
-
-
 def _pair(port_map_entry):
     return port_map_entry[1].split()
 
@@ -66,7 +61,7 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
                          stg_ftsk=stg_ftsk)
         #: The instance's LPAR; derived from the instance unless the
         #: caller knows better (see ``vm.create``).
-        self.lpar_uuid = lpar_uuid or lpar_uuid_of(instance.uuid)
+        self.lpar_uuid = lpar_uuid or vm.lpar_uuid_of(instance.uuid)
         self.staging = staging
         self.settings = settings or npiv_conf.load_settings(conf)
         self.fabrics = self.settings.fabrics

@@ -43,7 +43,7 @@ from nova_npiv import fabric_meta
 from nova_npiv import migration_data
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
-from nova_npiv.volume import npiv
+from nova_npiv import vm
 
 CONF = cfg.CONF
 
@@ -156,7 +156,7 @@ class World(object):
 
     @property
     def lpar_uuid(self):
-        return npiv.lpar_uuid(self.inst)
+        return vm.lpar_uuid(self.inst)
 
     def fabrics(self, host='host-a'):
         return self.drivers[host].settings.fabrics
@@ -394,7 +394,7 @@ def console_problems(world, before, state, wwpns=()):
 
 
 def _instance_lpar(world, inst=None):
-    uuid = npiv.lpar_uuid(inst or world.inst).upper()
+    uuid = vm.lpar_uuid(inst or world.inst).upper()
     return [lp for lp in world.sim.model.lpars() if lp.uuid.upper() == uuid]
 
 
@@ -445,7 +445,7 @@ def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
                        explained):
     problems = []
     name = '' if inst is world.inst else 'instance %s: ' % inst.uuid
-    uuid = npiv.lpar_uuid(inst).upper()
+    uuid = vm.lpar_uuid(inst).upper()
     inst_lpars = _instance_lpar(world, inst)
     if len(inst_lpars) > 1:
         problems.append('%sLPAR of the instance on %d systems'

@@ -4,7 +4,7 @@ A nova-compute that dies mid-operation runs no taskflow revert.  The crashes
 here are real: a task of the driver's own flow raises a BaseException (as
 SystemExit or a killed process would), which taskflow does not revert.  The
 new nova-compute's start-up reconciliation (``init_host`` ->
-``NPIVDriver._reconcile``, fed with nova's view of the host) and
+``nova_npiv.recovery.reconcile``, fed with nova's view of the host) and
 ``nova-npiv audit --fix`` (with nova's records) must then bring the VIOSes
 back in line without touching the mappings of healthy instances, and remove
 nothing that nova's records do not prove nova's.
@@ -28,7 +28,6 @@ from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv.tasks import vm as tf_vm
 from nova_npiv import vm
-from nova_npiv.volume import npiv
 from tests.functional import conffile
 from tests.functional import faultlib
 
@@ -73,7 +72,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
         for fabric in faultlib.FABRICS:
             rec = fabric_meta.get_fabric(inst, fabric)
             pairs.update(frozenset(p.split()) for _, p in rec.port_map)
-        uuid = npiv.lpar_uuid(inst).upper()
+        uuid = vm.lpar_uuid(inst).upper()
         return sorted(
             (m.system, m.vios, m.vfchost, m.client_lpar_id, m.wwpns)
             for m in self.w.sim.model.mappings()
@@ -170,7 +169,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
     def delete_lpar_behind_our_back(self, inst):
         """The LPAR went (deleted on the HMC while nova-compute was down);
         its VIOS server adapters stay behind, as on a real system."""
-        lpar = npiv.lpar_uuid(inst)
+        lpar = vm.lpar_uuid(inst)
         self.w.sim.model.set_lpar_state('sys-a', lpar, 'not activated')
         self.w.sim.model.delete_lpar('sys-a', lpar)
 

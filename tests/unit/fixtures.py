@@ -27,6 +27,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 
 # The managed system of the sample feed's hrefs.
@@ -367,7 +368,7 @@ class NPIVFixture(fixtures.Fixture):
         return result
 
     def instance_maps(self, instance):
-        return self.maps(npiv.lpar_uuid(instance))
+        return self.maps(vm.lpar_uuid(instance))
 
     def staging_maps(self):
         return self.maps(STAGING_UUID)

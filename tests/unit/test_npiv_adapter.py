@@ -25,6 +25,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import staging as npiv_staging
 from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 from tests.unit import fixtures as fx
 
@@ -515,7 +516,7 @@ class TestConnectFromMgmtMapped(NPIVTestCase):
         self.connector()
         self.fx.reset_counts()
         self.before = self.fx.other_maps(fx.STAGING_UUID,
-                                         npiv.lpar_uuid(self.inst))
+                                         vm.lpar_uuid(self.inst))
 
     def test_staging_swapped_for_instance_mappings(self):
         self.connect()
@@ -527,7 +528,7 @@ class TestConnectFromMgmtMapped(NPIVTestCase):
              fx.VIOS2: [(fx.V2_FCS1, pair(2, 3))]},
             self.fx.instance_maps(self.inst))
         self.assertEqual(self.before, self.fx.other_maps(
-            fx.STAGING_UUID, npiv.lpar_uuid(self.inst)))
+            fx.STAGING_UUID, vm.lpar_uuid(self.inst)))
 
     def test_one_feedtask_one_post_per_touched_vios(self):
         self.connect()
@@ -568,9 +569,9 @@ class TestConnectFromMgmtMapped(NPIVTestCase):
         self.connect()
         for vios_w in self.fx.feed:
             for vmap in npiv.vfc_mapper.find_maps(
-                    vios_w.vfc_mappings, npiv.lpar_uuid(self.inst)):
+                    vios_w.vfc_mappings, vm.lpar_uuid(self.inst)):
                 self.assertIn('/ManagedSystem/%s/LogicalPartition/%s'
-                              % (fx.HOST_UUID, npiv.lpar_uuid(self.inst)),
+                              % (fx.HOST_UUID, vm.lpar_uuid(self.inst)),
                               vmap.client_lpar_href)
 
     def test_initiator_map_may_name_partner_wwpns(self):
@@ -828,7 +829,7 @@ class TestRemoveInstanceMappings(NPIVTestCase):
     def _remove(self, update_metadata=True):
         self.before_wwpns = fabric_meta.all_wwpns(self.inst, ['A', 'B'])
         self.others = self.fx.other_maps(fx.STAGING_UUID,
-                                         npiv.lpar_uuid(self.inst))
+                                         vm.lpar_uuid(self.inst))
         self.fx.reset_counts()
         self.fx.npiv(self.inst).remove_instance_mappings(
             update_metadata=update_metadata)
@@ -837,7 +838,7 @@ class TestRemoveInstanceMappings(NPIVTestCase):
         self.assertEqual({}, self.fx.instance_maps(self.inst))
         self.assertEqual({}, self.fx.staging_maps())
         self.assertEqual(self.others, self.fx.other_maps(
-            fx.STAGING_UUID, npiv.lpar_uuid(self.inst)))
+            fx.STAGING_UUID, vm.lpar_uuid(self.inst)))
         self.assertEqual(1, self.fx.gets)
         self.assertEqual(sorted([fx.VIOS1, fx.VIOS2]),
                          sorted(self.fx.updated()))
@@ -1460,7 +1461,7 @@ class TestHelpers(NPIVTestCase):
     def test_lpar_uuid_is_the_powervm_form(self):
         inst = self.fx.instance(uuid='fb1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d')
         self.assertEqual('7B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D',
-                         npiv.lpar_uuid(inst))
+                         vm.lpar_uuid(inst))
 
     def test_host_name(self):
         self.assertEqual(fabric_meta.host_name(self.inst),

@@ -48,7 +48,7 @@ from nova_npiv.simulator import default_topology  # noqa: E402
 from nova_npiv.simulator import Simulator  # noqa: E402
 from nova_npiv import vios as npiv_vios  # noqa: E402
 from nova_npiv import vm  # noqa: E402
-from nova_npiv.volume import npiv  # noqa: E402
+from nova_npiv.volume import vfc_ops  # noqa: E402
 
 CONF = cfg.CONF
 
@@ -225,7 +225,7 @@ class Bench(object):
                         'naive', npiv_vios.getter(drv.adapter, drv.host_uuid,
                                                   npiv_vios.XAGS_PORTS))
                     ftsk.add_functor_subtask(
-                        npiv._map_to_instance, drv.host_uuid,
+                        vfc_ops.map_to_instance, drv.host_uuid,
                         vm.lpar_uuid(inst), drv.staging.uuid,
                         rec.port_map)
                     ftsk.execute()

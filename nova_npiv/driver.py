@@ -8,12 +8,9 @@ cost is one VIOS feed read and one POST per touched VIOS, and a failure
 reverts what already landed.
 """
 
-import time
-
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
-from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -22,8 +19,6 @@ import os_resource_classes as orc
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import excutils
-from pypowervm import exceptions as pvm_exc
-from pypowervm.tasks import migration as pvm_mig
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from taskflow.patterns import linear_flow as tf_lf
@@ -32,9 +27,7 @@ from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
-from nova_npiv import fabric_meta
 from nova_npiv import host_info
-from nova_npiv import migration_data
 from nova_npiv import recovery
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
@@ -43,15 +36,10 @@ from nova_npiv.tasks import vm as tf_vm
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv import volume
+from nova_npiv.volume import migration as lpm
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-
-#: Reads of the destination after a Migrate job: the LPAR has moved, so a
-#: console hiccup must not leave the metadata describing the source.
-ADOPT_TRIES = 3
-ADOPT_RETRY_DELAY = 1.0
-
 
 class NPIVDriver(driver.ComputeDriver):
 
@@ -89,9 +77,10 @@ class NPIVDriver(driver.ComputeDriver):
         # not exist is a configuration error, not a failure of every spawn.
         self.staging.uuid  # noqa: B018
         self._check_fabric_ports()
-        recovery.reconcile(host, self.adapter, self.host_wrapper,
-                           self.settings, self.staging,
-                           self._finish_migration)
+        recovery.reconcile(
+            host, self.adapter, self.host_wrapper, self.settings,
+            self.staging,
+            lambda inst: self._npiv(inst).migration.finish_after_restart())
         LOG.info('nova-npiv drives managed system %s (%s)',
                  self.host_wrapper.system_name, self.host_uuid)
 
@@ -106,18 +95,6 @@ class NPIVDriver(driver.ComputeDriver):
                 raise exception.FabricPortsNotFound(
                     fabric=fabric, ports=', '.join(missing),
                     host=self.host_wrapper.system_name)
-
-    def _finish_migration(self, instance):
-        """Adopt the mappings of a live migration whose last step failed."""
-        if instance.task_state is not None or \
-                not migration_data.get_targets(instance):
-            return
-        try:
-            self._npiv(instance, lpar_w=self._lpar(instance)) \
-                .adopt_migrated_mappings()
-        except Exception:
-            LOG.exception('Could not record the vFC mappings of migrated '
-                          'instance %s', instance.uuid)
 
     def cleanup_host(self, host):
         if self.adapter is not None:
@@ -426,27 +403,8 @@ class NPIVDriver(driver.ComputeDriver):
                                            src_compute_info, dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        if block_migration:
-            raise nova_exc.MigrationPreCheckError(
-                reason='block migration is not supported: NPIV volumes '
-                       'follow the instance')
-        missing = [f for f in fabric_meta.recorded_fabrics(instance)
-                   if f not in self.settings.ports]
-        if missing:
-            raise exception.LiveMigrationDataError(
-                instance=instance.uuid,
-                reason='fabric(s) %s not configured on the destination'
-                % ', '.join(missing))
-        # nova's conductor relays this object, so it must be a class every
-        # nova service knows; like nova's own fake driver we use libvirt's,
-        # saying "shared storage, nothing to copy, nothing to clean up".
-        # Our own data travels in system_metadata (see migration_data).
-        data = migrate_data_obj.LibvirtLiveMigrateData()
-        data.block_migration = False
-        data.is_shared_block_storage = True
-        data.is_shared_instance_path = True
-        data.is_volume_backed = True
-        return data
+        return lpm.destination_check(instance, self.settings,
+                                     block_migration)
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -454,86 +412,27 @@ class NPIVDriver(driver.ComputeDriver):
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
-        npiv_drv = self._npiv(instance)
-        not_mapped = [r.fabric for r in
-                      fabric_meta.get_fabrics(instance, npiv_drv.fabrics)
-                      if r.state != fabric_meta.INST_MAPPED]
-        if not_mapped:
-            raise exception.LiveMigrationDataError(
-                instance=instance.uuid,
-                reason='fabric(s) %s are not mapped to the instance'
-                % ', '.join(not_mapped))
+        self._npiv(instance).migration.check_source()
         return dest_check_data
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
         """Destination: choose the ports the instance's adapters move to."""
-        npiv_drv = self._npiv(instance)
-        targets = npiv_drv.prepare_migration_destination()
-        migration_data.set_targets(instance, targets)
-        instance.save()
+        self._npiv(instance).migration.prepare_destination()
         return migrate_data
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,
                        migrate_data=None):
         """Source: run the platform's Migrate job with the vFC mappings."""
-        lpar_w = None
         try:
-            dest_system = self._dest_system(context, dest, migrate_data)
-            targets = migration_data.get_targets(instance)
-            if not targets:
-                # The destination saved its choice after our copy of the
-                # instance was loaded.
-                targets = migration_data.get_targets(
-                    objects.Instance.get_by_uuid(
-                        context, instance.uuid,
-                        expected_attrs=['system_metadata']))
-            lpar_w = self._lpar(instance)
-            npiv_drv = self._npiv(instance, lpar_w=lpar_w)
-            mappings = npiv_drv.migration_mappings(targets)
-            pvm_mig.migrate_lpar(lpar_w, dest_system,
-                                 virtual_fc_mappings=mappings)
+            self._npiv(instance).migration.migrate(context, dest,
+                                                   migrate_data)
         except Exception:
-            if lpar_w is None or not self._left_source(instance):
-                with excutils.save_and_reraise_exception():
-                    LOG.exception('Live migration of %s failed',
-                                  instance.uuid)
-                    recover_method(context, instance, dest, migrate_data)
-            # The job did its work but its answer was lost (e.g. the
-            # connection dropped): rolling back would leave nova and the
-            # metadata on this host while the LPAR runs on the other.
-            LOG.warning('The Migrate job of %s reported a failure, but the '
-                        'LPAR has left this system: completing the '
-                        'migration', instance.uuid, exc_info=True)
+            with excutils.save_and_reraise_exception():
+                LOG.exception('Live migration of %s failed', instance.uuid)
+                recover_method(context, instance, dest, migrate_data)
         post_method(context, instance, dest, block_migration, migrate_data)
-
-    def _left_source(self, instance):
-        """Whether the LPAR is no longer on this managed system.
-
-        Decided from the partition's own AssociatedManagedSystem, read at
-        the root path: a nested lookup's 404 proves nothing on a lenient
-        HMC, which serves a partition of any system under any system.  No
-        system of this console has it: it went to another console.
-        """
-        try:
-            lpar_w = vm.locate(self.adapter, instance)
-        except Exception:
-            LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
-                      exc_info=True)
-            return False
-        if lpar_w is None:
-            return True
-        return not vm.on_system(lpar_w, self.host_uuid)
-
-    def _dest_system(self, context, dest, migrate_data):
-        if migrate_data is not None and 'migration' in migrate_data:
-            migration = migrate_data.migration
-            if 'dest_node' in migration and migration.dest_node:
-                return migration.dest_node
-        node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
-            context, dest)
-        return node.hypervisor_hostname
 
     def post_live_migration(self, context, instance, block_device_info,
                             migrate_data=None):
@@ -551,30 +450,14 @@ class NPIVDriver(driver.ComputeDriver):
                                            network_info,
                                            block_migration=False,
                                            block_device_info=None):
-        for attempt in range(1, ADOPT_TRIES + 1):
-            try:
-                npiv_drv = self._npiv(instance,
-                                      lpar_w=self._lpar(instance))
-                npiv_drv.adopt_migrated_mappings()
-                return
-            except (pvm_exc.Error, exception.ConsoleReplyRefused) as err:
-                if attempt == ADOPT_TRIES:
-                    raise
-                LOG.warning('Recording the vFC mappings of %s after its '
-                            'migration failed (%s); trying again',
-                            instance.uuid, err)
-                time.sleep(ADOPT_RETRY_DELAY * attempt)
+        self._npiv(instance).migration.adopt_after_migration()
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                network_info,
                                                block_device_info,
                                                destroy_disks=True,
                                                migrate_data=None):
-        # The platform undoes a failed Migrate job; what is ours to undo is
-        # the partner WWPNs' staging and the record of the chosen ports.
-        self._npiv(instance).unstage_partners()
-        migration_data.clear_targets(instance)
-        instance.save()
+        self._npiv(instance).migration.rollback_destination()
 
     def rollback_live_migration_at_source(self, context, instance,
                                           migrate_data):

@@ -40,7 +40,7 @@ import testtools
 
 from nova_npiv.cmd import harness
 from nova_npiv import fabric_meta
-from nova_npiv import migration_data
+from nova_npiv.volume import migration as migration_data
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv import vm

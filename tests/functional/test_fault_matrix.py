@@ -22,8 +22,8 @@ import fixtures
 from pypowervm import exceptions as pvm_exc
 import testtools
 
-from nova_npiv import driver
 from nova_npiv import vm
+from nova_npiv.volume import migration
 from tests.functional import faultlib
 
 _LEARNED = {}
@@ -264,7 +264,7 @@ class _NoAdoptDelay(fixtures.Fixture):
 
     def _setUp(self):
         self.useFixture(fixtures.MockPatchObject(
-            driver, 'ADOPT_RETRY_DELAY', 0.01))
+            migration, 'ADOPT_RETRY_DELAY', 0.01))
 
 
 class RegressionTestCase(faultlib.WorldTestCase):

@@ -16,6 +16,7 @@ from nova.compute import task_states
 from nova import exception as nova_exc
 from oslo_db import exception as db_exc
 from oslo_concurrency import lockutils
+from pypowervm.tasks import vfc_mapper
 from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import virtual_io_server as pvm_vios
@@ -195,7 +196,7 @@ class TestLaterConnectorCalls(NPIVTestCase):
         # Later calls trust the metadata: no feed GET to double-check.
         self.connector()
         for vios_w in self.fx.feed:
-            npiv.vfc_mapper.remove_maps(vios_w, fx.STAGING_UUID)
+            vfc_mapper.remove_maps(vios_w, fx.STAGING_UUID)
         self.fx.reset_counts()
 
         self.connector()
@@ -364,7 +365,7 @@ class TestConcurrentConnectorCalls(NPIVTestCase):
             return real_lock(name, *args, **kwargs)
 
         self.useFixture(fixtures.MockPatchObject(
-            npiv.lockutils, 'lock', side_effect=lock))
+            lockutils, 'lock', side_effect=lock))
 
         def run(name, instance):
             results[name] = self.fx.npiv(instance).wwpns()
@@ -568,7 +569,7 @@ class TestConnectFromMgmtMapped(NPIVTestCase):
     def test_mapping_to_the_instance_partition(self):
         self.connect()
         for vios_w in self.fx.feed:
-            for vmap in npiv.vfc_mapper.find_maps(
+            for vmap in vfc_mapper.find_maps(
                     vios_w.vfc_mappings, vm.lpar_uuid(self.inst)):
                 self.assertIn('/ManagedSystem/%s/LogicalPartition/%s'
                               % (fx.HOST_UUID, vm.lpar_uuid(self.inst)),
@@ -1280,7 +1281,7 @@ class TestClientSlots(NPIVTestCase):
 
     def test_per_fabric_slots(self):
         inst = _rest_instance(self.fx)
-        slots = self.fx.npiv(inst).client_slots()
+        slots = self.fx.npiv(inst).migration.client_slots()
         self.assertEqual({'A': [2], 'B': [4]}, slots)
         self.assertEqual((1, 0), (self.fx.gets, self.fx.updates))
 
@@ -1290,10 +1291,10 @@ class TestClientSlots(NPIVTestCase):
         self.fx.configure({'A': fx.FABRIC_A + fx.FABRIC_B})
         inst = _rest_instance(self.fx, ('A',), [entries])
         self.assertEqual({'A': [2, 4]},
-                         self.fx.npiv(inst).client_slots(self.fx.feed))
+                         self.fx.npiv(inst).migration.client_slots(self.fx.feed))
         inst = _rest_instance(self.fx, ('A',), [entries[::-1]])
         self.assertEqual({'A': [4, 2]},
-                         self.fx.npiv(inst).client_slots(self.fx.feed))
+                         self.fx.npiv(inst).migration.client_slots(self.fx.feed))
 
     def test_pair_order_does_not_matter(self):
         _v, port, wwpns, _s = fx.REST_LPAR_MAPS[0]
@@ -1301,14 +1302,14 @@ class TestClientSlots(NPIVTestCase):
             [(port, '%s %s' % (wwpns[1], wwpns[0]))],
             [(fx.REST_LPAR_MAPS[1][1], ' '.join(fx.REST_LPAR_MAPS[1][2]))]])
         self.assertEqual({'A': [2], 'B': [4]},
-                         self.fx.npiv(inst).client_slots(self.fx.feed))
+                         self.fx.npiv(inst).migration.client_slots(self.fx.feed))
 
     def test_missing_adapter(self):
         inst = _rest_instance(self.fx)
         fabric_meta.set_fabric(inst, 'B', INST,
                                [(fx.V1_FCS0, pair(0, 1))])
         err = self.assertRaises(exception.LiveMigrationDataError,
-                                self.fx.npiv(inst).client_slots,
+                                self.fx.npiv(inst).migration.client_slots,
                                 self.fx.feed)
         self.assertIn(pair(0, 1), str(err))
         self.assertIn('fabric B', str(err))
@@ -1319,7 +1320,8 @@ class TestClientSlots(NPIVTestCase):
         fabric_meta.set_fabric(inst, 'B', INST, [
             (fx.V2_FCS1, 'c05076079cff0e56 c05076079cff0e57')])
         self.assertRaises(exception.LiveMigrationDataError,
-                          self.fx.npiv(inst).client_slots, self.fx.feed)
+                          self.fx.npiv(inst).migration.client_slots,
+                          self.fx.feed)
 
 
 class TestMigrationTargets(NPIVTestCase):
@@ -1340,7 +1342,7 @@ class TestMigrationTargets(NPIVTestCase):
         self.sysmeta = dict(self.inst.system_metadata)
 
     def test_vios_name_id_and_port_per_adapter(self):
-        targets = self.fx.npiv(self.inst).migration_targets()
+        targets = self.fx.npiv(self.inst).migration.targets()
 
         self.assertEqual(
             {'A': ['%s/1//fcs0' % fx.VIOS1, '%s/2//fcs0' % fx.VIOS2],
@@ -1353,19 +1355,19 @@ class TestMigrationTargets(NPIVTestCase):
     def test_count_follows_the_source(self):
         fabric_meta.set_fabric(self.inst, 'B', INST, [
             ('1000000000000003', pair(4, 5))])
-        targets = self.fx.npiv(self.inst).migration_targets(self.fx.feed)
+        targets = self.fx.npiv(self.inst).migration.targets(self.fx.feed)
         self.assertEqual(2, len(targets['A']))
         self.assertEqual(['%s/2//fcs1' % fx.VIOS2], targets['B'])
 
     def test_fabric_without_adapters_skipped(self):
         fabric_meta.clear_fabric(self.inst, 'B')
-        targets = self.fx.npiv(self.inst).migration_targets(self.fx.feed)
+        targets = self.fx.npiv(self.inst).migration.targets(self.fx.feed)
         self.assertEqual(['A'], list(targets))
 
     def test_destination_ports_missing(self):
         self.fx.configure({'A': fx.FABRIC_A, 'B': [fx.NOWHERE]}, 2)
         err = self.assertRaises(exception.FabricPortsNotFound,
-                                self.fx.npiv(self.inst).migration_targets,
+                                self.fx.npiv(self.inst).migration.targets,
                                 self.fx.feed)
         self.assertIn('Fabric B', str(err))
 
@@ -1380,7 +1382,7 @@ class TestMigrationMappings(NPIVTestCase):
     def test_slot_in_front_of_each_target(self):
         targets = {'A': ['%s/1//fcs0' % fx.VIOS1],
                    'B': ['%s/2//fcs1' % fx.VIOS2]}
-        mappings = self.fx.npiv(self.inst).migration_mappings(targets)
+        mappings = self.fx.npiv(self.inst).migration.mappings(targets)
         self.assertEqual(['2/%s/1//fcs0' % fx.VIOS1,
                           '4/%s/2//fcs1' % fx.VIOS2], mappings)
         self.assertEqual((1, 0), (self.fx.gets, self.fx.updates))
@@ -1388,8 +1390,8 @@ class TestMigrationMappings(NPIVTestCase):
     def test_round_trip_with_the_destination(self):
         dest = fx.FakeInstance(uuid=self.inst.uuid, host='source-host',
                                system_metadata=self.inst.system_metadata)
-        targets = self.fx.npiv(dest).migration_targets(self.fx.feed)
-        mappings = self.fx.npiv(self.inst).migration_mappings(
+        targets = self.fx.npiv(dest).migration.targets(self.fx.feed)
+        mappings = self.fx.npiv(self.inst).migration.mappings(
             targets, self.fx.feed)
         self.assertEqual(['2/%s' % targets['A'][0],
                           '4/%s' % targets['B'][0]], mappings)
@@ -1397,14 +1399,14 @@ class TestMigrationMappings(NPIVTestCase):
     def test_count_mismatch(self):
         targets = {'A': [], 'B': ['%s/2//fcs1' % fx.VIOS2]}
         err = self.assertRaises(exception.LiveMigrationDataError,
-                                self.fx.npiv(self.inst).migration_mappings,
+                                self.fx.npiv(self.inst).migration.mappings,
                                 targets, self.fx.feed)
         self.assertIn('fabric A has 1 vFC adapter(s) but the destination '
                       'chose 0', str(err))
 
     def test_missing_fabric_in_targets(self):
         self.assertRaises(exception.LiveMigrationDataError,
-                          self.fx.npiv(self.inst).migration_mappings,
+                          self.fx.npiv(self.inst).migration.mappings,
                           {'A': ['x/1//fcs0']}, self.fx.feed)
 
 
@@ -1419,7 +1421,7 @@ class TestAdoptMigratedMappings(NPIVTestCase):
             [('2000000000000002', 'c05076079cff0e44 c05076079cff0e45')]])
 
     def test_flips_pairs_and_records_destination_ports(self):
-        self.fx.npiv(self.inst).adopt_migrated_mappings()
+        self.fx.npiv(self.inst).migration.adopt()
 
         self.assertEqual([(fx.V1_FCS0, 'c05076079cff0e43 c05076079cff0e42')],
                          fx.port_map(self.inst, 'A'))
@@ -1438,14 +1440,14 @@ class TestAdoptMigratedMappings(NPIVTestCase):
         sysmeta = dict(self.inst.system_metadata)
         err = self.assertRaises(exception.LiveMigrationDataError,
                                 self.fx.npiv(self.inst).
-                                adopt_migrated_mappings, self.fx.feed)
+                                migration.adopt, self.fx.feed)
         self.assertIn('fabric B did not arrive', str(err))
         self.assertEqual(0, self.inst.saves)
         self.assertEqual(sysmeta['npiv_adpt_wwpns_B'],
                          self.inst.system_metadata['npiv_adpt_wwpns_B'])
 
     def test_next_connector_call_reports_the_new_active_wwpns(self):
-        self.fx.npiv(self.inst).adopt_migrated_mappings(self.fx.feed)
+        self.fx.npiv(self.inst).migration.adopt(self.fx.feed)
         self.fx.reset_counts()
         self.assertEqual(['c05076079cff0e43', 'c05076079cff0e45'],
                          self.connector(self.inst))

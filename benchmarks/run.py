@@ -217,19 +217,19 @@ class Bench(object):
         inst = self._instance()
         drv.get_volume_connector(inst)
         with Meter(sim) as meter:
-            vm.create(drv.adapter, drv.host_uuid, inst)
+            vm.create(drv.adapter, drv.system_uuid, inst)
             for _volume in range(volumes):
                 for fabric in fabrics:
                     rec = fabric_meta.get_fabric(inst, fabric)
                     ftsk = pvm_tx.FeedTask(
-                        'naive', npiv_vios.getter(drv.adapter, drv.host_uuid,
+                        'naive', npiv_vios.getter(drv.adapter, drv.system_uuid,
                                                   npiv_vios.XAGS_PORTS))
                     ftsk.add_functor_subtask(
-                        vfc_ops.map_to_instance, drv.host_uuid,
+                        vfc_ops.map_to_instance, drv.system_uuid,
                         vm.lpar_uuid(inst), drv.staging.uuid,
                         rec.port_map)
                     ftsk.execute()
-            vm.power_on(vm.get(drv.adapter, drv.host_uuid, inst))
+            vm.power_on(vm.get(drv.adapter, drv.system_uuid, inst))
         drv.destroy(harness.admin_context(), inst, None, None)
         return meter
 

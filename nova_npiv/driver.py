@@ -55,7 +55,7 @@ class NPIVDriver(driver.ComputeDriver):
         npiv_conf.register_fabric_opts(CONF)
         self.adapter = None
         self.host_wrapper = None
-        self.host_uuid = None
+        self.system_uuid = None
         self.staging = None
         self.settings = None
         self._node_uuid = None
@@ -70,9 +70,9 @@ class NPIVDriver(driver.ComputeDriver):
         self.cleanup_host(host)
         self.adapter = console.build_adapter(CONF)
         self.host_wrapper = console.find_managed_system(self.adapter, CONF)
-        self.host_uuid = self.host_wrapper.uuid
+        self.system_uuid = self.host_wrapper.uuid
         self.staging = npiv_staging.StagingPartition(
-            self.adapter, self.host_uuid, choice=self.settings.staging)
+            self.adapter, self.system_uuid, choice=self.settings.staging)
         # Resolved now: a staging partition named in nova.conf that does
         # not exist is a configuration error, not a failure of every spawn.
         self.staging.uuid  # noqa: B018
@@ -82,10 +82,10 @@ class NPIVDriver(driver.ComputeDriver):
             self.staging,
             lambda inst: self._npiv(inst).migration.finish_after_restart())
         LOG.info('nova-npiv drives managed system %s (%s)',
-                 self.host_wrapper.system_name, self.host_uuid)
+                 self.host_wrapper.system_name, self.system_uuid)
 
     def _check_fabric_ports(self):
-        feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+        feed = npiv_vios.read_feed(self.adapter, self.system_uuid,
                                    npiv_vios.XAGS_PORTS)
         present = {p.wwpn.lower() for v in npiv_vios.active(feed)
                    for p in v.pfc_ports}
@@ -106,7 +106,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def _refresh_host(self):
         self.host_wrapper = pvm_ms.System.get(self.adapter,
-                                              uuid=self.host_uuid)
+                                              uuid=self.system_uuid)
         return self.host_wrapper
 
     @property
@@ -209,7 +209,7 @@ class NPIVDriver(driver.ComputeDriver):
         an HMC ("existing instances") and warn on every power-state sync.
         """
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
-                                  parent_uuid=self.host_uuid)
+                                  parent_uuid=self.system_uuid)
         staging = (self.staging.uuid or '').lower() if self.staging else ''
         return [lpar for lpar in lpars if not lpar.is_mgmt_partition and
                 lpar.uuid.lower() != staging]
@@ -233,10 +233,10 @@ class NPIVDriver(driver.ComputeDriver):
         return uuids
 
     def instance_exists(self, instance):
-        return vm.get(self.adapter, self.host_uuid, instance) is not None
+        return vm.get(self.adapter, self.system_uuid, instance) is not None
 
     def get_info(self, instance, use_cache=True):
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(state=vm.to_power_state(lpar_w.state))
@@ -244,10 +244,10 @@ class NPIVDriver(driver.ComputeDriver):
     # -- helpers ---------------------------------------------------------
 
     def _volume(self, instance, connection_info, stg_ftsk=None):
-        """The adapter of a volume nova names by its connection_info.
+        """The volume driver of a volume nova names by its connection_info.
 
         An empty connection_info is bad input from nova or Cinder, not a
-        request for the instance's adapters (which is what :meth:`_npiv`
+        request for the instance's volume driver (which is what :meth:`_npiv`
         without one means).
         """
         if not connection_info:
@@ -258,7 +258,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def _npiv(self, instance, connection_info=None, stg_ftsk=None,
               lpar_w=None):
-        return volume.build(self.adapter, self.host_uuid, instance,
+        return volume.build(self.adapter, self.system_uuid, instance,
                             connection_info or
                             {'driver_volume_type': 'fibre_channel'},
                             stg_ftsk=stg_ftsk, staging=self.staging,
@@ -266,7 +266,7 @@ class NPIVDriver(driver.ComputeDriver):
                             lpar_uuid=lpar_w.uuid if lpar_w else None)
 
     def _lpar(self, instance):
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return lpar_w
@@ -286,20 +286,20 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid).format_message()
             raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
                                                reason=reason)
-        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
-        vol_drvs = [self._volume(instance, bdm.get('connection_info'),
+        volumes = [self._volume(instance, bdm.get('connection_info'),
                                  stg_ftsk) for bdm in bdms]
         # Every volume is checked before anything is created.
-        for vol_drv in vol_drvs:
-            vol_drv.validated_target()
+        for npiv in volumes:
+            npiv.validated_target()
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
-        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance,
+        flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
                               fabrics=self.settings.fabrics))
-        for vol_drv in vol_drvs:
-            flow.add(tf_stg.ConnectVolume(vol_drv, lpar_from_flow=True))
+        for npiv in volumes:
+            flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)
         if power_on:
             flow.add(tf_vm.PowerOn(instance))
@@ -312,25 +312,25 @@ class NPIVDriver(driver.ComputeDriver):
         self._destroy(instance, instance.host in (None, self.settings.host))
 
     def _destroy(self, instance, ours):
-        npiv_drv = self._npiv(instance)
-        unknown = npiv_drv.unidentifiable_staging()
+        npiv = self._npiv(instance)
+        unknown = npiv.unidentifiable_staging()
         if unknown:
             # Reporting success would leak staging mappings nobody can
             # find again; nothing is changed, the error names the key.
             raise unknown[0]
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:
             flow.add(tf_vm.PowerOff(lpar_w, hard=True))
-        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'destroy_%s' % instance.uuid)
         flow.add(tf_stg.UnmapInstance(
             self._npiv(instance, stg_ftsk=stg_ftsk, lpar_w=lpar_w),
             update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
-            flow.add(tf_vm.CloseVterm(self.adapter, self.host_uuid, lpar_w))
-            flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
+            flow.add(tf_vm.CloseVterm(self.adapter, self.system_uuid, lpar_w))
+            flow.add(tf_vm.Delete(self.adapter, self.system_uuid, instance,
                                   lpar_uuid=lpar_w.uuid))
         self._run(flow, instance)
 
@@ -361,15 +361,15 @@ class NPIVDriver(driver.ComputeDriver):
     # -- volumes ---------------------------------------------------------
 
     def get_volume_connector(self, instance):
-        npiv_drv = self._npiv(instance)
-        return npiv_connector.properties(npiv_drv.wwpns(),
-                                         npiv_drv.host_name())
+        npiv = self._npiv(instance)
+        return npiv_connector.properties(npiv.wwpns(),
+                                         npiv.host_name())
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
-        vol_drv = self._volume(instance, connection_info)
-        flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
-        flow.add(tf_stg.ConnectVolume(vol_drv))
+        npiv = self._volume(instance, connection_info)
+        flow = tf_lf.Flow('attach_%s' % npiv.volume_id)
+        flow.add(tf_stg.ConnectVolume(npiv))
         self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
@@ -380,17 +380,17 @@ class NPIVDriver(driver.ComputeDriver):
         volume undetachable: it is reported and the detach succeeds.
         """
         try:
-            vol_drv = self._volume(instance, connection_info)
-            vol_drv.validated_target()
+            npiv = self._volume(instance, connection_info)
+            npiv.validated_target()
         except (exception.InvalidConnectionInfo,
-                exception.VolumeAdapterNotFound) as err:
+                exception.VolumeDriverNotFound) as err:
             LOG.warning('Detaching a volume of instance %s whose stored '
                         'connection_info is unusable (%s): nothing to '
                         'change on the VIOSes', instance.uuid,
                         err.format_message())
             return
-        flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
-        flow.add(tf_stg.DisconnectVolume(vol_drv))
+        flow = tf_lf.Flow('detach_%s' % npiv.volume_id)
+        flow.add(tf_stg.DisconnectVolume(npiv))
         self._run(flow, instance)
 
     def extend_volume(self, context, connection_info, instance,

@@ -171,8 +171,8 @@ class AllocateAndStage(_ConnectorTask):
             return
         # The feed read here decides the ports and carries the staging
         # update, so nobody in this process may change the VIOSes between.
-        with npiv_vios.serialized(npiv.host_uuid):
-            feed = npiv_vios.read_feed(npiv.adapter, npiv.host_uuid,
+        with npiv_vios.serialized(npiv.system_uuid):
+            feed = npiv_vios.read_feed(npiv.adapter, npiv.system_uuid,
                                        npiv_vios.XAGS_PORTS)
             active = npiv_vios.active(feed)
             if to_derive:
@@ -180,7 +180,7 @@ class AllocateAndStage(_ConnectorTask):
             if to_stage:
                 rehome(npiv, to_stage, active)
                 vfc_ops.stage(
-                    npiv.adapter, npiv.host_uuid, npiv.instance,
+                    npiv.adapter, npiv.system_uuid, npiv.instance,
                     npiv.staging_uuid, records.entries(to_stage), feed,
                     'stage', post_execute=tf_stg.SaveFabricState(
                         npiv.instance, to_stage, fabric_meta.MGMT_MAPPED))
@@ -194,9 +194,9 @@ def derive_port_maps(npiv, fabrics, active):
     """New WWPN pairs for ``fabrics``, placed on this system's ports."""
     settings = npiv.settings
     per_fabric = settings.ports_per_fabric
-    usable = {f: placement.usable_ports(settings, f, active, npiv.host_uuid)
+    usable = {f: placement.usable_ports(settings, f, active, npiv.system_uuid)
               for f in fabrics}
-    pairs = placement.allocate_wwpns(npiv.adapter, npiv.host_uuid,
+    pairs = placement.allocate_wwpns(npiv.adapter, npiv.system_uuid,
                                      per_fabric * len(fabrics))
     for index, fabric in enumerate(fabrics):
         mine = pairs[index * per_fabric:(index + 1) * per_fabric]
@@ -241,7 +241,7 @@ def rehome(npiv, fabrics, active):
                  'system; choosing new ones for the same WWPNs',
                  npiv.instance.uuid, rec.fabric, ', '.join(rec.phys_ports))
         usable = placement.usable_ports(npiv.settings, rec.fabric, active,
-                                        npiv.host_uuid)
+                                        npiv.system_uuid)
         npiv.records.set(rec.fabric, rec.state, placement.place(
             npiv.settings, rec.fabric, active, usable,
             [e.pair for e in rec.entries]))

@@ -180,12 +180,12 @@ class NPIVMigration(object):
         return self.npiv.instance
 
     def _feed(self, xags):
-        return npiv_vios.read_feed(self.npiv.adapter, self.npiv.host_uuid,
+        return npiv_vios.read_feed(self.npiv.adapter, self.npiv.system_uuid,
                                    xags)
 
     def _lpar(self):
         """Point the volume driver at the LPAR found on this system."""
-        lpar_w = vm.get(self.npiv.adapter, self.npiv.host_uuid,
+        lpar_w = vm.get(self.npiv.adapter, self.npiv.system_uuid,
                         self.instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=self.instance.uuid)
@@ -277,7 +277,7 @@ class NPIVMigration(object):
                                  virtual_fc_mappings=self.mappings(targets))
         except Exception:
             if lpar_w is None or not left_source(
-                    self.npiv.adapter, self.instance, self.npiv.host_uuid):
+                    self.npiv.adapter, self.instance, self.npiv.system_uuid):
                 raise
             LOG.warning('The Migrate job of %s reported a failure, but the '
                         'LPAR has left this system: completing the '
@@ -297,7 +297,7 @@ class NPIVMigration(object):
         active = npiv_vios.active(vios_wraps)
         return {rec.fabric: placement.targets(
                     self.npiv.settings, rec.fabric, active, len(rec.entries),
-                    self.npiv.host_uuid)
+                    self.npiv.system_uuid)
                 for rec in self.npiv.records if rec.entries}
 
     def stage_partners(self):
@@ -307,7 +307,7 @@ class NPIVMigration(object):
         touched, it still belongs to the source until the migration ends.
         """
         npiv = self.npiv
-        with npiv_vios.serialized(npiv.host_uuid):
+        with npiv_vios.serialized(npiv.system_uuid):
             feed = self._feed(npiv_vios.XAGS_PORTS)
             active = npiv_vios.active(feed)
             entries = []
@@ -315,11 +315,11 @@ class NPIVMigration(object):
                 if not rec.entries:
                     continue
                 usable = placement.usable_ports(npiv.settings, rec.fabric,
-                                                active, npiv.host_uuid)
+                                                active, npiv.system_uuid)
                 entries.extend(placement.place(
                     npiv.settings, rec.fabric, active, usable,
                     [e.flipped().pair for e in rec.entries], found=0))
-            vfc_ops.stage(npiv.adapter, npiv.host_uuid, self.instance,
+            vfc_ops.stage(npiv.adapter, npiv.system_uuid, self.instance,
                           npiv.staging_uuid, entries, feed,
                           'stage_partners')
 
@@ -331,11 +331,11 @@ class NPIVMigration(object):
         where each adapter lands.  One GET, one POST per VIOS with staging.
         """
         npiv = self.npiv
-        with npiv_vios.serialized(npiv.host_uuid):
+        with npiv_vios.serialized(npiv.system_uuid):
             feed = self._feed(npiv_vios.XAGS_PORTS)
             if npiv.staging_uuid is not None:
                 ftsk = npiv_vios.feed_task(
-                    npiv.adapter, npiv.host_uuid,
+                    npiv.adapter, npiv.system_uuid,
                     'unstage_partners_%s' % self.instance.uuid, feed=feed)
                 ftsk.add_functor_subtask(
                     vfc_ops.unmap_instance, None, npiv.staging_uuid,
@@ -353,7 +353,7 @@ class NPIVMigration(object):
         if npiv.staging_uuid is not None:
             tf_stg.retried('Unstaging the partner WWPNs of %s'
                            % self.instance.uuid, vfc_ops.unstage,
-                           npiv.adapter, npiv.host_uuid, self.instance,
+                           npiv.adapter, npiv.system_uuid, self.instance,
                            npiv.staging_uuid, npiv.lenient_entries())
 
     def rollback_destination(self):

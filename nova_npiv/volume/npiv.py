@@ -7,7 +7,7 @@ undoing its spawn) unmaps them.  Per fabric the progress is recorded in
 ``system_metadata`` (see :mod:`nova_npiv.fabric_meta`) so that a restart of
 nova-compute, or another host during live migration, knows where it stands.
 
-This volume driver composes the jobs, each in a module of its own: the
+The volume driver composes the jobs, each in a module of its own: the
 connector call (:mod:`.connector_flow`), port choice (:mod:`.placement`),
 the VIOS operations and their undo (:mod:`.vfc_ops`) and live migration
 (:mod:`.migration`); the instance's records are one
@@ -41,14 +41,14 @@ CONF = cfg.CONF
 _QUEUED = weakref.WeakKeyDictionary()
 
 
-class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
+class NPIVVolumeDriver(fc.FibreChannelVolumeDriver):
 
     vios_xags = npiv_vios.XAGS_PORTS
 
-    def __init__(self, adapter, host_uuid, instance, connection_info,
+    def __init__(self, adapter, system_uuid, instance, connection_info,
                  stg_ftsk=None, staging=None, conf=CONF, settings=None,
                  lpar_uuid=None):
-        super().__init__(adapter, host_uuid, instance, connection_info,
+        super().__init__(adapter, system_uuid, instance, connection_info,
                          stg_ftsk=stg_ftsk)
         #: The instance's LPAR; derived from the instance unless the
         #: caller knows better (see ``vm.create``).
@@ -147,14 +147,14 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         self._connected_fabrics = self.records.fabrics_where(
             lambda rec: rec.state != fabric_meta.INST_MAPPED)
         ftsk.add_functor_subtask(
-            vfc_ops.map_to_instance, self.host_uuid, self.lpar_uuid,
+            vfc_ops.map_to_instance, self.system_uuid, self.lpar_uuid,
             self.staging_uuid, fabric_records.pvm(self.records.entries()))
         ftsk.add_post_execute(tf_stg.SaveFabricState(
             self.instance, self.fabrics, fabric_meta.INST_MAPPED))
         return True
 
     def rollback_connect(self):
-        """Undo the instance mappings this adapter queued, after a failure.
+        """Undo the instance mappings queued here, after a failure.
 
         Whatever part of the FeedTask landed, the instance ends unmapped and
         without staging mappings; its WWPNs are kept so that a retry presents
@@ -217,11 +217,11 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
             return
         LOG.warning('Mapping the vFC adapters of %s back after a failed '
                     'unmapping', self.instance.uuid)
-        vfc_ops.restore(self.adapter, self.host_uuid, self.instance,
+        vfc_ops.restore(self.adapter, self.system_uuid, self.instance,
                         self.lpar_uuid, staging_uuid, inst_entries, staged)
 
     def remove_instance_mappings(self, update_metadata=True):
-        """Unmap the instance now, on a FeedTask of this adapter's own."""
+        """Unmap the instance now, on a FeedTask of its own."""
         self.reset_stg_ftsk()
         self.queue_instance_unmapping(update_metadata=update_metadata)
         self._run_own_ftsk()

@@ -275,7 +275,7 @@ class CrashRecoveryTestCase(faultlib.WorldTestCase):
                                 nth=2)   # 1st: init_host's port check
         before = self.console()
         drv = self.restart([healthy])
-        self.assertIsNotNone(drv.host_uuid)
+        self.assertIsNotNone(drv.system_uuid)
         self.assertIn('Start-up reconciliation of vFC mappings failed; run '
                       'nova-npiv audit', self.logs.output)
         self.assertEqual([], self.consistent(healthy))

@@ -356,7 +356,7 @@ class RegressionTestCase(faultlib.WorldTestCase):
 
     def test_destination_read_after_migrate_is_retried(self):
         sc, world = self.migrate()
-        sysb = world.drivers['host-b'].host_uuid
+        sysb = world.drivers['host-b'].system_uuid
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), kind='drop')
         world.sim.inject_fault('GET', '%s/VirtualIOServer$' % sysb,
@@ -367,7 +367,7 @@ class RegressionTestCase(faultlib.WorldTestCase):
 
     def test_destination_console_down_after_migrate_fails(self):
         sc, world = self.migrate()
-        sysb = world.drivers['host-b'].host_uuid
+        sysb = world.drivers['host-b'].system_uuid
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), times=3)
         self.assertRaises(pvm_exc.HttpError, sc.operate, world)

@@ -264,7 +264,7 @@ class NPIVFixture(fixtures.Fixture):
         ``staging``: None for the fixture's, False for no staging partition.
         """
         staging = self.staging if staging is None else staging
-        return npiv.NPIVVolumeAdapter(
+        return npiv.NPIVVolumeDriver(
             self.adpt, HOST_UUID, instance,
             conn_info or {'driver_volume_type': 'fibre_channel'},
             stg_ftsk=stg_ftsk, staging=staging or None, conf=self.conf,

@@ -30,4 +30,4 @@ class TestHelpers(NPIVTestCase):
 
     def test_adapter_requests_the_storage_xag(self):
         self.assertEqual(npiv_vios.XAGS_PORTS,
-                         npiv.NPIVVolumeAdapter.vios_xags)
+                         npiv.NPIVVolumeDriver.vios_xags)

@@ -374,7 +374,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
-        """A plain detach changes nothing on the VIOSes (DESIGN §3).
+        """A plain detach changes nothing on the VIOSes (state-machine row 5).
 
         So a stored connection_info that cannot be read must not make the
         volume undetachable: it is reported and the detach succeeds.

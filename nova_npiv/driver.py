@@ -37,6 +37,7 @@ from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv import volume
 from nova_npiv.volume import migration as lpm
+from nova_npiv.volume import placement
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -87,8 +88,7 @@ class NPIVDriver(driver.ComputeDriver):
     def _check_fabric_ports(self):
         feed = npiv_vios.read_feed(self.adapter, self.system_uuid,
                                    npiv_vios.XAGS_PORTS)
-        present = {p.wwpn.lower() for v in npiv_vios.active(feed)
-                   for p in v.pfc_ports}
+        present = placement.present_ports(npiv_vios.active(feed))
         for fabric, ports in self.settings.ports.items():
             missing = [p for p in ports if p not in present]
             if missing:

@@ -60,6 +60,9 @@ class NPIVVolumeDriver(fc.FibreChannelVolumeDriver):
         self.records = fabric_records.FabricRecords(instance, self.fabrics)
         self.migration = migration.NPIVMigration(self)
         self._queued_here = False
+        #: Fabrics the queued connect moves to ``inst_mapped``: what a
+        #: rollback may undo (None: nothing queued here, all of them).
+        self._connected_fabrics = None
 
     @property
     def staging_uuid(self):
@@ -167,7 +170,8 @@ class NPIVVolumeDriver(fc.FibreChannelVolumeDriver):
         self._queued_here = False
 
     def _rollback_connect(self):
-        fabrics = getattr(self, '_connected_fabrics', self.fabrics)
+        fabrics = (self.fabrics if self._connected_fabrics is None
+                   else self._connected_fabrics)
         if set(fabrics) >= set(self.fabrics):
             self.remove_instance_mappings(update_metadata=True)
             return

@@ -9,7 +9,10 @@ from oslo_db import exception as db_exc
 from oslo_concurrency import lockutils
 from pypowervm.tasks import vfc_mapper
 
+from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv.tasks import base as tf_base
+from nova_npiv.volume import connector_flow
 from tests.unit import fixtures as fx
 from tests.unit.volume import npiv_base
 
@@ -448,3 +451,74 @@ class TestMigrationDestinationConnector(NPIVTestCase):
     def test_other_host_not_migrating_returns_active_wwpns(self):
         self.inst.host = 'source-host'
         self.assertEqual([W(0), W(2)], self.connector())
+
+
+class TestConnectorIsOneFlow(NPIVTestCase):
+    """get_volume_connector reads as one flow run by the one runner."""
+
+    def setUp(self):
+        super().setUp()
+        self.flows = []
+        real_run = tf_base.run
+
+        def run(flow, instance=None):
+            self.flows.append((flow.name, [atom.name for atom in flow],
+                               instance))
+            return real_run(flow, instance=instance)
+
+        self.useFixture(fixtures.MockPatchObject(tf_base, 'run',
+                                                 side_effect=run))
+
+    def test_first_call_runs_its_tasks_in_order(self):
+        self.connector()
+
+        u = self.inst.uuid
+        self.assertEqual(
+            [('connector_%s' % u,
+              ['finish_migration_%s' % u, 'forget_foreign_%s' % u,
+               'allocate_and_stage_%s' % u], self.inst),
+             ('stage_%s' % u, ['undo__unstage_now', 'stage_%s' % u],
+              self.inst)],
+            self.flows)
+
+    def test_later_call_runs_the_flow_and_changes_nothing(self):
+        self.connector()
+        self.fx.reset_counts()
+        del self.flows[:]
+
+        self.connector()
+
+        self.assertEqual(['connector_%s' % self.inst.uuid],
+                         [name for name, _tasks, _inst in self.flows])
+        self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+    def test_destination_stages_the_partners_alone(self):
+        fabric_meta.set_fabric(self.inst, 'A', INST,
+                               [(fx.V1_FCS0, pair(0, 1))])
+        fabric_meta.set_fabric(self.inst, 'B', INST,
+                               [(fx.V2_FCS1, pair(2, 3))])
+        self.inst.task_state = task_states.MIGRATING
+        self.inst.host = 'source-host'
+
+        self.connector()
+
+        u = self.inst.uuid
+        self.assertEqual(
+            [('connector_destination_%s' % u, ['stage_partners_%s' % u]),
+             ('stage_partners_%s' % u,
+              ['undo__unstage_now', 'stage_partners_%s' % u])],
+            [(name, tasks) for name, tasks, _inst in self.flows])
+
+    def test_failed_call_raises_its_own_error_after_the_reverts(self):
+        self.fx.configure({'A': fx.FABRIC_A, 'B': [fx.NOWHERE]})
+
+        self.assertRaises(exception.FabricPortsNotFound, self.connector)
+        self.assertEqual({}, self.inst.system_metadata)
+
+    def test_reverts_never_raise(self):
+        drv = self.fx.npiv(self.inst)
+        for task in (connector_flow.AllocateAndStage(drv),
+                     connector_flow.FinishMigrationHere(drv),
+                     connector_flow.ForgetForeignMappings(drv),
+                     connector_flow.StagePartners(drv)):
+            self.assertIsNone(task.revert(result=None))

@@ -2,7 +2,8 @@
 
 nova asks for the connector once per volume, before it asks Cinder to map
 the volume; the answer is the WWPNs Cinder must map to, so the first call
-is where they are allocated.  One flow per call, run by the one runner
+is where they are allocated.  One flow per call that has anything to do
+(a later call, with everything recorded, runs none), run by the one runner
 (:mod:`nova_npiv.tasks.base`) under the instance's lock, on the instance
 re-read under that lock:
 
@@ -63,10 +64,14 @@ def run(npiv):
             flow.add(StagePartners(npiv))
             tf_base.run(flow, instance=npiv.instance)
         return npiv.records.partner_wwpns()
-    flow = tf_lf.Flow('connector_%s' % uuid)
-    flow.add(FinishMigrationHere(npiv), ForgetForeignMappings(npiv),
-             AllocateAndStage(npiv))
-    tf_base.run(flow, instance=npiv.instance)
+    tasks = [FinishMigrationHere(npiv), ForgetForeignMappings(npiv),
+             AllocateAndStage(npiv)]
+    if any(t.needed() for t in tasks):
+        flow = tf_lf.Flow('connector_%s' % uuid)
+        flow.add(*tasks)
+        tf_base.run(flow, instance=npiv.instance)
+    # Otherwise a later call: everything is recorded, so it costs neither a
+    # request nor a flow (nova asks once per volume).
     return npiv.records.active_wwpns()
 
 
@@ -75,6 +80,10 @@ class _ConnectorTask(task.Task):
     def __init__(self, what, npiv):
         super().__init__('%s_%s' % (what, npiv.instance.uuid))
         self.npiv = npiv
+
+    def needed(self):
+        """Whether the instance's records give this task anything to do."""
+        return True
 
 
 class StagePartners(_ConnectorTask):
@@ -104,8 +113,11 @@ class FinishMigrationHere(_ConnectorTask):
     def __init__(self, npiv):
         super().__init__('finish_migration', npiv)
 
+    def needed(self):
+        return self.npiv.migration.pending_here()
+
     def execute(self):
-        if self.npiv.migration.pending_here():
+        if self.needed():
             LOG.warning('Instance %s: recording the vFC mappings its live '
                         'migration left on this system',
                         self.npiv.instance.uuid)
@@ -126,7 +138,7 @@ class ForgetForeignMappings(_ConnectorTask):
     def __init__(self, npiv):
         super().__init__('forget_foreign', npiv)
 
-    def execute(self):
+    def _foreign(self):
         npiv = self.npiv
         instance = npiv.instance
         if (instance.host != npiv.settings.host and
@@ -134,15 +146,22 @@ class ForgetForeignMappings(_ConnectorTask):
             # Not ours: e.g. a live-migration source asked for a connector
             # after the destination took over.  (An evacuation still names
             # the old host while the new one rebuilds.)
-            return
-        for rec in npiv.records:
-            if rec.state != fabric_meta.UNMAPPED and any(
-                    phys not in npiv.settings.ports[rec.fabric]
-                    for phys in rec.phys_ports):
-                LOG.info('Instance %s: fabric %s was mapped on another '
-                         'system; mapping it again here', instance.uuid,
-                         rec.fabric)
-                npiv.records.set(rec.fabric, fabric_meta.UNMAPPED)
+            return []
+        return npiv.records.fabrics_where(
+            lambda rec: rec.state != fabric_meta.UNMAPPED and any(
+                phys not in npiv.settings.ports[rec.fabric]
+                for phys in rec.phys_ports))
+
+    def needed(self):
+        return bool(self._foreign())
+
+    def execute(self):
+        npiv = self.npiv
+        for fabric in self._foreign():
+            LOG.info('Instance %s: fabric %s was mapped on another '
+                     'system; mapping it again here', npiv.instance.uuid,
+                     fabric)
+            npiv.records.set(fabric, fabric_meta.UNMAPPED)
         npiv.records.save()
 
 
@@ -157,17 +176,26 @@ class AllocateAndStage(_ConnectorTask):
     def __init__(self, npiv):
         super().__init__('allocate_and_stage', npiv)
 
-    def execute(self):
+    def _work(self):
+        """(fabrics without WWPNs, fabrics to stage)."""
         npiv = self.npiv
-        records = npiv.records
-        to_derive = records.fabrics_where(lambda rec: not rec.entries)
-        to_stage = records.fabrics_where(
+        to_derive = npiv.records.fabrics_where(lambda rec: not rec.entries)
+        to_stage = npiv.records.fabrics_where(
             lambda rec: rec.state == fabric_meta.UNMAPPED)
         if to_stage and (npiv.staging_uuid is None or
                          npiv.instance.task_state == task_states.DELETING):
             # Deleting: the connector only serves to terminate the
             # connections; staging now would outlive the instance.
             to_stage = []
+        return to_derive, to_stage
+
+    def needed(self):
+        return any(self._work())
+
+    def execute(self):
+        npiv = self.npiv
+        records = npiv.records
+        to_derive, to_stage = self._work()
         if not (to_derive or to_stage):
             return
         # The feed read here decides the ports and carries the staging

@@ -481,16 +481,29 @@ class TestConnectorIsOneFlow(NPIVTestCase):
               self.inst)],
             self.flows)
 
-    def test_later_call_runs_the_flow_and_changes_nothing(self):
+    def test_later_call_runs_no_flow(self):
+        # nova asks once per volume: the later calls cost nothing.
         self.connector()
         self.fx.reset_counts()
         del self.flows[:]
 
         self.connector()
 
-        self.assertEqual(['connector_%s' % self.inst.uuid],
-                         [name for name, _tasks, _inst in self.flows])
+        self.assertEqual([], self.flows)
         self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
+
+    def test_evacuated_instance_runs_the_flow(self):
+        # Recorded as mapped on another system's ports: work to do.
+        fabric_meta.set_fabric(self.inst, 'A', INST,
+                               [(fx.OTHER_FCS2, pair(0, 1))])
+        fabric_meta.set_fabric(self.inst, 'B', INST,
+                               [(fx.OTHER_FCS4, pair(2, 3))])
+        self.inst.task_state = task_states.REBUILDING
+
+        self.connector()
+
+        self.assertEqual('connector_%s' % self.inst.uuid, self.flows[0][0])
+        self.assertStates(MGMT)
 
     def test_destination_stages_the_partners_alone(self):
         fabric_meta.set_fabric(self.inst, 'A', INST,

@@ -46,7 +46,7 @@ from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
-from nova_npiv.volume import npiv
+from nova_npiv.volume import vfc_ops
 
 CONF = cfg.CONF
 
@@ -215,19 +215,19 @@ class Bench(object):
         inst = self._instance()
         drv.get_volume_connector(inst)
         with Meter(sim) as meter:
-            vm.create(drv.adapter, drv.host_uuid, inst)
+            vm.create(drv.adapter, drv.system_uuid, inst)
             for _volume in range(volumes):
                 for fabric in fabrics:
                     rec = fabric_meta.get_fabric(inst, fabric)
                     ftsk = pvm_tx.FeedTask(
-                        'naive', npiv_vios.getter(drv.adapter, drv.host_uuid,
+                        'naive', npiv_vios.getter(drv.adapter, drv.system_uuid,
                                                   npiv_vios.XAGS_PORTS))
                     ftsk.add_functor_subtask(
-                        npiv._map_to_instance, drv.host_uuid,
-                        npiv.lpar_uuid(inst), drv.staging.uuid,
+                        vfc_ops.map_to_instance, drv.system_uuid,
+                        vm.lpar_uuid(inst), drv.staging.uuid,
                         rec.port_map)
                     ftsk.execute()
-            vm.power_on(vm.get(drv.adapter, drv.host_uuid, inst))
+            vm.power_on(vm.get(drv.adapter, drv.system_uuid, inst))
         drv.destroy(harness.admin_context(), inst, None, None)
         return meter
 
@@ -401,11 +401,11 @@ class Bench(object):
                 if rec.state != fabric_meta.INST_MAPPED:
                     # Not where a spawn must leave it: an empty key no
                     # mapping matches, so the check reports it missing.
-                    expected.append((npiv.lpar_uuid(inst), None, fabric,
+                    expected.append((vm.lpar_uuid(inst), None, fabric,
                                      frozenset()))
                     continue
                 for phys, pair in rec.port_map:
-                    expected.append((npiv.lpar_uuid(inst), phys.upper(),
+                    expected.append((vm.lpar_uuid(inst), phys.upper(),
                                      fabric, frozenset(pair.split())))
         return expected
 

@@ -8,13 +8,10 @@ cost is one VIOS feed read and one POST per touched VIOS, and a failure
 reverts what already landed.
 """
 
-import time
-
 from nova.compute import power_state
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
-from nova.objects import migrate_data as migrate_data_obj
 from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
@@ -23,21 +20,16 @@ import os_resource_classes as orc
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import excutils
-from pypowervm import exceptions as pvm_exc
-from pypowervm.tasks import migration as pvm_mig
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from taskflow.patterns import linear_flow as tf_lf
 
-from nova_npiv import audit
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
-from nova_npiv import fabric_meta
 from nova_npiv import host_info
-from nova_npiv import inventory
-from nova_npiv import migration_data
+from nova_npiv import recovery
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
@@ -45,15 +37,11 @@ from nova_npiv.tasks import vm as tf_vm
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv import volume
+from nova_npiv.volume import migration as lpm
+from nova_npiv.volume import placement
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
-
-#: Reads of the destination after a Migrate job: the LPAR has moved, so a
-#: console hiccup must not leave the metadata describing the source.
-ADOPT_TRIES = 3
-ADOPT_RETRY_DELAY = 1.0
-
 
 class NPIVDriver(driver.ComputeDriver):
 
@@ -69,7 +57,7 @@ class NPIVDriver(driver.ComputeDriver):
         npiv_conf.register_fabric_opts(CONF)
         self.adapter = None
         self.host_wrapper = None
-        self.host_uuid = None
+        self.system_uuid = None
         self.staging = None
         self.settings = None
         self._node_uuid = None
@@ -84,83 +72,30 @@ class NPIVDriver(driver.ComputeDriver):
         self.cleanup_host(host)
         self.adapter = console.build_adapter(CONF)
         self.host_wrapper = console.find_managed_system(self.adapter, CONF)
-        self.host_uuid = self.host_wrapper.uuid
+        self.system_uuid = self.host_wrapper.uuid
         self.staging = npiv_staging.StagingPartition(
-            self.adapter, self.host_uuid, choice=self.settings.staging)
+            self.adapter, self.system_uuid, choice=self.settings.staging)
         # Resolved now: a staging partition named in nova.conf that does
         # not exist is a configuration error, not a failure of every spawn.
         self.staging.uuid  # noqa: B018
         self._check_fabric_ports()
-        self._reconcile(host)
+        recovery.reconcile(
+            host, self.adapter, self.host_wrapper, self.settings,
+            self.staging,
+            lambda inst: self._npiv(inst).migration.finish_after_restart())
         LOG.info('nova-npiv drives managed system %s (%s)',
-                 self.host_wrapper.system_name, self.host_uuid)
+                 self.host_wrapper.system_name, self.system_uuid)
 
     def _check_fabric_ports(self):
-        feed = npiv_vios.read_feed(self.adapter, self.host_uuid,
+        feed = npiv_vios.read_feed(self.adapter, self.system_uuid,
                                    npiv_vios.XAGS_PORTS)
-        present = {p.wwpn.lower() for v in npiv_vios.active(feed)
-                   for p in v.pfc_ports}
+        present = placement.present_ports(npiv_vios.active(feed))
         for fabric, ports in self.settings.ports.items():
             missing = [p for p in ports if p not in present]
             if missing:
                 raise exception.FabricPortsNotFound(
                     fabric=fabric, ports=', '.join(missing),
                     host=self.host_wrapper.system_name)
-
-    def _reconcile(self, host):
-        """Bring the VIOSes back in line with nova's view after a crash.
-
-        A nova-compute that died mid-operation never ran its reverts:
-        staging mappings of instances that were connected meanwhile, or of
-        instances that are gone, are left behind.  Only mappings that
-        nova's records prove nova's are removed (see :mod:`audit`): the
-        client partition is an instance of this host, or the client WWPNs
-        are in the fabric metadata of an instance of this host, deleted
-        ones included.  Anything else is logged for the operator.  Never
-        fatal: the service must start even if this fails.
-        """
-        if (objects.base.NovaObject.indirection_api is None and
-                not CONF.database.connection):
-            LOG.info('No path to nova\'s database: skipping the start-up '
-                     'reconciliation of vFC mappings')
-            return
-        try:
-            ctxt = nova_context.get_admin_context()
-            instances = objects.InstanceList.get_by_host(
-                ctxt, host, expected_attrs=['system_metadata'])
-            for inst in instances:
-                self._finish_migration(inst)
-            deleted = objects.InstanceList.get_by_filters(
-                nova_context.get_admin_context(read_deleted='yes'),
-                {'host': host, 'deleted': True},
-                expected_attrs=['system_metadata'])
-            ownership = audit.Ownership.of_instances(instances, deleted)
-            view = inventory.read_system(self.adapter, self.host_wrapper,
-                                         self.settings)
-            staging_uuid = self.staging.uuid
-            staging_id = next((p.id for p in view.partitions.values()
-                               if p.uuid == staging_uuid), None)
-            findings = audit.find([view], {view.name: staging_id},
-                                  ownership=ownership)
-            audit.report_unproven(findings)
-            ours = audit.select(findings)
-            if ours:
-                audit.fix(view, ours)
-        except Exception:
-            LOG.exception('Start-up reconciliation of vFC mappings failed; '
-                          'run nova-npiv audit')
-
-    def _finish_migration(self, instance):
-        """Adopt the mappings of a live migration whose last step failed."""
-        if instance.task_state is not None or \
-                not migration_data.get_targets(instance):
-            return
-        try:
-            self._npiv(instance, lpar_w=self._lpar(instance)) \
-                .adopt_migrated_mappings()
-        except Exception:
-            LOG.exception('Could not record the vFC mappings of migrated '
-                          'instance %s', instance.uuid)
 
     def cleanup_host(self, host):
         if self.adapter is not None:
@@ -172,7 +107,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def _refresh_host(self):
         self.host_wrapper = pvm_ms.System.get(self.adapter,
-                                              uuid=self.host_uuid)
+                                              uuid=self.system_uuid)
         return self.host_wrapper
 
     @property
@@ -277,7 +212,7 @@ class NPIVDriver(driver.ComputeDriver):
         power-state sync.  Leaving a partition out never acts on it.
         """
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
-                                  parent_uuid=self.host_uuid)
+                                  parent_uuid=self.system_uuid)
         staging = (self.staging.uuid or '').lower() if self.staging else ''
         return [lpar for lpar in lpars if not lpar.is_mgmt_partition and
                 lpar.uuid.lower() != staging and vm.named_as_ours(lpar)]
@@ -314,10 +249,10 @@ class NPIVDriver(driver.ComputeDriver):
         return uuids
 
     def instance_exists(self, instance):
-        return vm.get(self.adapter, self.host_uuid, instance) is not None
+        return vm.get(self.adapter, self.system_uuid, instance) is not None
 
     def get_info(self, instance, use_cache=True):
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return hardware.InstanceInfo(state=vm.to_power_state(lpar_w.state))
@@ -325,10 +260,10 @@ class NPIVDriver(driver.ComputeDriver):
     # -- helpers ---------------------------------------------------------
 
     def _volume(self, instance, connection_info, stg_ftsk=None):
-        """The adapter of a volume nova names by its connection_info.
+        """The volume driver of a volume nova names by its connection_info.
 
         An empty connection_info is bad input from nova or Cinder, not a
-        request for the instance's adapters (which is what :meth:`_npiv`
+        request for the instance's volume driver (which is what :meth:`_npiv`
         without one means).
         """
         if not connection_info:
@@ -339,7 +274,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def _npiv(self, instance, connection_info=None, stg_ftsk=None,
               lpar_w=None):
-        return volume.build(self.adapter, self.host_uuid, instance,
+        return volume.build(self.adapter, self.system_uuid, instance,
                             connection_info or
                             {'driver_volume_type': 'fibre_channel'},
                             stg_ftsk=stg_ftsk, staging=self.staging,
@@ -347,7 +282,7 @@ class NPIVDriver(driver.ComputeDriver):
                             lpar_uuid=lpar_w.uuid if lpar_w else None)
 
     def _lpar(self, instance):
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         if lpar_w is None:
             raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
         return lpar_w
@@ -367,20 +302,20 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid).format_message()
             raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
                                                reason=reason)
-        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
-        vol_drvs = [self._volume(instance, bdm.get('connection_info'),
+        volumes = [self._volume(instance, bdm.get('connection_info'),
                                  stg_ftsk) for bdm in bdms]
         # Every volume is checked before anything is created.
-        for vol_drv in vol_drvs:
-            vol_drv.validated_target()
+        for npiv in volumes:
+            npiv.validated_target()
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
-        flow.add(tf_vm.Create(self.adapter, self.host_uuid, instance,
+        flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
                               fabrics=self.settings.fabrics))
-        for vol_drv in vol_drvs:
-            flow.add(tf_stg.ConnectVolume(vol_drv, lpar_from_flow=True))
+        for npiv in volumes:
+            flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)
         if power_on:
             flow.add(tf_vm.PowerOn(instance))
@@ -393,25 +328,25 @@ class NPIVDriver(driver.ComputeDriver):
         self._destroy(instance, instance.host in (None, self.settings.host))
 
     def _destroy(self, instance, ours):
-        npiv_drv = self._npiv(instance)
-        unknown = npiv_drv.unidentifiable_staging()
+        npiv = self._npiv(instance)
+        unknown = npiv.unidentifiable_staging()
         if unknown:
             # Reporting success would leak staging mappings nobody can
             # find again; nothing is changed, the error names the key.
             raise unknown[0]
-        lpar_w = vm.get(self.adapter, self.host_uuid, instance)
+        lpar_w = vm.get(self.adapter, self.system_uuid, instance)
         flow = tf_lf.Flow('destroy_%s' % instance.uuid)
         if lpar_w is not None:
             flow.add(tf_vm.PowerOff(lpar_w, hard=True))
-        stg_ftsk = npiv_vios.feed_task(self.adapter, self.host_uuid,
+        stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'destroy_%s' % instance.uuid)
         flow.add(tf_stg.UnmapInstance(
             self._npiv(instance, stg_ftsk=stg_ftsk, lpar_w=lpar_w),
             update_metadata=ours))
         flow.add(stg_ftsk)
         if lpar_w is not None:
-            flow.add(tf_vm.CloseVterm(self.adapter, self.host_uuid, lpar_w))
-            flow.add(tf_vm.Delete(self.adapter, self.host_uuid, instance,
+            flow.add(tf_vm.CloseVterm(self.adapter, self.system_uuid, lpar_w))
+            flow.add(tf_vm.Delete(self.adapter, self.system_uuid, instance,
                                   lpar_uuid=lpar_w.uuid))
         self._run(flow, instance)
 
@@ -472,36 +407,36 @@ class NPIVDriver(driver.ComputeDriver):
     # -- volumes ---------------------------------------------------------
 
     def get_volume_connector(self, instance):
-        npiv_drv = self._npiv(instance)
-        return npiv_connector.properties(npiv_drv.wwpns(),
-                                         npiv_drv.host_name())
+        npiv = self._npiv(instance)
+        return npiv_connector.properties(npiv.wwpns(),
+                                         npiv.host_name())
 
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
-        vol_drv = self._volume(instance, connection_info)
-        flow = tf_lf.Flow('attach_%s' % vol_drv.volume_id)
-        flow.add(tf_stg.ConnectVolume(vol_drv))
+        npiv = self._volume(instance, connection_info)
+        flow = tf_lf.Flow('attach_%s' % npiv.volume_id)
+        flow.add(tf_stg.ConnectVolume(npiv))
         self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):
-        """A plain detach changes nothing on the VIOSes (DESIGN §3).
+        """A plain detach changes nothing on the VIOSes (state-machine row 5).
 
         So a stored connection_info that cannot be read must not make the
         volume undetachable: it is reported and the detach succeeds.
         """
         try:
-            vol_drv = self._volume(instance, connection_info)
-            vol_drv.validated_target()
+            npiv = self._volume(instance, connection_info)
+            npiv.validated_target()
         except (exception.InvalidConnectionInfo,
-                exception.VolumeAdapterNotFound) as err:
+                exception.VolumeDriverNotFound) as err:
             LOG.warning('Detaching a volume of instance %s whose stored '
                         'connection_info is unusable (%s): nothing to '
                         'change on the VIOSes', instance.uuid,
                         err.format_message())
             return
-        flow = tf_lf.Flow('detach_%s' % vol_drv.volume_id)
-        flow.add(tf_stg.DisconnectVolume(vol_drv))
+        flow = tf_lf.Flow('detach_%s' % npiv.volume_id)
+        flow.add(tf_stg.DisconnectVolume(npiv))
         self._run(flow, instance)
 
     def extend_volume(self, context, connection_info, instance,
@@ -514,27 +449,8 @@ class NPIVDriver(driver.ComputeDriver):
                                            src_compute_info, dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        if block_migration:
-            raise nova_exc.MigrationPreCheckError(
-                reason='block migration is not supported: NPIV volumes '
-                       'follow the instance')
-        missing = [f for f in fabric_meta.recorded_fabrics(instance)
-                   if f not in self.settings.ports]
-        if missing:
-            raise exception.LiveMigrationDataError(
-                instance=instance.uuid,
-                reason='fabric(s) %s not configured on the destination'
-                % ', '.join(missing))
-        # nova's conductor relays this object, so it must be a class every
-        # nova service knows; like nova's own fake driver we use libvirt's,
-        # saying "shared storage, nothing to copy, nothing to clean up".
-        # Our own data travels in system_metadata (see migration_data).
-        data = migrate_data_obj.LibvirtLiveMigrateData()
-        data.block_migration = False
-        data.is_shared_block_storage = True
-        data.is_shared_instance_path = True
-        data.is_volume_backed = True
-        return data
+        return lpm.destination_check(instance, self.settings,
+                                     block_migration)
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -542,86 +458,27 @@ class NPIVDriver(driver.ComputeDriver):
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
-        npiv_drv = self._npiv(instance)
-        not_mapped = [r.fabric for r in
-                      fabric_meta.get_fabrics(instance, npiv_drv.fabrics)
-                      if r.state != fabric_meta.INST_MAPPED]
-        if not_mapped:
-            raise exception.LiveMigrationDataError(
-                instance=instance.uuid,
-                reason='fabric(s) %s are not mapped to the instance'
-                % ', '.join(not_mapped))
+        self._npiv(instance).migration.check_source()
         return dest_check_data
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
         """Destination: choose the ports the instance's adapters move to."""
-        npiv_drv = self._npiv(instance)
-        targets = npiv_drv.prepare_migration_destination()
-        migration_data.set_targets(instance, targets)
-        instance.save()
+        self._npiv(instance).migration.prepare_destination()
         return migrate_data
 
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,
                        migrate_data=None):
         """Source: run the platform's Migrate job with the vFC mappings."""
-        lpar_w = None
         try:
-            dest_system = self._dest_system(context, dest, migrate_data)
-            targets = migration_data.get_targets(instance)
-            if not targets:
-                # The destination saved its choice after our copy of the
-                # instance was loaded.
-                targets = migration_data.get_targets(
-                    objects.Instance.get_by_uuid(
-                        context, instance.uuid,
-                        expected_attrs=['system_metadata']))
-            lpar_w = self._lpar(instance)
-            npiv_drv = self._npiv(instance, lpar_w=lpar_w)
-            mappings = npiv_drv.migration_mappings(targets)
-            pvm_mig.migrate_lpar(lpar_w, dest_system,
-                                 virtual_fc_mappings=mappings)
+            self._npiv(instance).migration.migrate(context, dest,
+                                                   migrate_data)
         except Exception:
-            if lpar_w is None or not self._left_source(instance):
-                with excutils.save_and_reraise_exception():
-                    LOG.exception('Live migration of %s failed',
-                                  instance.uuid)
-                    recover_method(context, instance, dest, migrate_data)
-            # The job did its work but its answer was lost (e.g. the
-            # connection dropped): rolling back would leave nova and the
-            # metadata on this host while the LPAR runs on the other.
-            LOG.warning('The Migrate job of %s reported a failure, but the '
-                        'LPAR has left this system: completing the '
-                        'migration', instance.uuid, exc_info=True)
+            with excutils.save_and_reraise_exception():
+                LOG.exception('Live migration of %s failed', instance.uuid)
+                recover_method(context, instance, dest, migrate_data)
         post_method(context, instance, dest, block_migration, migrate_data)
-
-    def _left_source(self, instance):
-        """Whether the LPAR is no longer on this managed system.
-
-        Decided from the partition's own AssociatedManagedSystem, read at
-        the root path: a nested lookup's 404 proves nothing on a lenient
-        HMC, which serves a partition of any system under any system.  No
-        system of this console has it: it went to another console.
-        """
-        try:
-            lpar_w = vm.locate(self.adapter, instance)
-        except Exception:
-            LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
-                      exc_info=True)
-            return False
-        if lpar_w is None:
-            return True
-        return not vm.on_system(lpar_w, self.host_uuid)
-
-    def _dest_system(self, context, dest, migrate_data):
-        if migrate_data is not None and 'migration' in migrate_data:
-            migration = migrate_data.migration
-            if 'dest_node' in migration and migration.dest_node:
-                return migration.dest_node
-        node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
-            context, dest)
-        return node.hypervisor_hostname
 
     def post_live_migration(self, context, instance, block_device_info,
                             migrate_data=None):
@@ -639,30 +496,14 @@ class NPIVDriver(driver.ComputeDriver):
                                            network_info,
                                            block_migration=False,
                                            block_device_info=None):
-        for attempt in range(1, ADOPT_TRIES + 1):
-            try:
-                npiv_drv = self._npiv(instance,
-                                      lpar_w=self._lpar(instance))
-                npiv_drv.adopt_migrated_mappings()
-                return
-            except (pvm_exc.Error, exception.ConsoleReplyRefused) as err:
-                if attempt == ADOPT_TRIES:
-                    raise
-                LOG.warning('Recording the vFC mappings of %s after its '
-                            'migration failed (%s); trying again',
-                            instance.uuid, err)
-                time.sleep(ADOPT_RETRY_DELAY * attempt)
+        self._npiv(instance).migration.adopt_after_migration()
 
     def rollback_live_migration_at_destination(self, context, instance,
                                                network_info,
                                                block_device_info,
                                                destroy_disks=True,
                                                migrate_data=None):
-        # The platform undoes a failed Migrate job; what is ours to undo is
-        # the partner WWPNs' staging and the record of the chosen ports.
-        self._npiv(instance).unstage_partners()
-        migration_data.clear_targets(instance)
-        instance.save()
+        self._npiv(instance).migration.rollback_destination()
 
     def rollback_live_migration_at_source(self, context, instance,
                                           migrate_data):

@@ -49,8 +49,8 @@ class StagingPartitionNotFound(nova_exc.NovaException):
                 "staging_partition does not exist on %(host)s")
 
 
-class VolumeAdapterNotFound(nova_exc.NovaException):
-    msg_fmt = _("No volume adapter for driver_volume_type %(type)s: only "
+class VolumeDriverNotFound(nova_exc.NovaException):
+    msg_fmt = _("No volume driver for driver_volume_type %(type)s: only "
                 "'fibre_channel' volumes are supported")
 
 

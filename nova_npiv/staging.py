@@ -30,9 +30,9 @@ class StagingPartition(object):
     enough and keeps connector calls cheap.
     """
 
-    def __init__(self, adapter, host_uuid, choice=None, conf=CONF):
+    def __init__(self, adapter, system_uuid, choice=None, conf=CONF):
         self.adapter = adapter
-        self.host_uuid = host_uuid
+        self.system_uuid = system_uuid
         self._choice = choice or conf[npiv_conf.GROUP].staging_partition
         self._lock = threading.Lock()
         self._resolved = False
@@ -70,7 +70,7 @@ class StagingPartition(object):
 
     def _partitions(self, wrapper_cls):
         return wrapper_cls.get(self.adapter, parent_type=pvm_ms.System,
-                               parent_uuid=self.host_uuid)
+                               parent_uuid=self.system_uuid)
 
     def _find_mgmt_partition(self):
         # A management VIOS (NovaLink installed on a VIOS) cannot stage:
@@ -90,4 +90,4 @@ class StagingPartition(object):
                        'virtual FC client adapters, name a client LPAR, '
                        "'auto' or 'none'" % name)
         raise exception.StagingPartitionNotFound(name=name,
-                                                 host=self.host_uuid)
+                                                 host=self.system_uuid)

@@ -22,13 +22,13 @@ XAGS_MAPPINGS = (pvm_const.XAG.VIO_FMAP,)
 XAGS_PORTS = (pvm_const.XAG.VIO_FMAP, pvm_const.XAG.VIO_STOR)
 
 
-def getter(adapter, host_uuid, xags):
+def getter(adapter, system_uuid, xags):
     return pvm_vios.VIOS.getter(adapter, parent_class=pvm_ms.System,
-                                parent_uuid=host_uuid, xag=list(xags))
+                                parent_uuid=system_uuid, xag=list(xags))
 
 
-def read_feed(adapter, host_uuid, xags):
-    return getter(adapter, host_uuid, xags).get()
+def read_feed(adapter, system_uuid, xags):
+    return getter(adapter, system_uuid, xags).get()
 
 
 def active(vios_wraps):
@@ -40,7 +40,7 @@ _LOCKS = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def serialized(host_uuid):
+def serialized(system_uuid):
     """The lock under which this process reads and updates the VIOSes.
 
     Concurrent operations on one system would each read the VIOS feed, then
@@ -50,21 +50,21 @@ def serialized(host_uuid):
     locked flow can take it again.
     """
     with _LOCKS_GUARD:
-        return _LOCKS.setdefault(host_uuid, threading.RLock())
+        return _LOCKS.setdefault(system_uuid, threading.RLock())
 
 
 class _SerializedFeedTask(pvm_tx.FeedTask):
 
-    def __init__(self, host_uuid, name, feed_or_getter):
+    def __init__(self, system_uuid, name, feed_or_getter):
         super().__init__(name, feed_or_getter)
-        self._host_uuid = host_uuid
+        self._system_uuid = system_uuid
 
     def execute(self):
-        with serialized(self._host_uuid):
+        with serialized(self._system_uuid):
             return super().execute()
 
 
-def feed_task(adapter, host_uuid, name, xags=XAGS_MAPPINGS, feed=None):
+def feed_task(adapter, system_uuid, name, xags=XAGS_MAPPINGS, feed=None):
     """A FeedTask over the system's VIOSes.
 
     Given an already-read ``feed`` the task reuses it, so an operation that
@@ -74,5 +74,5 @@ def feed_task(adapter, host_uuid, name, xags=XAGS_MAPPINGS, feed=None):
     """
     if feed:
         return pvm_tx.FeedTask(name, feed)
-    return _SerializedFeedTask(host_uuid, name,
-                               getter(adapter, host_uuid, xags))
+    return _SerializedFeedTask(system_uuid, name,
+                               getter(adapter, system_uuid, xags))

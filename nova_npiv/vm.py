@@ -134,15 +134,15 @@ def instance_uuid_from(lpar_w):
     return None
 
 
-def on_system(lpar_w, host_uuid):
-    """Whether ``lpar_w`` is a partition of the managed system ``host_uuid``.
+def on_system(lpar_w, system_uuid):
+    """Whether ``lpar_w`` is a partition of the managed system ``system_uuid``.
 
     Decided by the partition's own AssociatedManagedSystem link, never by
     the path it was found under.  A reply without the link (no console
     omits it) is taken at the nested path's word.
     """
     assoc = lpar_w.assoc_sys_uuid
-    return assoc is None or assoc.lower() == str(host_uuid).lower()
+    return assoc is None or assoc.lower() == str(system_uuid).lower()
 
 
 # -- build and create ---------------------------------------------------------
@@ -187,17 +187,17 @@ class CreateAttempt(object):
         self.unanswered = False
 
 
-def _create(lpar_w, host_uuid, attempt, asked_uuid):
+def _create(lpar_w, system_uuid, attempt, asked_uuid):
     attempt.asked_uuid = asked_uuid
     try:
         return lpar_w.create(parent_type=pvm_ms.System,
-                             parent_uuid=host_uuid)
+                             parent_uuid=system_uuid)
     except Exception as err:
         attempt.unanswered = not answered(err)
         raise
 
 
-def create(adapter, host_uuid, instance, attempt=None):
+def create(adapter, system_uuid, instance, attempt=None):
     """Create the LPAR, with the UUID derived from the instance if possible.
 
     An HMC refuses a UUID that a partition of another managed system still
@@ -210,21 +210,21 @@ def create(adapter, host_uuid, instance, attempt=None):
     attempt = attempt if attempt is not None else CreateAttempt()
     lpar_w = build(adapter, instance)
     try:
-        return _create(lpar_w, host_uuid, attempt, lpar_w.uuid)
+        return _create(lpar_w, system_uuid, attempt, lpar_w.uuid)
     except pvm_exc.HttpError as err:
         if err.response is None or err.response.status != 400:
             raise
         refusal = err
     # Why the console refused is read from its state, not from the text of
     # its message (which no capture documents and consoles word apart).
-    if get_by_uuid(adapter, host_uuid, lpar_w.uuid) is not None:
+    if get_by_uuid(adapter, system_uuid, lpar_w.uuid) is not None:
         raise nova_exc.InstanceExists(name=lpar_w.name)
     if _holder(adapter, lpar_w.uuid) is None:
         raise refusal
     LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
                 'evacuated instance?): letting the platform choose one',
                 lpar_w.uuid, instance.uuid)
-    created = _create(build(adapter, instance, derive_uuid=False), host_uuid,
+    created = _create(build(adapter, instance, derive_uuid=False), system_uuid,
                       attempt, None)
     instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
     instance.save()
@@ -241,22 +241,22 @@ def _holder(adapter, uuid):
 
 # -- find ---------------------------------------------------------------------
 
-def get_by_uuid(adapter, host_uuid, uuid):
+def get_by_uuid(adapter, system_uuid, uuid):
     """The LPAR ``uuid`` if it is a partition of our system, else None."""
     try:
         lpar_w = pvm_lpar.LPAR.get(adapter, uuid=uuid,
                                    parent_type=pvm_ms.System,
-                                   parent_uuid=host_uuid)
+                                   parent_uuid=system_uuid)
     except pvm_exc.HttpNotFound:
         return None
-    if not on_system(lpar_w, host_uuid):
+    if not on_system(lpar_w, system_uuid):
         LOG.debug('LPAR %s is on managed system %s, not %s', uuid,
-                  lpar_w.assoc_sys_uuid, host_uuid)
+                  lpar_w.assoc_sys_uuid, system_uuid)
         return None
     return lpar_w
 
 
-def get(adapter, host_uuid, instance):
+def get(adapter, system_uuid, instance):
     """The instance's LPAR on our managed system, or None.
 
     Only a partition whose UUID proves it to be the instance's (see the
@@ -264,7 +264,7 @@ def get(adapter, host_uuid, instance):
     platform-chosen one, recorded at create, one more.
     """
     for uuid in known_uuids(instance):
-        lpar_w = get_by_uuid(adapter, host_uuid, uuid)
+        lpar_w = get_by_uuid(adapter, system_uuid, uuid)
         if lpar_w is not None:
             return lpar_w
     return None
@@ -291,7 +291,7 @@ def is_instance_lpar(instance, partition_uuid):
 
 # -- delete and power ---------------------------------------------------------
 
-def delete(adapter, host_uuid, instance, lpar_uuid=None):
+def delete(adapter, system_uuid, instance, lpar_uuid=None):
     """Delete the LPAR and make sure it is gone.
 
     The platform answers a delete with 204 No Content.  Any other success
@@ -300,7 +300,7 @@ def delete(adapter, host_uuid, instance, lpar_uuid=None):
     """
     uuid = lpar_uuid or lpar_uuid_of(instance.uuid)
     try:
-        resp = adapter.delete(pvm_ms.System.schema_type, root_id=host_uuid,
+        resp = adapter.delete(pvm_ms.System.schema_type, root_id=system_uuid,
                               child_type=pvm_lpar.LPAR.schema_type,
                               child_id=uuid)
     except pvm_exc.HttpNotFound:
@@ -308,13 +308,13 @@ def delete(adapter, host_uuid, instance, lpar_uuid=None):
         return
     if getattr(resp, 'status', 204) == 204:
         return
-    if get_by_uuid(adapter, host_uuid, uuid) is not None:
+    if get_by_uuid(adapter, system_uuid, uuid) is not None:
         raise exception.LparNotDeleted(
             instance=instance.uuid, lpar=uuid,
             reply=getattr(resp, 'status', '?'))
 
 
-def close_vterm(adapter, host_uuid, lpar_uuid):
+def close_vterm(adapter, system_uuid, lpar_uuid):
     """End any virtual terminal session open on the LPAR, before a delete.
 
     A console does not delete a partition that an operator has a console
@@ -327,7 +327,7 @@ def close_vterm(adapter, host_uuid, lpar_uuid):
     only our partition is touched.
     """
     try:
-        resp = adapter.read(pvm_ms.System.schema_type, root_id=host_uuid,
+        resp = adapter.read(pvm_ms.System.schema_type, root_id=system_uuid,
                             child_type=pvm_lpar.LPAR.schema_type,
                             child_id=lpar_uuid, suffix_type='do',
                             suffix_parm='CloseVterm')

@@ -20,7 +20,7 @@ from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
-from nova_npiv.volume import npiv
+from nova_npiv import vm
 
 HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
 INSTANCE_UUID = '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01'
@@ -207,7 +207,7 @@ class Demo(object):
     def step_delete(self):
         self.drivers['host-b'].destroy(self.ctxt, self.inst, None,
                                        {'block_device_mapping': self.bdms})
-        uuid = npiv.lpar_uuid(self.inst)
+        uuid = vm.lpar_uuid(self.inst)
         left = [m for m in self.sim.model.mappings()
                 if m.client_lpar_uuid == uuid]
         self._expect(not left, '%d mapping(s) of the instance left'
@@ -238,7 +238,7 @@ class Demo(object):
                      % posts)
 
     def _expect_instance_on(self, system):
-        uuid = npiv.lpar_uuid(self.inst)
+        uuid = vm.lpar_uuid(self.inst)
         lpars = [lp for lp in self.sim.model.lpars() if lp.uuid == uuid]
         self._expect(len(lpars) == 1 and lpars[0].system == system,
                      'LPAR is not (only) on %s' % system)

@@ -17,7 +17,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
 from nova_npiv import staging as npiv_staging
-from nova_npiv.volume import npiv
+from nova_npiv import vm
 
 CONF = cfg.CONF
 
@@ -205,7 +205,7 @@ def show(out, instance_uuid, use_sim=False, as_json=False):
             pass
     with console_adapter(use_sim) as adapter:
         views = _views(adapter, settings)
-    uuid = npiv.lpar_uuid(inst)
+    uuid = vm.lpar_uuid(inst)
     pairs = {frozenset(p.split()): (f, phys) for f, rec in records.items()
              for phys, p in rec.port_map}
     seen = [m for v in views for m in v.mappings

@@ -13,8 +13,7 @@ from pypowervm import exceptions as pvm_exc
 from taskflow import task
 
 from nova_npiv import conf as npiv_conf
-from nova_npiv import exception
-from nova_npiv import fabric_meta
+from nova_npiv import fabric_records
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -79,20 +78,20 @@ class SaveFabricState(task.Task):
         self.state = state
 
     def execute(self):
+        records = fabric_records.FabricRecords(self.instance, self.fabrics)
+        errors = records.errors()
         for fabric in self.fabrics:
-            try:
-                record = fabric_meta.get_fabric(self.instance, fabric)
-            except exception.CorruptFabricMetadata as err:
+            if fabric in errors:
                 # The VIOS changes have landed (e.g. a delete unmapped the
                 # partition despite the bad keys); raising now would fail
                 # the operation after the fact and leave the instance
                 # undeletable.  Keys that cannot be read cannot be rewritten
                 # faithfully: leave them to `nova-npiv audit`.
-                LOG.error('%s: fabric %s left as it is', err, fabric)
+                LOG.error('%s: fabric %s left as it is', errors[fabric],
+                          fabric)
                 continue
-            fabric_meta.set_fabric(self.instance, fabric, self.state,
-                                   record.port_map)
-        self.instance.save()
+            records.set(fabric, self.state)
+        records.save(always=True)
 
 
 class UndoOnFailure(task.Task):
@@ -129,51 +128,51 @@ class ConnectVolume(task.Task):
     (``lpar_from_flow``): its UUID is what the mappings must point at.
     """
 
-    def __init__(self, vol_drv, lpar_from_flow=False):
-        super().__init__('connect_vol_%s' % vol_drv.volume_id,
+    def __init__(self, npiv, lpar_from_flow=False):
+        super().__init__('connect_vol_%s' % npiv.volume_id,
                          rebind=({'lpar_wrap': 'lpar_wrap'}
                                  if lpar_from_flow else None))
-        self.vol_drv = vol_drv
+        self.npiv = npiv
 
     def execute(self, lpar_wrap=None):
         if lpar_wrap is not None:
-            self.vol_drv.lpar_uuid = lpar_wrap.uuid
-        self.vol_drv.connect_volume()
+            self.npiv.lpar_uuid = lpar_wrap.uuid
+        self.npiv.connect_volume()
 
     def revert(self, *args, **kwargs):
         try:
             retried('Undoing the vFC mappings of %s'
-                    % self.vol_drv.instance.uuid,
-                    self.vol_drv.rollback_connect)
+                    % self.npiv.instance.uuid,
+                    self.npiv.rollback_connect)
         except Exception:
             # A revert that raises stops taskflow from reverting the tasks
             # before it (the LPAR would stay) and hides the original
             # failure; what is left is visible to `nova-npiv audit`.
             LOG.exception('Could not undo the vFC mappings of %s',
-                          self.vol_drv.instance.uuid)
+                          self.npiv.instance.uuid)
 
 
 class DisconnectVolume(task.Task):
     """Detach one volume (the vFC adapters stay with the instance)."""
 
-    def __init__(self, vol_drv):
-        super().__init__('disconnect_vol_%s' % vol_drv.volume_id)
-        self.vol_drv = vol_drv
+    def __init__(self, npiv):
+        super().__init__('disconnect_vol_%s' % npiv.volume_id)
+        self.npiv = npiv
 
     def execute(self):
-        self.vol_drv.disconnect_volume()
+        self.npiv.disconnect_volume()
 
 
 class UnmapInstance(task.Task):
     """Queue removal of all vFC mappings of an instance (delete, rollback)."""
 
-    def __init__(self, npiv_drv, update_metadata=True):
-        super().__init__('unmap_instance_%s' % npiv_drv.instance.uuid)
-        self.npiv_drv = npiv_drv
+    def __init__(self, npiv, update_metadata=True):
+        super().__init__('unmap_instance_%s' % npiv.instance.uuid)
+        self.npiv = npiv
         self.update_metadata = update_metadata
 
     def execute(self):
-        self.npiv_drv.queue_instance_unmapping(
+        self.npiv.queue_instance_unmapping(
             update_metadata=self.update_metadata)
 
     def revert(self, *args, **kwargs):
@@ -183,9 +182,9 @@ class UnmapInstance(task.Task):
             return   # The metadata belongs to the instance's new host.
         try:
             retried('Mapping back the vFC adapters of %s'
-                    % self.npiv_drv.instance.uuid,
-                    self.npiv_drv.restore_mappings)
+                    % self.npiv.instance.uuid,
+                    self.npiv.restore_mappings)
         except Exception:
             LOG.exception('Could not map back the vFC adapters of %s after '
                           'a failed unmapping; nova-npiv show lists the '
-                          'difference', self.npiv_drv.instance.uuid)
+                          'difference', self.npiv.instance.uuid)

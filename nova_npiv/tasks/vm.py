@@ -23,18 +23,18 @@ class Create(task.Task):
     LPAR, exists) created nothing, and nothing is deleted.
     """
 
-    def __init__(self, adapter, host_uuid, instance, fabrics=()):
+    def __init__(self, adapter, system_uuid, instance, fabrics=()):
         super().__init__('create_lpar_%s' % instance.uuid,
                          provides='lpar_wrap')
         self.adapter = adapter
-        self.host_uuid = host_uuid
+        self.system_uuid = system_uuid
         self.instance = instance
         self.fabrics = list(fabrics)
         self.attempt = vm.CreateAttempt()
 
     def execute(self):
         self.attempt = vm.CreateAttempt()
-        return vm.create(self.adapter, self.host_uuid, self.instance,
+        return vm.create(self.adapter, self.system_uuid, self.instance,
                          attempt=self.attempt)
 
     def revert(self, result, flow_failures):
@@ -46,7 +46,7 @@ class Create(task.Task):
                     return
             LOG.warning('Deleting LPAR %s of %s after a failed spawn',
                         lpar_uuid, self.instance.uuid)
-            vm.delete(self.adapter, self.host_uuid, self.instance,
+            vm.delete(self.adapter, self.system_uuid, self.instance,
                       lpar_uuid=lpar_uuid)
         except Exception:
             # The spawn's own failure is what nova must see; nova destroys
@@ -68,7 +68,7 @@ class Create(task.Task):
                         'left for the operator to check on the console',
                         vm.lpar_name(self.instance), self.instance.uuid)
             return None
-        lpar_w = vm.get_by_uuid(self.adapter, self.host_uuid,
+        lpar_w = vm.get_by_uuid(self.adapter, self.system_uuid,
                                 attempt.asked_uuid)
         if lpar_w is None:
             return None
@@ -133,26 +133,26 @@ class CloseVterm(task.Task):
     Nothing to undo: an operator's session is not ours to reopen.
     """
 
-    def __init__(self, adapter, host_uuid, lpar_w):
+    def __init__(self, adapter, system_uuid, lpar_w):
         super().__init__('close_vterm_%s' % lpar_w.uuid)
         self.adapter = adapter
-        self.host_uuid = host_uuid
+        self.system_uuid = system_uuid
         self.lpar_uuid = lpar_w.uuid
 
     def execute(self):
-        vm.close_vterm(self.adapter, self.host_uuid, self.lpar_uuid)
+        vm.close_vterm(self.adapter, self.system_uuid, self.lpar_uuid)
 
 
 class Delete(task.Task):
     """Delete the LPAR (destroy)."""
 
-    def __init__(self, adapter, host_uuid, instance, lpar_uuid=None):
+    def __init__(self, adapter, system_uuid, instance, lpar_uuid=None):
         super().__init__('delete_lpar_%s' % instance.uuid)
         self.adapter = adapter
-        self.host_uuid = host_uuid
+        self.system_uuid = system_uuid
         self.instance = instance
         self.lpar_uuid = lpar_uuid
 
     def execute(self):
-        vm.delete(self.adapter, self.host_uuid, self.instance,
+        vm.delete(self.adapter, self.system_uuid, self.instance,
                   lpar_uuid=self.lpar_uuid)

@@ -23,9 +23,9 @@ import collections
 import re
 
 from nova_npiv import fabric_meta
-from nova_npiv import migration_data
 from nova_npiv.testing import world as world_lib
-from nova_npiv.volume import npiv
+from nova_npiv import vm
+from nova_npiv.volume import migration as migration_data
 
 
 State = collections.namedtuple(
@@ -190,7 +190,7 @@ def console_problems(world, before, state, wwpns=()):
 
 def instance_lpars(world, inst=None):
     """The LPARs (on any system) of ``inst`` (default: the world's)."""
-    uuid = npiv.lpar_uuid(inst or world.inst).upper()
+    uuid = vm.lpar_uuid(inst or world.inst).upper()
     return [lp for lp in world.sim.model.lpars() if lp.uuid.upper() == uuid]
 
 
@@ -241,7 +241,7 @@ def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
                        explained):
     problems = []
     name = '' if inst is world.inst else 'instance %s: ' % inst.uuid
-    uuid = npiv.lpar_uuid(inst).upper()
+    uuid = vm.lpar_uuid(inst).upper()
     inst_lpars = instance_lpars(world, inst)
     if len(inst_lpars) > 1:
         problems.append('%sLPAR of the instance on %d systems'

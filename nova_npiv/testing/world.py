@@ -17,7 +17,7 @@ from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
-from nova_npiv.volume import npiv
+from nova_npiv import vm
 
 INSTANCE_UUID = '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01'
 FABRICS = ('A', 'B')
@@ -81,7 +81,7 @@ class World(object):
 
     @property
     def lpar_uuid(self):
-        return npiv.lpar_uuid(self.inst)
+        return vm.lpar_uuid(self.inst)
 
     def fabrics(self, host='host-a'):
         return self.drivers[host].settings.fabrics

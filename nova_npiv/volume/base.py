@@ -1,9 +1,9 @@
-"""What every volume adapter shares: the storage FeedTask it queues work on.
+"""What every volume driver shares: the storage FeedTask it queues work on.
 
-The driver hands one FeedTask to all adapters of an operation, so that a spawn
-with many volumes costs one VIOS feed read and one POST per touched VIOS.  An
-adapter used on its own (attach to a running instance) builds its own FeedTask
-and executes it before returning.
+The compute driver hands one FeedTask to all volume drivers of an operation,
+so that a spawn with many volumes costs one VIOS feed read and one POST per
+touched VIOS.  A volume driver used on its own (attach to a running instance)
+builds its own FeedTask and executes it before returning.
 """
 
 import abc
@@ -11,15 +11,15 @@ import abc
 from nova_npiv import vios as npiv_vios
 
 
-class VolumeAdapter(metaclass=abc.ABCMeta):
+class VolumeDriver(metaclass=abc.ABCMeta):
 
-    #: Extended attribute groups the adapter's VIOS changes need.
+    #: Extended attribute groups the volume driver's VIOS changes need.
     vios_xags = npiv_vios.XAGS_MAPPINGS
 
-    def __init__(self, adapter, host_uuid, instance, connection_info,
+    def __init__(self, adapter, system_uuid, instance, connection_info,
                  stg_ftsk=None):
         self.adapter = adapter
-        self.host_uuid = host_uuid
+        self.system_uuid = system_uuid
         self.instance = instance
         self.connection_info = connection_info or {}
         self._stg_ftsk = stg_ftsk
@@ -36,7 +36,7 @@ class VolumeAdapter(metaclass=abc.ABCMeta):
     def stg_ftsk(self):
         if self._stg_ftsk is None:
             self._stg_ftsk = npiv_vios.feed_task(
-                self.adapter, self.host_uuid,
+                self.adapter, self.system_uuid,
                 'volume_%s' % self.instance.uuid, xags=self.vios_xags)
         return self._stg_ftsk
 
@@ -46,7 +46,7 @@ class VolumeAdapter(metaclass=abc.ABCMeta):
         self._own_ftsk = stg_ftsk is None
 
     def _run_own_ftsk(self):
-        """Execute the FeedTask if this adapter created it."""
+        """Execute the FeedTask if this volume driver created it."""
         if self._own_ftsk and self._stg_ftsk is not None:
             ftsk, self._stg_ftsk = self._stg_ftsk, None
             ftsk.execute()

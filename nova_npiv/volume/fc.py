@@ -6,7 +6,7 @@ from nova_npiv import connection_info as conn_info
 from nova_npiv.volume import base
 
 
-class FibreChannelVolumeAdapter(base.VolumeAdapter, metaclass=abc.ABCMeta):
+class FibreChannelVolumeDriver(base.VolumeDriver, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def wwpns(self):

@@ -289,11 +289,11 @@ class Deployment(object):
             print('  ok  %-38s no attachments, zones or mappings left'
                   ' (%.1fs)' % (step, time.monotonic() - t0))
             return None
-        from nova_npiv.volume import npiv
+        from nova_npiv import vm
         problems, records = self.fabric_records(sid)
         check(problems == [], '%s: the instance\'s fabric metadata' % step,
               *problems)
-        lpar = npiv.lpar_uuid_of(sid).upper()
+        lpar = vm.lpar_uuid_of(sid).upper()
         show = {
             'fabrics': {f: {'state': r.state, 'port_map': r.port_map}
                         for f, r in records.items()},

@@ -29,7 +29,6 @@ from nova_npiv.simulator import Simulator
 from nova_npiv.simulator import default_topology
 from nova_npiv.testing import fake_cinder
 from nova_npiv import vm
-from nova_npiv.volume import npiv
 from nova_npiv import wwpn as wwpn_util
 
 CONF = cfg.CONF
@@ -179,7 +178,7 @@ class NPIVServicesTestCase(test.TestCase,
         return {f: fabric_meta.get_fabric(inst, f) for f in ('A', 'B')}
 
     def lpar_uuid(self, server):
-        return npiv.lpar_uuid_of(server['id'])
+        return vm.lpar_uuid_of(server['id'])
 
     def lpars_of(self, server, system=None):
         """The server's LPARs: by derived UUID, or by the UUID recorded

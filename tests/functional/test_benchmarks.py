@@ -65,7 +65,7 @@ class TestBenchmarkChecks(test_cli.CLITestCase):
         # The bug the old WWPN-pair count missed: the WWPNs stay mapped to
         # the staging partition, the instance gets no mapping.
         self.useFixture(fixtures.MockPatch(
-            'nova_npiv.volume.npiv._map_to_instance', return_value=False))
+            'nova_npiv.volume.vfc_ops.map_to_instance', return_value=False))
         bench = self.run.Bench(0.0, out=io.StringIO())
         self.assertFalse(bench.concurrency(2))
         self.assertIn('after spawn: 4 expected mappings: 4 missing, 0 '

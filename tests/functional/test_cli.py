@@ -84,7 +84,7 @@ class TestDemo(CLITestCase):
     def test_demo_fails_when_the_driver_misbehaves(self):
         # A driver whose delete forgets the vFC mappings must be caught.
         self.useFixture(fixtures.MockPatch(
-            'nova_npiv.volume.npiv.NPIVVolumeAdapter.'
+            'nova_npiv.volume.npiv.NPIVVolumeDriver.'
             'queue_instance_unmapping'))
         code, out = self.run_cli('demo')
         self.assertEqual(1, code)

@@ -4,7 +4,7 @@ A nova-compute that dies mid-operation runs no taskflow revert.  The crashes
 here are real: a task of the driver's own flow raises a BaseException (as
 SystemExit or a killed process would), which taskflow does not revert.  The
 new nova-compute's start-up reconciliation (``init_host`` ->
-``NPIVDriver._reconcile``, fed with nova's view of the host) and
+``nova_npiv.recovery.reconcile``, fed with nova's view of the host) and
 ``nova-npiv audit --fix`` (with nova's records) must then bring the VIOSes
 back in line without touching the mappings of healthy instances, and remove
 nothing that nova's records do not prove nova's.
@@ -31,7 +31,6 @@ from nova_npiv.testing import harness
 from nova_npiv.testing import invariants
 from nova_npiv.testing import world as world_lib
 from nova_npiv import vm
-from nova_npiv.volume import npiv
 from tests.functional import base
 from tests.functional import conffile
 
@@ -78,7 +77,7 @@ class CrashRecoveryTestCase(base.WorldTestCase):
         for fabric in world_lib.FABRICS:
             rec = fabric_meta.get_fabric(inst, fabric)
             pairs.update(frozenset(p.split()) for _, p in rec.port_map)
-        uuid = npiv.lpar_uuid(inst).upper()
+        uuid = vm.lpar_uuid(inst).upper()
         return sorted(
             (m.system, m.vios, m.vfchost, m.client_lpar_id, m.wwpns)
             for m in self.w.sim.model.mappings()
@@ -174,7 +173,7 @@ class CrashRecoveryTestCase(base.WorldTestCase):
     def delete_lpar_behind_our_back(self, inst):
         """The LPAR went (deleted on the HMC while nova-compute was down);
         its VIOS server adapters stay behind, as on a real system."""
-        lpar = npiv.lpar_uuid(inst)
+        lpar = vm.lpar_uuid(inst)
         self.w.sim.model.set_lpar_state('sys-a', lpar, 'not activated')
         self.w.sim.model.delete_lpar('sys-a', lpar)
 
@@ -280,7 +279,7 @@ class CrashRecoveryTestCase(base.WorldTestCase):
                                 nth=2)   # 1st: init_host's port check
         before = self.console()
         drv = self.restart([healthy])
-        self.assertIsNotNone(drv.host_uuid)
+        self.assertIsNotNone(drv.system_uuid)
         self.assertIn('Start-up reconciliation of vFC mappings failed; run '
                       'nova-npiv audit', self.logs.output)
         self.assertEqual([], self.consistent(healthy))

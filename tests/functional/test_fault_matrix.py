@@ -22,12 +22,12 @@ import fixtures
 from pypowervm import exceptions as pvm_exc
 import testtools
 
-from nova_npiv import driver
 from nova_npiv.testing import harness
 from nova_npiv.testing import invariants
 from nova_npiv.testing import matrix
 from nova_npiv.testing import scenarios
 from nova_npiv import vm
+from nova_npiv.volume import migration
 from tests.functional import base
 
 _LEARNED = {}
@@ -267,7 +267,7 @@ class _NoAdoptDelay(fixtures.Fixture):
 
     def _setUp(self):
         self.useFixture(fixtures.MockPatchObject(
-            driver, 'ADOPT_RETRY_DELAY', 0.01))
+            migration, 'ADOPT_RETRY_DELAY', 0.01))
 
 
 class RegressionTestCase(base.WorldTestCase):
@@ -359,7 +359,7 @@ class RegressionTestCase(base.WorldTestCase):
 
     def test_destination_read_after_migrate_is_retried(self):
         sc, world = self.migrate()
-        sysb = world.drivers['host-b'].host_uuid
+        sysb = world.drivers['host-b'].system_uuid
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), kind='drop')
         world.sim.inject_fault('GET', '%s/VirtualIOServer$' % sysb,
@@ -370,7 +370,7 @@ class RegressionTestCase(base.WorldTestCase):
 
     def test_destination_console_down_after_migrate_fails(self):
         sc, world = self.migrate()
-        sysb = world.drivers['host-b'].host_uuid
+        sysb = world.drivers['host-b'].system_uuid
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), times=3)
         self.assertRaises(pvm_exc.HttpError, sc.operate, world)

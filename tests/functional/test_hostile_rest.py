@@ -223,7 +223,7 @@ class TestPeriodicTasksKeepRunning(HostileReplyTestCase):
         inst = self.w.inst
         from nova.compute import provider_tree
         tree = provider_tree.ProviderTree()
-        tree.new_root(self.drv.nodename, self.drv.host_uuid.lower())
+        tree.new_root(self.drv.nodename, self.drv.system_uuid.lower())
         return [
             ('get_available_resource', 'ManagedSystem/',
              lambda: self.drv.get_available_resource(self.drv.nodename)),

@@ -19,7 +19,7 @@ from oslo_serialization import jsonutils
 import testtools
 
 from nova_npiv import fabric_meta
-from nova_npiv import migration_data
+from nova_npiv.volume import migration as migration_data
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
@@ -88,7 +88,7 @@ class TestUnfinishedMigration(testtools.TestCase):
 
     def test_next_connector_call_adopts_what_the_migration_left(self):
         self.useFixture(fixtures.MockPatch(
-            'nova_npiv.driver.ADOPT_RETRY_DELAY', 0))
+            'nova_npiv.volume.migration.ADOPT_RETRY_DELAY', 0))
         with Simulator(default_topology()) as sim:
             src = harness.load_driver(sim, 'host-a', 'sys-a')
             dst = harness.load_driver(sim, 'host-b', 'sys-b')

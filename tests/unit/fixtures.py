@@ -28,6 +28,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
 from nova_npiv.testing import fake_cinder
+from nova_npiv import vm
 from nova_npiv.volume import npiv
 
 # The managed system of the sample feed's hrefs.
@@ -260,7 +261,7 @@ class NPIVFixture(fixtures.Fixture):
         ``staging``: None for the fixture's, False for no staging partition.
         """
         staging = self.staging if staging is None else staging
-        return npiv.NPIVVolumeAdapter(
+        return npiv.NPIVVolumeDriver(
             self.adpt, HOST_UUID, instance,
             conn_info or {'driver_volume_type': 'fibre_channel'},
             stg_ftsk=stg_ftsk, staging=staging or None, conf=self.conf,
@@ -364,7 +365,7 @@ class NPIVFixture(fixtures.Fixture):
         return result
 
     def instance_maps(self, instance):
-        return self.maps(npiv.lpar_uuid(instance))
+        return self.maps(vm.lpar_uuid(instance))
 
     def staging_maps(self):
         return self.maps(STAGING_UUID)

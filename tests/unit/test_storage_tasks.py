@@ -17,7 +17,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import storage as tf_stg
 from nova_npiv import vios as npiv_vios
-from nova_npiv.volume import npiv
+from nova_npiv import vm
 from tests.unit import fixtures as fx
 
 W = fx.WWPNJob.wwpn
@@ -221,7 +221,7 @@ class StorageFlowTestCase(testtools.TestCase):
         self.inst = self.fx.instance()
         self.wwpns = self.fx.npiv(self.inst).wwpns()
         self.others = self.fx.other_maps(fx.STAGING_UUID,
-                                         npiv.lpar_uuid(self.inst))
+                                         vm.lpar_uuid(self.inst))
         self.fx.reset_counts()
 
     def vol_drv(self, volume_id='vol-1', stg_ftsk=None):
@@ -241,7 +241,7 @@ class StorageFlowTestCase(testtools.TestCase):
         self.assertEqual({}, self.fx.instance_maps(self.inst))
         self.assertEqual({}, self.fx.staging_maps())
         self.assertEqual(self.others, self.fx.other_maps(
-            fx.STAGING_UUID, npiv.lpar_uuid(self.inst)))
+            fx.STAGING_UUID, vm.lpar_uuid(self.inst)))
 
     def assertWWPNsKept(self):
         self.assertEqual(self.wwpns,

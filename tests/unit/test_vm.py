@@ -8,7 +8,6 @@ from pypowervm.wrappers import base_partition as pvm_bp
 import testtools
 
 from nova_npiv import vm
-from nova_npiv.volume import npiv
 from tests.unit import fixtures as fx
 
 
@@ -35,11 +34,11 @@ class TestBuild(testtools.TestCase):
         self.assertEqual(pvm_bp.LPARType.AIXLINUX, lpar_w.env)
         self.assertEqual(vm.lpar_name(_Instance()), lpar_w.name)
         self.assertTrue(lpar_w.name.startswith('instance-00000007-'))
-        self.assertEqual(npiv.lpar_uuid(_Instance()), lpar_w.uuid)
+        self.assertEqual(vm.lpar_uuid(_Instance()), lpar_w.uuid)
 
     def test_platform_chosen_uuid(self):
         lpar_w = vm.build(mock.Mock(), _Instance(), derive_uuid=False)
-        self.assertNotEqual(npiv.lpar_uuid(_Instance()), lpar_w.uuid)
+        self.assertNotEqual(vm.lpar_uuid(_Instance()), lpar_w.uuid)
 
 
 class TestPowerState(testtools.TestCase):
@@ -60,7 +59,7 @@ class TestDelete(testtools.TestCase):
         vm.delete(adapter, 'HOST', _Instance())
         vm.delete(adapter, 'HOST', _Instance(), lpar_uuid='CHOSEN-UUID')
         self.assertEqual(
-            [npiv.lpar_uuid(_Instance()), 'CHOSEN-UUID'],
+            [vm.lpar_uuid(_Instance()), 'CHOSEN-UUID'],
             [c.kwargs['child_id'] for c in adapter.delete.call_args_list])
         self.assertEqual({'HOST'}, {c.kwargs['root_id']
                                     for c in adapter.delete.call_args_list})

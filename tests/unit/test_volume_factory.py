@@ -23,7 +23,7 @@ class TestFactory(testtools.TestCase):
 
     def test_fibre_channel_is_npiv(self):
         info = fx.connection_info()
-        self.assertIs(npiv.NPIVVolumeAdapter, volume.adapter_class(info))
+        self.assertIs(npiv.NPIVVolumeDriver, volume.driver_class(info))
 
     def test_build_passes_everything_on(self):
         info = fx.connection_info(volume_id='vol-9')
@@ -33,10 +33,10 @@ class TestFactory(testtools.TestCase):
         drv = volume.build(self.fx.adpt, fx.HOST_UUID, self.inst, info,
                            stg_ftsk=ftsk, staging=staging, conf=self.fx.conf)
 
-        self.assertIsInstance(drv, npiv.NPIVVolumeAdapter)
-        self.assertIsInstance(drv, fc.FibreChannelVolumeAdapter)
+        self.assertIsInstance(drv, npiv.NPIVVolumeDriver)
+        self.assertIsInstance(drv, fc.FibreChannelVolumeDriver)
         self.assertIs(self.fx.adpt, drv.adapter)
-        self.assertEqual(fx.HOST_UUID, drv.host_uuid)
+        self.assertEqual(fx.HOST_UUID, drv.system_uuid)
         self.assertIs(self.inst, drv.instance)
         self.assertIs(info, drv.connection_info)
         self.assertIs(ftsk, drv.stg_ftsk)
@@ -52,7 +52,7 @@ class TestFactory(testtools.TestCase):
         self.assertEqual('other', drv.settings.host)
 
     def _not_found(self, info, named):
-        err = self.assertRaises(exception.VolumeAdapterNotFound,
+        err = self.assertRaises(exception.VolumeDriverNotFound,
                                 volume.build, self.fx.adpt, fx.HOST_UUID,
                                 self.inst, info)
         self.assertIn('driver_volume_type %s' % named, str(err))
@@ -75,7 +75,7 @@ class TestFactory(testtools.TestCase):
     def test_no_connection_info(self):
         for bad in (None, 'fibre_channel', ['fibre_channel']):
             err = self.assertRaises(exception.InvalidConnectionInfo,
-                                    volume.adapter_class, bad)
+                                    volume.driver_class, bad)
             self.assertIn('field connection_info is %s, not a dict'
                           % type(bad).__name__, str(err))
 
@@ -84,14 +84,14 @@ class TestFactory(testtools.TestCase):
                         "['fibre_channel']")
 
     def test_nothing_touched_on_refusal(self):
-        self.assertRaises(exception.VolumeAdapterNotFound, volume.build,
+        self.assertRaises(exception.VolumeDriverNotFound, volume.build,
                           self.fx.adpt, fx.HOST_UUID, self.inst,
                           {'driver_volume_type': 'iscsi'})
         self.assertEqual({}, self.inst.system_metadata)
         self.assertEqual((0, 0), (self.fx.gets, self.fx.updates))
 
 
-class _Recorder(base.VolumeAdapter):
+class _Recorder(base.VolumeDriver):
     """A minimal adapter recording what the base class asks of it."""
 
     def __init__(self, *args, queue=True, **kwargs):
@@ -202,15 +202,15 @@ class TestBaseAdapter(testtools.TestCase):
         other.add_functor_subtask.assert_called_once()
 
     def test_abstract(self):
-        self.assertRaises(TypeError, base.VolumeAdapter, self.fx.adpt,
+        self.assertRaises(TypeError, base.VolumeDriver, self.fx.adpt,
                           fx.HOST_UUID, self.inst, {})
-        self.assertRaises(TypeError, fc.FibreChannelVolumeAdapter,
+        self.assertRaises(TypeError, fc.FibreChannelVolumeDriver,
                           self.fx.adpt, fx.HOST_UUID, self.inst, {})
 
 
 class TestFibreChannelAdapter(testtools.TestCase):
 
-    class _FC(fc.FibreChannelVolumeAdapter):
+    class _FC(fc.FibreChannelVolumeDriver):
         def __init__(self, wwpns, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._wwpns = wwpns

@@ -11,7 +11,7 @@ import json
 import testtools
 
 from nova_npiv import exception
-from nova_npiv import migration_data as md
+from nova_npiv.volume import migration as md
 
 
 class FakeInstance(object):

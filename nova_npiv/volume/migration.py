@@ -1,0 +1,426 @@
+"""Live migration of an instance's vFC adapters, source and destination.
+
+One migration, in the order nova calls the two hosts
+(doc/source/design/flows.rst, Live migration):
+
+1. destination, ``check_can_live_migrate_destination``: every recorded
+   fabric is configured here (:func:`destination_check`);
+2. source, ``check_can_live_migrate_source``: every fabric is mapped to the
+   instance (:meth:`NPIVMigration.check_source`);
+3. destination, connector call: the partner WWPNs are staged here, so that
+   the zone manager sees them log in (:meth:`NPIVMigration.stage_partners`);
+4. destination, ``pre_live_migration``: unstage, choose the ports each
+   adapter lands on and record them
+   (:meth:`NPIVMigration.prepare_destination`);
+5. source, ``live_migration``: the platform's Migrate job with the
+   ``VirtualFCMappings`` built from the client slots and those targets
+   (:meth:`NPIVMigration.migrate`);
+6. destination, ``post_live_migration_at_destination``: record the ports
+   used and the flipped WWPN order (:meth:`NPIVMigration.adopt`), retried
+   because the LPAR has moved whatever the console says; a connector call or
+   a restart finishes an adoption that still failed.
+
+The chosen targets travel in ``system_metadata``: nova's conductor relays
+the migrate_data object between the hosts and cannot deserialise a
+versioned object it does not know (nova no longer has a PowerVM one), while
+every nova service reads and writes system_metadata as plain strings; the
+source re-reads it from the database.
+"""
+
+import json
+import time
+
+from nova.compute import task_states
+from nova import exception as nova_exc
+from nova import objects
+from nova.objects import migrate_data as migrate_data_obj
+from oslo_log import log as logging
+from pypowervm import exceptions as pvm_exc
+from pypowervm.tasks import migration as pvm_mig
+
+from nova_npiv import exception
+from nova_npiv import fabric_meta
+from nova_npiv import vios as npiv_vios
+from nova_npiv import vm
+from nova_npiv.tasks import storage as tf_stg
+from nova_npiv.volume import placement
+from nova_npiv.volume import vfc_ops
+
+LOG = logging.getLogger(__name__)
+
+#: Reads of the destination after a Migrate job: the LPAR has moved, so a
+#: console hiccup must not leave the metadata describing the source.
+ADOPT_TRIES = 3
+ADOPT_RETRY_DELAY = 1.0
+
+# -- the destination's choice, in system_metadata ----------------------------
+
+KEY_PREFIX = 'npiv_lpm_targets_'
+_MAX_VALUE = 255
+
+
+def _keys(sysmeta, fabric):
+    base = KEY_PREFIX + fabric
+    return sorted((k for k in sysmeta
+                   if k == base or k.startswith(base + '#')),
+                  key=lambda k: int(k.split('#')[1]) if '#' in k else 0)
+
+
+def set_targets(instance, targets):
+    """Record ``{fabric: ['<vios name>/<vios id>//<port>', ...]}``."""
+    clear_targets(instance)
+    for fabric, entries in targets.items():
+        text = json.dumps(entries, separators=(',', ':'))
+        chunks = [text[i:i + _MAX_VALUE]
+                  for i in range(0, len(text), _MAX_VALUE)] or ['[]']
+        for index, chunk in enumerate(chunks):
+            key = KEY_PREFIX + fabric + ('#%d' % index if index else '')
+            instance.system_metadata[key] = chunk
+
+
+def get_targets(instance):
+    sysmeta = instance.system_metadata
+    fabrics = {k[len(KEY_PREFIX):].split('#')[0] for k in sysmeta
+               if k.startswith(KEY_PREFIX)}
+    targets = {}
+    for fabric in sorted(fabrics):
+        keys = _keys(sysmeta, fabric)
+        try:
+            entries = json.loads(''.join(sysmeta[k] for k in keys))
+        except ValueError as err:
+            raise exception.LiveMigrationDataError(
+                instance=instance.uuid,
+                reason='%s is not valid JSON: %s' % (keys[0], err))
+        if not (isinstance(entries, list) and
+                all(isinstance(e, str) and e.count('/') == 3
+                    for e in entries)):
+            raise exception.LiveMigrationDataError(
+                instance=instance.uuid,
+                reason='%s does not list <vios>/<id>//<port> targets'
+                % keys[0])
+        targets[fabric] = entries
+    return targets
+
+
+def clear_targets(instance):
+    for key in [k for k in instance.system_metadata
+                if k.startswith(KEY_PREFIX)]:
+        del instance.system_metadata[key]
+
+
+# -- checks before the migration ---------------------------------------------
+
+def destination_check(instance, settings, block_migration):
+    """The destination's migrate data, or why it cannot take the instance."""
+    if block_migration:
+        raise nova_exc.MigrationPreCheckError(
+            reason='block migration is not supported: NPIV volumes '
+                   'follow the instance')
+    missing = [f for f in fabric_meta.recorded_fabrics(instance)
+               if f not in settings.ports]
+    if missing:
+        raise exception.LiveMigrationDataError(
+            instance=instance.uuid,
+            reason='fabric(s) %s not configured on the destination'
+            % ', '.join(missing))
+    # nova's conductor relays this object, so it must be a class every
+    # nova service knows; like nova's own fake driver we use libvirt's,
+    # saying "shared storage, nothing to copy, nothing to clean up".
+    # Our own data travels in system_metadata (see set_targets).
+    data = migrate_data_obj.LibvirtLiveMigrateData()
+    data.block_migration = False
+    data.is_shared_block_storage = True
+    data.is_shared_instance_path = True
+    data.is_volume_backed = True
+    return data
+
+
+def dest_system(context, dest, migrate_data):
+    """The destination managed system's name, for the Migrate job."""
+    if migrate_data is not None and 'migration' in migrate_data:
+        migration = migrate_data.migration
+        if 'dest_node' in migration and migration.dest_node:
+            return migration.dest_node
+    node = objects.ComputeNode.get_first_node_by_host_for_old_compat(
+        context, dest)
+    return node.hypervisor_hostname
+
+
+def left_source(adapter, instance, system_uuid):
+    """Whether the LPAR is no longer on the managed system ``system_uuid``.
+
+    Decided from the partition's own AssociatedManagedSystem, read at the
+    root path: a nested lookup's 404 proves nothing on a lenient HMC, which
+    serves a partition of any system under any system.  No system of this
+    console has it: it went to another console.
+    """
+    try:
+        lpar_w = vm.locate(adapter, instance)
+    except Exception:
+        LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
+                  exc_info=True)
+        return False
+    if lpar_w is None:
+        return True
+    return not vm.on_system(lpar_w, system_uuid)
+
+
+class NPIVMigration(object):
+    """The live migration of one instance's vFC adapters.
+
+    Built on the instance's NPIV volume driver (``npiv``): its REST adapter,
+    managed system, records, LPAR and staging partition.
+    """
+
+    def __init__(self, npiv):
+        self.npiv = npiv
+
+    @property
+    def instance(self):
+        return self.npiv.instance
+
+    def _feed(self, xags):
+        return npiv_vios.read_feed(self.npiv.adapter, self.npiv.system_uuid,
+                                   xags)
+
+    def _lpar(self):
+        """Point the volume driver at the LPAR found on this system."""
+        lpar_w = vm.get(self.npiv.adapter, self.npiv.system_uuid,
+                        self.instance)
+        if lpar_w is None:
+            raise nova_exc.InstanceNotFound(instance_id=self.instance.uuid)
+        self.npiv.lpar_uuid = lpar_w.uuid
+        return lpar_w
+
+    # -- where the connector stands ----------------------------------------
+
+    def is_destination(self):
+        """Asked for a connector on the destination of a running migration."""
+        return (self.instance.task_state == task_states.MIGRATING and
+                self.instance.host not in (None, self.npiv.settings.host))
+
+    def pending_here(self):
+        """A migration here whose adoption failed (targets still recorded)."""
+        return (self.instance.task_state is None and
+                self.instance.host == self.npiv.settings.host and
+                bool(get_targets(self.instance)))
+
+    # -- source ------------------------------------------------------------
+
+    def check_source(self):
+        not_mapped = self.npiv.records.fabrics_where(
+            lambda rec: rec.state != fabric_meta.INST_MAPPED)
+        if not_mapped:
+            raise exception.LiveMigrationDataError(
+                instance=self.instance.uuid,
+                reason='fabric(s) %s are not mapped to the instance'
+                % ', '.join(not_mapped))
+
+    def client_slots(self, vios_wraps=None):
+        """Per fabric, the client slots of the instance's vFC adapters.
+
+        Ordered like the fabric's port map, which is how the destination
+        pairs them with its own physical ports.
+        """
+        if vios_wraps is None:
+            vios_wraps = self._feed(npiv_vios.XAGS_MAPPINGS)
+        by_pair = {key: vmap.client_adapter.lpar_slot_num for key, vmap in
+                   vfc_ops.maps_by_pair(vios_wraps, self.npiv.lpar_uuid)}
+        slots = {}
+        for fabric, record in self.npiv.records.items():
+            slots[fabric] = []
+            for entry in record.entries:
+                if entry.key not in by_pair:
+                    raise exception.LiveMigrationDataError(
+                        instance=self.instance.uuid,
+                        reason='no vFC adapter with WWPNs %s on fabric %s'
+                        % (entry.pvm[1], fabric))
+                slots[fabric].append(by_pair[entry.key])
+        return slots
+
+    def mappings(self, targets, vios_wraps=None):
+        """The Migrate job's ``VirtualFCMappings``."""
+        slots = self.client_slots(vios_wraps)
+        mappings = []
+        for fabric in self.npiv.fabrics:
+            mine, theirs = slots.get(fabric, []), targets.get(fabric, [])
+            if len(mine) != len(theirs):
+                raise exception.LiveMigrationDataError(
+                    instance=self.instance.uuid,
+                    reason='fabric %s has %d vFC adapter(s) but the '
+                           'destination chose %d port(s)'
+                    % (fabric, len(mine), len(theirs)))
+            mappings.extend('%d/%s' % (slot, target)
+                            for slot, target in zip(mine, theirs, strict=True))
+        return mappings
+
+    def migrate(self, context, dest, migrate_data):
+        """Run the platform's Migrate job with the vFC mappings.
+
+        A job that reports a failure after the LPAR left this system (its
+        answer was lost, e.g. the connection dropped) counts as done:
+        rolling back would leave nova and the metadata on this host while
+        the LPAR runs on the other.
+        """
+        lpar_w = None
+        try:
+            system = dest_system(context, dest, migrate_data)
+            targets = get_targets(self.instance)
+            if not targets:
+                # The destination saved its choice after our copy of the
+                # instance was loaded.
+                targets = get_targets(objects.Instance.get_by_uuid(
+                    context, self.instance.uuid,
+                    expected_attrs=['system_metadata']))
+            lpar_w = self._lpar()
+            pvm_mig.migrate_lpar(lpar_w, system,
+                                 virtual_fc_mappings=self.mappings(targets))
+        except Exception:
+            if lpar_w is None or not left_source(
+                    self.npiv.adapter, self.instance, self.npiv.system_uuid):
+                raise
+            LOG.warning('The Migrate job of %s reported a failure, but the '
+                        'LPAR has left this system: completing the '
+                        'migration', self.instance.uuid, exc_info=True)
+
+    # -- destination -------------------------------------------------------
+
+    def targets(self, vios_wraps=None):
+        """Per fabric, where each vFC adapter will land.
+
+        ``'<vios name>/<vios id>//<port name>'`` per adapter, in port map
+        order; the source puts its client slot in front of each to form the
+        Migrate job's ``VirtualFCMappings``.
+        """
+        if vios_wraps is None:
+            vios_wraps = self._feed(npiv_vios.XAGS_PORTS)
+        active = npiv_vios.active(vios_wraps)
+        return {rec.fabric: placement.targets(
+                    self.npiv.settings, rec.fabric, active, len(rec.entries),
+                    self.npiv.system_uuid)
+                for rec in self.npiv.records if rec.entries}
+
+    def stage_partners(self):
+        """Map the partner WWPNs to this (destination) host's staging.
+
+        Ports are chosen here like for a new instance; the metadata is not
+        touched, it still belongs to the source until the migration ends.
+        """
+        npiv = self.npiv
+        with npiv_vios.serialized(npiv.system_uuid):
+            feed = self._feed(npiv_vios.XAGS_PORTS)
+            active = npiv_vios.active(feed)
+            entries = []
+            for rec in npiv.records:
+                if not rec.entries:
+                    continue
+                usable = placement.usable_ports(npiv.settings, rec.fabric,
+                                                active, npiv.system_uuid)
+                entries.extend(placement.place(
+                    npiv.settings, rec.fabric, active, usable,
+                    [e.flipped().pair for e in rec.entries], found=0))
+            vfc_ops.stage(npiv.adapter, npiv.system_uuid, self.instance,
+                          npiv.staging_uuid, entries, feed,
+                          'stage_partners')
+
+    def prepare_destination(self):
+        """Before the Migrate job: unstage, choose and record the ports.
+
+        The partner WWPNs staged by the connector must be gone before the
+        platform moves the adapters here; the same feed read then decides
+        where each adapter lands.  One GET, one POST per VIOS with staging.
+        """
+        npiv = self.npiv
+        with npiv_vios.serialized(npiv.system_uuid):
+            feed = self._feed(npiv_vios.XAGS_PORTS)
+            if npiv.staging_uuid is not None:
+                ftsk = npiv_vios.feed_task(
+                    npiv.adapter, npiv.system_uuid,
+                    'unstage_partners_%s' % self.instance.uuid, feed=feed)
+                ftsk.add_functor_subtask(
+                    vfc_ops.unmap_instance, None, npiv.staging_uuid,
+                    [e.pvm for e in npiv.records.entries()])
+                ftsk.execute()
+                feed = ftsk.feed
+            targets = self.targets(vios_wraps=feed)
+        set_targets(self.instance, targets)
+        self.instance.save()
+        return targets
+
+    def unstage_partners(self):
+        """After a failed migration: drop the partner WWPNs' staging."""
+        npiv = self.npiv
+        if npiv.staging_uuid is not None:
+            tf_stg.retried('Unstaging the partner WWPNs of %s'
+                           % self.instance.uuid, vfc_ops.unstage,
+                           npiv.adapter, npiv.system_uuid, self.instance,
+                           npiv.staging_uuid, npiv.lenient_entries())
+
+    def rollback_destination(self):
+        """The platform undoes a failed Migrate job; this undoes ours.
+
+        What is ours: the partner WWPNs' staging and the chosen ports.
+        """
+        self.unstage_partners()
+        clear_targets(self.instance)
+        self.instance.save()
+
+    def adopt(self, vios_wraps=None):
+        """Record, after migration, the ports and WWPN order used here.
+
+        The partner WWPN of each pair is now the one logged in, so the pair
+        order is flipped; the physical ports are whatever the Migrate job
+        used on this system.
+        """
+        if vios_wraps is None:
+            vios_wraps = self._feed(npiv_vios.XAGS_PORTS)
+        port_by_pair = {
+            key: vmap.backing_port.wwpn for key, vmap in
+            vfc_ops.maps_by_pair(vios_wraps, self.npiv.lpar_uuid)
+            if vmap.backing_port is not None}
+        records = self.npiv.records
+        new = {}
+        for rec in records:
+            new[rec.fabric] = []
+            for entry in rec.entries:
+                flipped = entry.flipped()
+                if entry.key not in port_by_pair:
+                    raise exception.LiveMigrationDataError(
+                        instance=self.instance.uuid,
+                        reason='vFC adapter %s of fabric %s did not arrive'
+                        % (flipped.pvm[1], rec.fabric))
+                new[rec.fabric].append(flipped.on(port_by_pair[entry.key]))
+        for fabric, entries in new.items():
+            records.set(fabric, fabric_meta.INST_MAPPED, entries)
+        # Saved with the new maps: the targets' presence is what marks an
+        # adoption as still to do (see pending_here).
+        clear_targets(self.instance)
+        records.save(always=True)
+
+    def adopt_after_migration(self):
+        """``adopt``, tried again while the console fails to answer."""
+        for attempt in range(1, ADOPT_TRIES + 1):
+            try:
+                self._lpar()
+                self.adopt()
+                return
+            except (pvm_exc.Error, exception.ConsoleReplyRefused) as err:
+                if attempt == ADOPT_TRIES:
+                    raise
+                LOG.warning('Recording the vFC mappings of %s after its '
+                            'migration failed (%s); trying again',
+                            self.instance.uuid, err)
+                time.sleep(ADOPT_RETRY_DELAY * attempt)
+
+    def finish_after_restart(self):
+        """At start-up: adopt a migration whose last step failed here."""
+        if self.instance.task_state is not None or \
+                not get_targets(self.instance):
+            return
+        try:
+            self._lpar()
+            self.adopt()
+        except Exception:
+            # One instance must not stop the start-up reconciliation.
+            LOG.exception('Could not record the vFC mappings of migrated '
+                          'instance %s', self.instance.uuid)

@@ -22,6 +22,7 @@ from taskflow.patterns import linear_flow as tf_lf
 from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import jobs
 from nova_npiv import migration_data
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
@@ -628,9 +629,8 @@ class NPIVVolumeAdapter(fc.FibreChannelVolumeAdapter):
         wwpns = []
         while pairs > 0:
             count = min(pairs, MAX_PAIRS_PER_JOB)
-            wwpns.extend(vfc_mapper.build_wwpn_pair(self.adapter,
-                                                    self.host_uuid,
-                                                    pair_count=count))
+            wwpns.extend(jobs.wwpn_pairs(self.adapter, self.host_uuid,
+                                         count))
             pairs -= count
         return wwpn_util.normalize_list(wwpns)
 

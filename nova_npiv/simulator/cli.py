@@ -29,7 +29,7 @@ def format_conf(sim, system_name):
 
 
 def serve_forever(topology=None, port=0, out=None, stop_event=None,
-                  topology_file=None, vios_busy=None):
+                  topology_file=None, vios_busy=None, job_seconds=0.0):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
     :param topology: a topology dict (default: ``default_topology()``).
@@ -38,6 +38,8 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
                 the ``[powervm]`` nova.conf options (default: stdout).
     :param vios_busy: background busy VIOS writes, a topology
                       ``vios_busy`` dict; replaces the topology's own.
+    :param job_seconds: how long each job's work takes (asynchronous jobs;
+                        0: done during the job's PUT).
     :returns: the stopped :class:`Simulator` (its instruments stay
               readable).
     """
@@ -49,7 +51,9 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
                         vios_busy=vios_busy)
     out = out or sys.stdout
     stop_event = stop_event or threading.Event()
-    sim = server.Simulator(topology, port=port).start()
+    sim = server.Simulator(topology, port=port)
+    sim.job_seconds = float(job_seconds)
+    sim.start()
     try:
         out.write('PowerVM REST simulator (%s) listening on %s\n\n'
                   % (sim.console, sim.url))
@@ -90,6 +94,11 @@ def main(argv=None):
                         metavar='P',
                         help='answer each VIOS update busy with probability '
                              'P (0 to 1); default: 0')
+    parser.add_argument('--job-seconds', type=float, default=0.0,
+                        metavar='S',
+                        help='jobs run asynchronously and take S seconds '
+                             '(the PUT answers NOT_STARTED, polls RUNNING); '
+                             'default: done at once')
     args = parser.parse_args(argv)
     spec = None
     if not args.topology:
@@ -100,5 +109,5 @@ def main(argv=None):
                               ('probability', args.vios_busy_probability))
             if v}
     serve_forever(spec, port=args.port, topology_file=args.topology,
-                  vios_busy=busy or None)
+                  vios_busy=busy or None, job_seconds=args.job_seconds)
     return 0

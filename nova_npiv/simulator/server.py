@@ -172,6 +172,9 @@ class Simulator(object):
         self.latency = 0.0
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
+        #: Seconds a job's work takes: its PUT answers NOT_STARTED, polls
+        #: RUNNING until then (0: the work is done during the PUT).
+        self.job_seconds = 0.0
         #: A lenient HMC: a partition looked up (GET) under one managed
         #: system is served whichever system it is on; only its
         #: AssociatedManagedSystem link tells.
@@ -191,7 +194,8 @@ class Simulator(object):
         self._responses = responses.Responses(
             self.model, job_fault=self._faults.check_job,
             job_polls=lambda: self.job_polls,
-            lenient_nested=lambda: self.lenient_nested)
+            lenient_nested=lambda: self.lenient_nested,
+            job_seconds=lambda: self.job_seconds)
         self._life_lock = threading.Lock()
         self._outage = None   # the Timer that ends an outage
 

@@ -214,11 +214,38 @@ class TestHelpers(testtools.TestCase):
         self.assertEqual(2, len(adapter.helpers))
 
     def test_dumps_are_cut(self):
-        logs = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
         console.helpers(self.conf)
-        logging.getLogger(pvm_log.__name__).info('RESPONSE: %s',
-                                                 'x' * 100000)
-        self.assertIn('... (%d more characters not logged)'
-                      % (100000 + len('RESPONSE: ') - console.DUMP_CHARS),
-                      logs.output)
-        self.assertLess(len(logs.output), console.DUMP_CHARS + 100)
+        logger = logging.getLogger(pvm_log.__name__)
+        [cut] = [f for f in logger.filters
+                 if isinstance(f, console._ShortDump)]
+        console.helpers(self.conf)      # installed once
+        self.assertEqual(1, len([f for f in logger.filters
+                                 if isinstance(f, console._ShortDump)]))
+        record = logger.makeRecord(logger.name, logging.INFO, __file__, 1,
+                                   'RESPONSE: %s', ('x' * 100000,), None)
+        self.assertTrue(cut.filter(record))
+        text = record.getMessage()
+        self.assertTrue(text.endswith(
+            '... (%d more characters not logged)'
+            % (100000 + len('RESPONSE: ') - console.DUMP_CHARS)))
+        self.assertLess(len(text), console.DUMP_CHARS + 100)
+        short = logger.makeRecord(logger.name, logging.INFO, __file__, 1,
+                                  'REQUEST: %s', ('GET /x',), None)
+        self.assertTrue(cut.filter(short))
+        self.assertEqual('REQUEST: GET /x', short.getMessage())
+
+class TestOptionsListed(testtools.TestCase):
+
+    def test_sample_config_lists_the_new_options(self):
+        [(group, opts)] = npiv_conf.list_opts()
+        names = {o.name: o.default for o in opts}
+        self.assertEqual('powervm', group)
+        self.assertEqual(
+            {'conn_timeout': 60, 'update_timeout': 300, 'job_timeout': 1800,
+             'logon_timeout': 60, 'logon_retries': 30,
+             'logon_retry_interval': 10, 'vios_busy_retries': 3,
+             'vios_busy_retry_delay': 5.0},
+            {k: names[k] for k in (
+                'conn_timeout', 'update_timeout', 'job_timeout',
+                'logon_timeout', 'logon_retries', 'logon_retry_interval',
+                'vios_busy_retries', 'vios_busy_retry_delay')})

@@ -9,7 +9,7 @@ kind with exactly that request failing:
 * ``500``: HTTP 500 instead of the reply; nothing done;
 * ``drop``: the connection closes before the request is carried out;
 * ``412x3``: three etag conflicts in a row, then the request goes through;
-* ``job``: the job ends FAILED_BEFORE_COMPLETION (job runs only);
+* ``job``: the job ends COMPLETED_WITH_ERROR (job runs only);
 * ``lost_reply``: the request is carried out, then the connection closes
   before the reply (the change landed; the driver cannot know);
 * ``bad_xml``, ``entities``: instead of carrying the request out, the

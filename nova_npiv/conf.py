@@ -50,7 +50,51 @@ console_opts = [
              'console certificate instead of the system store.'),
     cfg.IntOpt(
         'conn_timeout', default=60, min=1,
-        help='Seconds to wait for a management console reply.'),
+        help='Seconds to wait for the management console to answer a read '
+             '(GET) or one request of a job (its template, submission, '
+             'status polls, cancel). A request that takes longer fails '
+             'with an error naming it.'),
+    cfg.IntOpt(
+        'update_timeout', default=300, min=1,
+        help='Seconds to wait for the management console to answer a write: '
+             'a VIOS or partition update (POST), a partition create (PUT) '
+             'or delete. pypowervm alone would wait up to an hour for an '
+             'update, holding the per-system VIOS serialisation meanwhile; '
+             'nothing else on the managed system waits behind a hung '
+             'update longer than this.'),
+    cfg.IntOpt(
+        'job_timeout', default=1800, min=1,
+        help='Seconds a job (power on/off, WWPN allocation, closing a '
+             'virtual terminal) may take from its submission to its end. '
+             'Past it the job is cancelled and the operation fails with an '
+             'error naming the job.'),
+    cfg.IntOpt(
+        'logon_timeout', default=60, min=1,
+        help='Seconds to wait for the management console to answer one '
+             'logon (or logoff) request.'),
+    cfg.IntOpt(
+        'logon_retries', default=30, min=0,
+        help='How many more times the logon is tried when the management '
+             'console cannot be reached, does not answer in time or answers '
+             'that it is not ready (HTTP 404, 502, 503), e.g. a NovaLink '
+             'REST server still starting after a reboot. A refused logon '
+             '(bad user or password) is never retried. Then nova-compute '
+             'fails to start with an error naming the console.'),
+    cfg.IntOpt(
+        'logon_retry_interval', default=10, min=0,
+        help='Seconds between two logon tries. With the defaults, a console '
+             'gets about 5 minutes (plus the tries themselves) to come up.'),
+    cfg.IntOpt(
+        'vios_busy_retries', default=3, min=0,
+        help='How many times a request that a busy Virtual I/O Server '
+             'refused (HTTP 500 HSCL3205 / VIOS0014, or 503) is sent again, '
+             "by pypowervm's VIOS-busy retry helper. 0: never."),
+    cfg.FloatOpt(
+        'vios_busy_retry_delay', default=5.0, min=0,
+        help='Seconds before the first resend of a busy-VIOS request; the '
+             'nth resend waits n times this (5, 10, 15 s by default). The '
+             'waits count towards the time a VIOS update holds the '
+             "managed system's VIOS serialisation."),
     cfg.IntOpt(
         'max_reply_mb', default=128, min=1,
         help='Largest management console reply accepted, in MiB. A bigger '

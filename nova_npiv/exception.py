@@ -80,9 +80,31 @@ class LparNotDeleted(nova_exc.NovaException):
 
 class ConsoleTimeout(nova_exc.NovaException, pvm_exc.TimeoutError):
     msg_fmt = _("The management console did not answer %(method)s %(path)s "
-                "within [powervm] conn_timeout (%(timeout)s s): %(reason)s")
+                "within [powervm] %(option)s (%(timeout)s s): %(reason)s")
 
 
 class ConsoleUnreachable(nova_exc.NovaException, pvm_exc.ConnectionError):
     msg_fmt = _("The management console could not be reached for "
                 "%(method)s %(path)s: %(reason)s")
+
+
+class ConsoleNotReady(nova_exc.NovaException, pvm_exc.ConnectionError):
+    msg_fmt = _("The management console %(host)s did not take a logon in "
+                "%(tries)d tries over %(seconds)d s ([powervm] logon_retries, "
+                "logon_retry_interval): %(reason)s")
+
+
+class ConsoleLogonRefused(nova_exc.NovaException, pvm_exc.Error):
+    msg_fmt = _("The management console %(host)s refused the logon of user "
+                "%(user)s ([powervm] username, password): %(reason)s")
+
+
+class JobFailed(nova_exc.NovaException):
+    msg_fmt = _("The management console's '%(operation)s' job on %(target)s "
+                "failed: %(reason)s")
+
+
+class JobTimedOut(JobFailed):
+    msg_fmt = _("The management console's '%(operation)s' job on %(target)s "
+                "did not end within [powervm] job_timeout (%(seconds)s s) "
+                "and was cancelled")

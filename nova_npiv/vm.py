@@ -33,6 +33,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 
 from nova_npiv import exception
+from nova_npiv import jobs
 
 LOG = logging.getLogger(__name__)
 
@@ -334,11 +335,14 @@ def close_vterm(adapter, system_uuid, lpar_uuid):
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR %s already gone: no terminal to close', lpar_uuid)
         return
-    pvm_job.Job.wrap(resp.entry).run_job(lpar_uuid)
+    jobs.run(pvm_job.Job.wrap(resp.entry), lpar_uuid,
+             'partition %s' % lpar_uuid)
 
 
 def power_on(lpar_w):
-    pvm_power.PowerOp.start(lpar_w)
+    seconds = jobs.timeout()
+    with jobs.reported('PowerOn', 'partition %s' % lpar_w.name, seconds):
+        pvm_power.PowerOp.start(lpar_w, timeout=seconds)
 
 
 def power_off(lpar_w, hard=False, restart=False):
@@ -349,4 +353,6 @@ def power_off(lpar_w, hard=False, restart=False):
     opts = opts.vsp_hard() if hard else opts.vsp_normal()
     if restart:
         opts = opts.restart()
-    pvm_power.PowerOp.stop(lpar_w, opts=opts)
+    seconds = jobs.timeout()
+    with jobs.reported('PowerOff', 'partition %s' % lpar_w.name, seconds):
+        pvm_power.PowerOp.stop(lpar_w, opts=opts, timeout=seconds)

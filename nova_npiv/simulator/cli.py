@@ -29,22 +29,31 @@ def format_conf(sim, system_name):
 
 
 def serve_forever(topology=None, port=0, out=None, stop_event=None,
-                  topology_file=None):
+                  topology_file=None, vios_busy=None, job_seconds=0.0):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
     :param topology: a topology dict (default: ``default_topology()``).
     :param topology_file: or a JSON file holding one.
     :param out: where to print the listening URL and, per managed system,
                 the ``[powervm]`` nova.conf options (default: stdout).
+    :param vios_busy: background busy VIOS writes, a topology
+                      ``vios_busy`` dict; replaces the topology's own.
+    :param job_seconds: how long each job's work takes (asynchronous jobs;
+                        0: done during the job's PUT).
     :returns: the stopped :class:`Simulator` (its instruments stay
               readable).
     """
     if topology_file:
         with open(topology_file) as fh:
             topology = json.load(fh)
+    if vios_busy:
+        topology = dict(topology or topo.default_topology(),
+                        vios_busy=vios_busy)
     out = out or sys.stdout
     stop_event = stop_event or threading.Event()
-    sim = server.Simulator(topology, port=port).start()
+    sim = server.Simulator(topology, port=port)
+    sim.job_seconds = float(job_seconds)
+    sim.start()
     try:
         out.write('PowerVM REST simulator (%s) listening on %s\n\n'
                   % (sim.console, sim.url))
@@ -77,11 +86,28 @@ def main(argv=None):
     parser.add_argument('--existing-mappings', type=int, default=0,
                         help='with the default topology: pre-populated vFC '
                              'mappings per system')
+    parser.add_argument('--vios-busy-every', type=int, default=0,
+                        metavar='N',
+                        help='answer every Nth VIOS update busy (HTTP 500 '
+                             'HSCL3205/VIOS0014); default: never')
+    parser.add_argument('--vios-busy-probability', type=float, default=0.0,
+                        metavar='P',
+                        help='answer each VIOS update busy with probability '
+                             'P (0 to 1); default: 0')
+    parser.add_argument('--job-seconds', type=float, default=0.0,
+                        metavar='S',
+                        help='jobs run asynchronously and take S seconds '
+                             '(the PUT answers NOT_STARTED, polls RUNNING); '
+                             'default: done at once')
     args = parser.parse_args(argv)
     spec = None
     if not args.topology:
         spec = topo.default_topology(
             console=args.console or topo.CONSOLE_NOVALINK,
             existing_mappings=args.existing_mappings)
-    serve_forever(spec, port=args.port, topology_file=args.topology)
+    busy = {k: v for k, v in (('every', args.vios_busy_every),
+                              ('probability', args.vios_busy_probability))
+            if v}
+    serve_forever(spec, port=args.port, topology_file=args.topology,
+                  vios_busy=busy or None, job_seconds=args.job_seconds)
     return 0

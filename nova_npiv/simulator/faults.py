@@ -3,8 +3,19 @@
 A fault counts the requests that match it from the moment it is armed and
 fires on exactly the ``nth`` of them (and the ``times - 1`` that follow), so a
 test can aim at "the second VIOS POST" without caring what else is sent.
+
+A busy VIOS (``vios_busy``) is the console refusing a request because the
+Virtual I/O Server is in the middle of another, mutually exclusive one: HTTP
+500 with an ``HttpErrorResponse`` whose message carries the HMC's
+``HSCL3205`` or the VIOS's ``VIOS0014`` code (what pypowervm's
+``HttpError.is_vios_busy`` looks for) in the words of the captured reply
+``pypowervm/tests/data/fake_httperror.txt``.  Nothing is carried out, so a
+client may send the same request again.  Besides the counted fault,
+:class:`BusyVios` makes VIOS writes busy in the background: every Nth, or
+each with a probability.
 """
 
+import random
 import re
 import threading
 
@@ -23,8 +34,92 @@ KIND_BODY = 'body'
 #: carried out, and the simulator stops listening for ``delay`` seconds
 #: (every connection refused), then listens again on the same port.
 KIND_OUTAGE = 'outage'
+#: The VIOS is busy: HTTP 500 with the busy reply; nothing is carried out.
+KIND_BUSY = 'vios_busy'
 KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
-         KIND_BODY, KIND_OUTAGE)
+         KIND_BODY, KIND_OUTAGE, KIND_BUSY)
+
+#: The busy codes pypowervm recognises (wrappers/http_error.py): HSCL3205
+#: from an HMC, VIOS0014 from the VIOS itself, which is what a NovaLink
+#: relays.  Which console uses which code is assumed, not captured.
+BUSY_CODES = {'hmc': 'HSCL3205', 'novalink': 'VIOS0014'}
+#: The ReasonCode of the captured busy reply.
+BUSY_REASON = 'Unknown internal error.'
+#: VIOS writes: a POST of a VirtualIOServer entry (its SELF path, at the
+#: root or nested under a managed system).
+_VIOS_WRITE = re.compile(r'/VirtualIOServer/[0-9A-Fa-f-]{36}$')
+
+
+def busy_message(console, mtms, vios_id):
+    """The Message of a busy reply, as fake_httperror.txt words it.
+
+    :param console: ``hmc`` or ``novalink`` (chooses the code).
+    :param mtms: the managed system's ``<type>-<model>*<serial>``.
+    :param vios_id: the VIOS's partition id.
+    """
+    return ('Unexpected error occurred while updating VirtualIOServer '
+            'information : %(mtms)s/%(id)s : %(code)s Unable to send command '
+            'to VIOS at this moment. VIOS %(id)s*%(mtms)s is busy processing '
+            'some other request. Please retry the operation after sometime.'
+            % {'mtms': mtms, 'id': vios_id, 'code': BUSY_CODES[console]})
+
+
+class BusyVios(object):
+    """Background busy VIOSes: VIOS writes answered busy now and then.
+
+    ``every``: every Nth VIOS write is busy (0: never); ``probability``:
+    otherwise each VIOS write is busy with this probability, drawn from a
+    generator seeded with ``seed`` so that a run can be repeated.  Each
+    busy reply is counted in ``hits``.
+    """
+
+    def __init__(self, every=0, probability=0.0, seed=1):
+        every, probability = int(every), float(probability)
+        if every < 0:
+            raise ValueError('vios_busy every must be >= 0, not %d' % every)
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError('vios_busy probability must be from 0 to 1, '
+                             'not %s' % probability)
+        self.every = every
+        self.probability = probability
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self.writes = 0
+        self.hits = 0
+
+    @classmethod
+    def from_spec(cls, spec):
+        """From a topology's ``vios_busy`` ({'every', 'probability',
+        'seed'}), or None when the topology has none."""
+        if not spec:
+            return None
+        if not isinstance(spec, dict):
+            raise ValueError('topology: vios_busy must be a dict with '
+                             'every, probability and/or seed, not %r'
+                             % (spec,))
+        unknown = set(spec) - {'every', 'probability', 'seed'}
+        if unknown:
+            raise ValueError('topology: vios_busy has unknown keys %s'
+                             % ', '.join(sorted(unknown)))
+        return cls(spec.get('every', 0), spec.get('probability', 0.0),
+                   spec.get('seed', 1))
+
+    @staticmethod
+    def is_vios_write(method, path):
+        return method == 'POST' and bool(_VIOS_WRITE.search(path))
+
+    def fires(self, method, path):
+        """Whether this request is answered busy."""
+        if not self.is_vios_write(method, path):
+            return False
+        with self._lock:
+            self.writes += 1
+            busy = bool(self.every and self.writes % self.every == 0)
+            if not busy and self.probability:
+                busy = self._random.random() < self.probability
+            if busy:
+                self.hits += 1
+            return busy
 
 
 class Fault(object):

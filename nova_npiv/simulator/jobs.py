@@ -1,10 +1,17 @@
 """The simulated job service: ``<object>/do/<Operation>`` runs.
 
 A job is run to completion when it is PUT and its record kept for polling
-until it is DELETEd (the HTTP layer may make polls answer RUNNING first).
+until it is DELETEd (the HTTP layer may make polls answer RUNNING first);
+or, given ``seconds``, asynchronously as a console runs it: the PUT answers
+NOT_STARTED, polls answer RUNNING, and the work is done ``seconds`` later
+(meanwhile a partition being powered on is ``starting``).  Cancelling a
+job whose work is not done yet stops it (it ends COMPLETED_WITH_ERROR; the
+wording is assumed), except a Migrate: cancelling a job does not stop a
+partition migration.
 Each operation is a ``_job_<Operation>`` method; a job that cannot do its
-work raises :class:`~nova_npiv.simulator.vocab.JobFailure` and is recorded
-as FAILED_BEFORE_COMPLETION with the message, as the platform reports it.
+work raises :class:`~nova_npiv.simulator.vocab.JobFailure` and ends
+COMPLETED_WITH_ERROR with ``returnCode`` 1 and the message as ``result`` in
+its Results, as job_response_completed_failed.txt shows a console doing it.
 The service works on the model's live state under its lock, through the
 model's public methods.
 """
@@ -12,6 +19,7 @@ model's public methods.
 import collections
 import dataclasses
 import itertools
+import threading
 
 from nova_npiv.simulator import state
 from nova_npiv.simulator import vocab
@@ -19,6 +27,7 @@ from nova_npiv.simulator.vocab import JobFailure
 from nova_npiv.simulator.vocab import NOT_ACTIVATED
 from nova_npiv.simulator.vocab import RUNNING
 from nova_npiv.simulator.vocab import SimulatorError
+from nova_npiv.simulator.vocab import STARTING
 
 # Codes pypowervm's power tasks look for to treat a no-op as success.
 ALREADY_OFF = {'hmc': 'HSCL1558', 'novalink': 'PVME01050901'}
@@ -57,22 +66,78 @@ class JobService(object):
         return target
 
     def run(self, kind, uuid, operation, params, fail_message=None,
-            polls=0, sysm=None):
-        """Run a job; ``params`` is the list of (name, value) parameters."""
+            polls=0, sysm=None, seconds=0.0):
+        """Run a job; ``params`` is the list of (name, value) parameters.
+
+        ``seconds`` > 0: the work is done that much later, in a timer
+        thread (which calls :meth:`Model.finish_job`).
+        """
         target = self.target(kind, uuid, operation, sysm)
         job = state.Job('%d' % (1500000000000 + next(self._seq)),
                         operation, kind, uuid, list(params), polls_left=polls)
+        self._jobs[job.job_id] = job
+        if seconds > 0:
+            job.status = vocab.JOB_NOT_STARTED
+            job.pending = (target, fail_message, self._begin(target, job))
+            job.timer = threading.Timer(seconds, self.model.finish_job,
+                                        (job.job_id,))
+            job.timer.daemon = True
+            job.timer.start()
+        else:
+            self._complete(job, target, fail_message)
+        return job
+
+    def _begin(self, target, job):
+        """Show the job under way; the state to restore before its work."""
+        if job.operation == 'PowerOn' and target.state == NOT_ACTIVATED:
+            self.model.set_state(target, STARTING)
+            return NOT_ACTIVATED
+        return None
+
+    def _complete(self, job, target, fail_message):
         try:
             if fail_message is not None:
                 raise JobFailure(fail_message)
-            job.results = getattr(self, '_job_' + operation)(
-                target, dict(params)) or {}
+            job.results = getattr(self, '_job_' + job.operation)(
+                target, dict(job.params)) or {}
             job.status = vocab.JOB_OK
         except JobFailure as exc:
-            job.status = vocab.JOB_FAILED
-            job.message = str(exc)
-        self._jobs[job.job_id] = job
-        return job
+            self._fail(job, str(exc))
+
+    @staticmethod
+    def _fail(job, message):
+        job.status = vocab.JOB_ERROR
+        job.message = message
+        job.results = {'returnCode': '1', 'result': message}
+
+    def _undo_begin(self, job):
+        target, fail_message, restore = job.pending
+        job.pending = None
+        if restore is not None:
+            self.model.set_state(target, restore)
+        return target, fail_message
+
+    def finish(self, job_id):
+        """Do the work of an asynchronous job (its timer calls this)."""
+        job = self._jobs.get(job_id)
+        if job is None or job.pending is None:
+            return   # deleted or cancelled meanwhile
+        target, fail_message = self._undo_begin(job)
+        self._complete(job, target, fail_message)
+
+    def poll(self, job):
+        """A job polled: one not started before is running now."""
+        if job.pending is not None:
+            job.status = vocab.JOB_RUNNING
+
+    def cancel(self, job):
+        """Stop a job whose work is not done; a Migrate goes on."""
+        if job.pending is None or job.operation == 'Migrate':
+            return
+        job.timer.cancel()
+        self._undo_begin(job)
+        self._fail(job, 'Job %s (%s) was cancelled before it completed'
+                   % (job.job_id, job.operation))
 
     def get(self, job_id):
         return self._jobs.get(job_id)

@@ -593,11 +593,15 @@ class Model(object):
             return self.job_service.target(kind, uuid, operation, sysm)
 
     def run_job(self, kind, uuid, operation, params, fail_message=None,
-                polls=0, sysm=None):
-        """Run a job to completion and keep its record for polling."""
+                polls=0, sysm=None, seconds=0.0):
+        """Run a job (in ``seconds``, 0: now); keep its record to poll."""
         with self.lock:
             return self.job_service.run(kind, uuid, operation, params,
-                                        fail_message, polls, sysm)
+                                        fail_message, polls, sysm, seconds)
+
+    def finish_job(self, job_id):
+        with self.lock:
+            self.job_service.finish(job_id)
 
     def get_job(self, job_id):
         with self.lock:

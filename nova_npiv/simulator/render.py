@@ -584,7 +584,7 @@ def job_response(job, base, status=None):
     _el(resp, 'TimeStarted', 0, ns=WEB_NS)
     _el(resp, 'TimeCompleted', 0, ns=WEB_NS)
     _el(resp, 'Status', status or job.status, ns=WEB_NS)
-    if job.message and (status or job.status) != vocab.JOB_RUNNING:
+    if job.message and (status or job.status) == vocab.JOB_FAILED:
         exc = _el(resp, 'ResponseException', ns=WEB_NS,
                   schemaVersion='V1_0')
         _metadata(exc, ns=WEB_NS)
@@ -598,7 +598,8 @@ def job_response(job, base, status=None):
     _job_params(inst, 'JobParameters', job.params)
     progress = _el(resp, 'Progress', ns=WEB_NS, schemaVersion='V1_0')
     _metadata(progress, ns=WEB_NS)
-    done = (status or job.status) != vocab.JOB_RUNNING
-    _job_params(resp, 'Results',
-                sorted(job.results.items()) if done else [])
+    done = (status or job.status) not in (vocab.JOB_RUNNING,
+                                          vocab.JOB_NOT_STARTED)
+    # In the order the job put them: a failure's returnCode before result.
+    _job_params(resp, 'Results', list(job.results.items()) if done else [])
     return resp

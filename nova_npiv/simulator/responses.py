@@ -113,13 +113,16 @@ class Responses(object):
                       server's armed job faults).
     :param job_polls: ``() -> int``, how many polls a new job answers
                       RUNNING before its outcome.
+    :param job_seconds: ``() -> float``, how long a new job's work takes
+                        (0: done during the PUT).
     """
 
     def __init__(self, model, job_fault=None, job_polls=None,
-                 lenient_nested=None):
+                 lenient_nested=None, job_seconds=None):
         self.model = model
         self.job_fault = job_fault or (lambda operation: None)
         self.job_polls = job_polls or (lambda: 0)
+        self.job_seconds = job_seconds or (lambda: 0.0)
         #: A lenient HMC serves a nested entry GET of a partition on any
         #: system (see ``Simulator.lenient_nested``).
         self.lenient_nested = lenient_nested or (lambda: False)
@@ -349,7 +352,7 @@ class Responses(object):
         fail = self.job_fault(operation)
         job = self.model.run_job(kind, uuid, operation, params,
                                  fail_message=fail, polls=self.job_polls(),
-                                 sysm=req.sysm)
+                                 sysm=req.sysm, seconds=self.job_seconds())
         return self._job_reply(job, req.base)
 
     def _job_reply(self, job, base):
@@ -372,7 +375,7 @@ class Responses(object):
 
     def job_delete(self, req, job_id):
         job = self._job_record(job_id)
-        if job.polls_left > 0:
+        if job.polls_left > 0 or job.pending is not None:
             raise SimulatorError(400, 'Job %s is running and cannot be '
                                  'deleted' % job.job_id)
         self.model.delete_job(job.job_id)
@@ -383,13 +386,15 @@ class Responses(object):
         with self.model.lock:
             if job.polls_left > 0:
                 job.polls_left -= 1
-        return self._job_reply(job, req.base)
+            self.model.job_service.poll(job)
+            return self._job_reply(job, req.base)
 
     def job_cancel(self, req, job_id):
         job = self._job_record(job_id)
         with self.model.lock:
             job.polls_left = 0
-        return self._job_reply(job, req.base)
+            self.model.job_service.cancel(job)
+            return self._job_reply(job, req.base)
 
     def job_not_allowed(self, req, job_id):
         self._job_record(job_id)

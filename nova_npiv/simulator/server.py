@@ -46,6 +46,7 @@ _LOGON = '/rest/api/web/Logon'
 FABRIC_LOGINS = '/fabric/logins'
 _KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
 _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
+_VIOS_UUID_RE = re.compile(r'/VirtualIOServer/([0-9A-Fa-f-]{36})')
 _DROP = object()
 _LOG_SIZE = 200000
 
@@ -171,11 +172,16 @@ class Simulator(object):
         self.latency = 0.0
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
+        #: Seconds a job's work takes: its PUT answers NOT_STARTED, polls
+        #: RUNNING until then (0: the work is done during the PUT).
+        self.job_seconds = 0.0
         #: A lenient HMC: a partition looked up (GET) under one managed
         #: system is served whichever system it is on; only its
         #: AssociatedManagedSystem link tells.
         self.lenient_nested = False
         self._faults = flt.FaultPlan()
+        #: Background busy VIOS writes (topology ``vios_busy``), or None.
+        self.vios_busy = flt.BusyVios.from_spec(self.model.spec['vios_busy'])
         self._log_lock = threading.Lock()
         self._log = collections.deque(maxlen=_LOG_SIZE)
         self._counters = collections.Counter()
@@ -188,7 +194,8 @@ class Simulator(object):
         self._responses = responses.Responses(
             self.model, job_fault=self._faults.check_job,
             job_polls=lambda: self.job_polls,
-            lenient_nested=lambda: self.lenient_nested)
+            lenient_nested=lambda: self.lenient_nested,
+            job_seconds=lambda: self.job_seconds)
         self._life_lock = threading.Lock()
         self._outage = None   # the Timer that ends an outage
 
@@ -385,7 +392,9 @@ class Simulator(object):
                      'body' (do nothing; reply ``status`` with ``body``, raw
                      bytes, as ``content_type``, plus ``headers``) or
                      'outage' (close the connection, then refuse every
-                     connection for ``delay`` seconds).
+                     connection for ``delay`` seconds) or 'vios_busy' (do
+                     nothing; reply 500 with the HSCL3205/VIOS0014 busy
+                     error of a VIOS busy with another request).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
@@ -475,11 +484,17 @@ class Simulator(object):
                                   fault=fault.kind)
                 if fault.kind == flt.KIND_DELAY:
                     time.sleep(fault.delay)
+                elif fault.kind == flt.KIND_BUSY:
+                    raise self._busy(path)
                 elif fault.kind != flt.KIND_LOST_REPLY:
                     raise vocab.SimulatorError(
                         fault.status, fault.message or
                         ('Injected fault: HTTP %d for %s %s'
                          % (fault.status, method, path)))
+            elif (self.vios_busy is not None and
+                    self.vios_busy.fires(method, path)):
+                fault = flt.Fault(kind=flt.KIND_BUSY)
+                raise self._busy(path)
             if path.rstrip('/') == _LOGON:
                 reply = self._logon(method, body, headers)
             elif path.startswith(_UOM):
@@ -501,6 +516,27 @@ class Simulator(object):
                 return _Reply(0, _DROP, fault=fault.kind)
             reply.fault = fault.kind
         return reply
+
+    def _busy(self, path):
+        """The error a busy VIOS is answered with (fake_httperror.txt).
+
+        It names the VIOS the path addresses (the first one of the console
+        when the path names none).
+        """
+        match = _VIOS_UUID_RE.search(path)
+        with self.model.lock:
+            vios = match and self.model.find_partition(vocab.VIOS_KIND,
+                                                       match.group(1))
+            if not vios:
+                vios = next(iter(
+                    self.model.partition_states(vocab.VIOS_KIND)), None)
+            sysm = vios.system if vios else None
+            mtms = ('%s-%s*%s' % (sysm.machine_type, sysm.model, sysm.serial)
+                    if sysm else 'unknown')
+            vios_id = vios.id if vios else 1
+        return vocab.SimulatorError(
+            500, flt.busy_message(self.console, mtms, vios_id),
+            reason=flt.BUSY_REASON)
 
     @staticmethod
     def _error(status, path, reason, message):

@@ -106,6 +106,10 @@ class Job:
     results: dict = dataclasses.field(default_factory=dict)
     message: object = None
     polls_left: int = 0
+    #: While an asynchronous job's work is still to be done: (target,
+    #: failure message, state to restore), and the Timer that will do it.
+    pending: object = None
+    timer: object = None
 
 
 @dataclasses.dataclass

@@ -26,14 +26,19 @@ Shape (every key but ``systems[].name`` is optional)::
                     'memory_mb': 2048, 'vcpus': 1}, ...],
          'existing_mappings': 0,
          'vios_feed': '/path/to/a/VirtualIOServer/feed'},   # instead of vioses
-        ...]
+        ...],
+      'vios_busy': {'every': 0, 'probability': 0.0, 'seed': 1},
     }
+
+``vios_busy`` makes VIOS writes busy in the background (HTTP 500
+HSCL3205/VIOS0014, see :class:`~nova_npiv.simulator.faults.BusyVios`).
 """
 
 import copy
 import json
 
 from nova_npiv.simulator import capture
+from nova_npiv.simulator import faults
 
 CONSOLE_NOVALINK = 'novalink'
 CONSOLE_HMC = 'hmc'
@@ -286,4 +291,12 @@ def normalize(spec):
         'password': str(spec.get('password', DEFAULT_PASSWORD)),
         'seed': _int(spec.get('seed', 1), 'seed'),
         'systems': systems,
+        'vios_busy': _norm_busy(spec.get('vios_busy')),
     }
+
+
+def _norm_busy(busy):
+    """``vios_busy``: background busy VIOS writes (see faults.BusyVios)."""
+    if faults.BusyVios.from_spec(busy) is None:
+        return {}
+    return dict(busy)

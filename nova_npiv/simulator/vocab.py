@@ -13,6 +13,8 @@ from lxml import etree
 
 RUNNING = 'running'
 NOT_ACTIVATED = 'not activated'
+#: A partition whose PowerOn job is under way.
+STARTING = 'starting'
 VIOS_KIND = 'VirtualIOServer'
 LPAR_KIND = 'LogicalPartition'
 SYSTEM_KIND = 'ManagedSystem'
@@ -24,6 +26,10 @@ ROOT_KINDS = (SYSTEM_KIND, LPAR_KIND, VIOS_KIND)
 JOB_OK = 'COMPLETED_OK'
 JOB_RUNNING = 'RUNNING'
 JOB_FAILED = 'FAILED_BEFORE_COMPLETION'
+#: How a console ends most failed jobs: the reason is the ``result`` in
+#: Results (job_response_completed_failed.txt), not a ResponseException.
+JOB_ERROR = 'COMPLETED_WITH_ERROR'
+JOB_NOT_STARTED = 'NOT_STARTED'
 
 #: Operations the simulated job service knows, per target type.
 JOB_OPERATIONS = {

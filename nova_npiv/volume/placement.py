@@ -14,6 +14,7 @@ from pypowervm.tasks import vfc_mapper
 
 from nova_npiv import exception
 from nova_npiv import fabric_records
+from nova_npiv import jobs
 from nova_npiv import wwpn as wwpn_util
 
 LOG = logging.getLogger(__name__)
@@ -112,8 +113,7 @@ def allocate_wwpns(adapter, system_uuid, pairs):
     wwpns = []
     while pairs > 0:
         count = min(pairs, MAX_PAIRS_PER_JOB)
-        wwpns.extend(vfc_mapper.build_wwpn_pair(adapter, system_uuid,
-                                                pair_count=count))
+        wwpns.extend(jobs.wwpn_pairs(adapter, system_uuid, count))
         pairs -= count
     wwpns = wwpn_util.normalize_list(wwpns)
     return list(zip(wwpns[::2], wwpns[1::2]))

@@ -275,7 +275,7 @@ class CrashRecoveryTestCase(base.WorldTestCase):
     def test_reconciliation_failure_does_not_stop_the_service(self):
         healthy = self.instance(1)
         self.spawn(healthy)
-        self.w.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
+        self.w.sim.inject_fault('GET', 'VirtualIOServer$', status=500,
                                 nth=2)   # 1st: init_host's port check
         before = self.console()
         drv = self.restart([healthy])

@@ -297,7 +297,7 @@ class RegressionTestCase(base.WorldTestCase):
         conn = world.connector()
         staged = invariants.snapshot(world)
         world.sim.reset_counters()
-        world.sim.inject_fault('GET', 'VirtualIOServer$', status=503,
+        world.sim.inject_fault('GET', 'VirtualIOServer$', status=500,
                                times=3, message='console busy')
         err = self.assertRaises(pvm_exc.HttpError, world.spawn,
                                 connector=conn)
@@ -363,7 +363,7 @@ class RegressionTestCase(base.WorldTestCase):
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), kind='drop')
         world.sim.inject_fault('GET', '%s/VirtualIOServer$' % sysb,
-                               nth=3, status=503)
+                               nth=3, status=500)
         sc.operate(world)
         self.assertEqual([], sc.done(world))
         self.assertEqual(2, self.logs.output.count('trying again'))

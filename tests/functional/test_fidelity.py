@@ -15,6 +15,7 @@ import unittest
 
 from lxml import etree
 from pypowervm.tests.test_utils import pvmhttp
+from pypowervm.wrappers import job as pvm_job
 import testtools
 
 from nova_npiv.simulator import default_topology
@@ -101,11 +102,6 @@ ALLOWED = {
     ('*', r'JobResponse.*/JobRequestInstance/JobParameters',
      r'child JobParameter extra'):
         'the captured job ran without parameters',
-    ('JobResponse[failed]', r'JobResponse\[failed\]',
-     r'child ResponseException extra'):
-        'R2: a console ends a failed job COMPLETED_WITH_ERROR with the HSCL '
-        'text in Results; the simulator ends it FAILED_BEFORE_COMPLETION '
-        'with a ResponseException',
 }
 
 #: What the captures have and the simulator does not render (NOT_RENDERED).
@@ -327,9 +323,6 @@ NOT_RENDERED_CHILDREN = {
     ('JobResponse[failed]', 'JobResponse[failed]/Progress'): (
         'CompletedTasks', 'LinearProgress',
     ),
-    ('JobResponse[failed]', 'JobResponse[failed]/Results'): (
-        'JobParameter',
-    ),
     ('JobResponse[running]', 'JobResponse[running]/Progress'): (
         'CompletedTasks', 'DiscreteProgress',
     ),
@@ -536,6 +529,21 @@ class TestJobsAndErrors(FidelityTestCase):
         self.check('JobResponse[failed]', self.job(fail=True),
                    first_content(capture(
                        'job_response_completed_failed.txt')))
+
+    def test_failed_job_reads_as_pypowervm_reads_a_console_failure(self):
+        uuid = self.sim.model.system('sys-a').uuid
+        job = self.sim.model.run_job(
+            'ManagedSystem', uuid, 'GetNextWWPNs',
+            [('numberPairsRequested', '1')], fail_message='HSCL0001 injected')
+        served = pvm_job.Job.wrap(self.adpt.read('jobs', job.job_id))
+        captured = pvm_job.Job.wrap(pvmhttp.load_pvm_resp(
+            'job_response_completed_failed.txt').get_response())
+        for wrap in (served, captured):
+            self.assertEqual('COMPLETED_WITH_ERROR', wrap.job_status)
+            self.assertEqual(['returnCode', 'result'], list(
+                wrap.get_job_results_as_dict()))
+            self.assertEqual('', wrap.get_job_resp_exception_msg())
+        self.assertEqual('HSCL0001 injected', served.get_job_message())
 
     def test_job_running(self):
         # No capture of a running job: its frame is a completed one's.

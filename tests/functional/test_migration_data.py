@@ -116,7 +116,7 @@ class TestUnfinishedMigration(testtools.TestCase):
             def post(c, instance, dest, block_migration, migrate_data):
                 # The destination's console is down for every retry.
                 sim.inject_fault(method='GET', path='/LogicalPartition/',
-                                 status=503, times=3)
+                                 status=500, times=3)
                 try:
                     dst.post_live_migration_at_destination(c, instance, None)
                 except Exception as err:

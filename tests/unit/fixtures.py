@@ -151,7 +151,7 @@ class FakeInstance(object):
 
 
 class WWPNJob(object):
-    """Deterministic stand-in for ``vfc_mapper.build_wwpn_pair``.
+    """Deterministic stand-in for the WWPN job (``jobs.wwpn_pairs``).
 
     Hands out upper-case WWPNs like the platform, refuses more than eight
     pairs per job like the platform, and records every job.
@@ -231,8 +231,7 @@ class NPIVFixture(fixtures.Fixture):
 
         self.job = WWPNJob()
         self.useFixture(fixtures.MockPatch(
-            'pypowervm.tasks.vfc_mapper.build_wwpn_pair',
-            side_effect=self.job))
+            'nova_npiv.jobs.wwpn_pairs', side_effect=self.job))
 
     def _build_href(self, root_type, root_id=None, child_type=None,
                     child_id=None, suffix_type=None, suffix_parm=None,

@@ -294,6 +294,12 @@ class Responses(object):
         groups = req.groups
         with self.model.lock:
             obj = self.find(kind, req.sysm, uuid)
+            if kind != vocab.SYSTEM_KIND and not if_match:
+                # A console takes an update only against the version it was
+                # read at: without If-Match it cannot tell a lost update.
+                raise SimulatorError(
+                    400, 'An update of a %s must carry If-Match with the '
+                    'etag it was read at' % kind)
             if kind == vocab.VIOS_KIND:
                 posted = parse.parse_vios_update(req.body, groups)
                 self.model.update_vios(obj, if_match, posted)

@@ -69,8 +69,8 @@ ALLOWED = {
     ('*', r'(LogicalPartition|VirtualIOServer)',
      r'child IsBootable extra'): OLDER_CAPTURE,
     ('LogicalPartition', 'LogicalPartition', r'child MigrationState extra'):
-        OLDER_CAPTURE + ' (LPAR.migration_state; R12 puts it in schema '
-        'order)',
+        OLDER_CAPTURE + ' (LPAR.migration_state; rendered where pypowervm\'s '
+        'LPAR child order puts it)',
     ('LogicalPartition', 'LogicalPartition',
      r'child VirtualFibreChannelClientAdapters extra'):
         'the captured LPAR has no vFC client adapters; the simulated one '
@@ -87,8 +87,6 @@ ALLOWED = {
     ('ManagedSystem', 'ManagedSystem/AssociatedSystemCapabilities',
      r'child PowerVMLogicalPartitionSimplifiedRemoteRestartCapable extra'):
         OLDER_CAPTURE,
-    ('ManagedSystem', r'ManagedSystem/.*', r'child \w+ before \w+'):
-        'R12: ManagedSystem children are not all in schema order',
     ('feed', r'feed(/entry)?/link', r'href .*'):
         'read at the root here, the capture nested under '
         'ManagedSystem/<uuid>/ (SELF links keep the path of the request)',

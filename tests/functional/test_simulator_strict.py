@@ -1,0 +1,129 @@
+"""The simulator refuses writes a console refuses (R10) and scopes nested
+requests to their managed system (R12), over HTTP with pypowervm."""
+
+from lxml import etree
+from pypowervm import exceptions as pvm_exc
+from pypowervm.wrappers import logical_partition as pvm_lpar
+from pypowervm.wrappers import virtual_io_server as pvm_vios
+import testtools
+
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import Simulator
+
+UOM_NS = '{http://www.ibm.com/xmlns/systems/power/firmware/uom/mc/2012_10/}'
+UNMARSHAL = 'Failed to unmarshal input payload'
+
+
+class StrictTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.sim = Simulator(default_topology())
+        self.sim.start()
+        self.addCleanup(self.sim.stop)
+        self.adpt = self.sim.adapter()
+        self.lpar = self.sim.model.add_lpar('sys-a', 'vm1')
+
+    def lpar_wrapper(self):
+        return pvm_lpar.LPAR.get(self.adpt, uuid=self.lpar.uuid)
+
+    def vios_wrapper(self, name='vios-a1'):
+        vios = [v for v in self.sim.model.vioses() if v.name == name][0]
+        return pvm_vios.VIOS.get(self.adpt, uuid=vios.uuid,
+                                 xag=['ViosFCMapping'])
+
+    def post(self, wrapper, body=None, etag='from-wrapper'):
+        if etag == 'from-wrapper':
+            etag = wrapper.etag
+        path = wrapper.href.split('://', 1)[1]
+        path = path[path.index('/'):]
+        return self.adpt.update_by_path(
+            body if body is not None else wrapper.toxmlstring(), etag, path)
+
+    def assertHttp(self, status, func, *args, **kwargs):
+        exc = self.assertRaises(pvm_exc.HttpError, func, *args, **kwargs)
+        self.assertEqual(status, exc.response.status)
+        return exc.response.body
+
+
+class TestIfMatch(StrictTestCase):
+
+    def test_lpar_post_without_if_match(self):
+        lpar = self.lpar_wrapper()
+        lpar.name = 'vm1-renamed'
+        body = self.assertHttp(400, self.post, lpar, etag=None)
+        self.assertIn('If-Match', body)
+        self.assertEqual('vm1', self.sim.model.lpar('vm1').name)
+        # With the etag it was read at, the same update goes through.
+        self.post(lpar)
+        self.assertIsNotNone(self.sim.model.lpar('vm1-renamed'))
+
+    def test_vios_post_without_if_match(self):
+        vios = self.vios_wrapper()
+        self.assertHttp(400, self.post, vios, etag=None)
+        self.post(vios)
+
+    def test_wrapper_update_carries_the_etag(self):
+        lpar = self.lpar_wrapper()
+        lpar.name = 'vm1-b'
+        lpar.update()
+        self.assertIsNotNone(self.sim.model.lpar('vm1-b'))
+
+
+class TestUnmarshal(StrictTestCase):
+
+    def test_unknown_lpar_element_changes_nothing(self):
+        lpar = self.lpar_wrapper()
+        lpar.name = 'vm1-renamed'
+        elem = lpar.element.element
+        etree.SubElement(elem, UOM_NS + 'NotASchemaElement').text = 'x'
+        body = self.assertHttp(400, self.post, lpar)
+        self.assertIn(UNMARSHAL, body)
+        self.assertIn('NotASchemaElement', body)
+        self.assertIsNotNone(self.sim.model.lpar('vm1'))
+
+    def test_lpar_children_out_of_order(self):
+        lpar = self.lpar_wrapper()
+        elem = lpar.element.element
+        name = elem.find(UOM_NS + 'PartitionName')
+        elem.remove(name)
+        elem.insert(1, name)
+        self.assertIn(UNMARSHAL, self.assertHttp(400, self.post, lpar))
+
+    def test_vios_mapping_out_of_order_adds_nothing(self):
+        model = self.sim.model
+        before = len(model.mappings('sys-a'))
+        vios = self.vios_wrapper()
+        container = vios.element.element.find(
+            UOM_NS + 'VirtualFibreChannelMappings')
+        mapping = etree.SubElement(
+            container, UOM_NS + 'VirtualFibreChannelMapping',
+            schemaVersion='V1_0')
+        # Port before ClientAdapter: the schema has ClientAdapter first.
+        port = etree.SubElement(mapping, UOM_NS + 'Port',
+                                schemaVersion='V1_0')
+        etree.SubElement(port, UOM_NS + 'PortName').text = 'fcs0'
+        client = etree.SubElement(mapping, UOM_NS + 'ClientAdapter',
+                                  schemaVersion='V1_0')
+        etree.SubElement(client, UOM_NS + 'AdapterType').text = 'Client'
+        body = self.assertHttp(400, self.post, vios)
+        self.assertIn(UNMARSHAL, body)
+        self.assertEqual(before, len(model.mappings('sys-a')))
+
+    def test_create_with_unknown_element(self):
+        from pypowervm.wrappers import base_partition as pvm_bp
+        from pypowervm.wrappers import managed_system as pvm_ms
+        sysm = self.sim.model.system('sys-a')
+        lpar = pvm_lpar.LPAR.bld(
+            self.adpt, 'vm-new', pvm_bp.PartitionMemoryConfiguration.bld(
+                self.adpt, 2048, 2048, 2048),
+            pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
+                self.adpt, 1, 1, 1))
+        etree.SubElement(lpar.element.element, UOM_NS + 'Extra')
+        exc = self.assertRaises(
+            pvm_exc.HttpError, lpar.create, parent_type=pvm_ms.System,
+            parent_uuid=sysm.uuid)
+        self.assertEqual(400, exc.response.status)
+        self.assertIn(UNMARSHAL, exc.response.body)
+        self.assertNotIn('vm-new', [lp.name for lp in
+                                    self.sim.model.lpars('sys-a')])

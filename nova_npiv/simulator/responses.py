@@ -245,6 +245,11 @@ class Responses(object):
         child_kind = vocab.VFC_CLIENT_KIND
         with self.model.lock:
             lpar = self.find(vocab.LPAR_KIND, req.sysm, uuid)
+            if req.method != 'GET':
+                # Client adapters change through the VIOS mappings here; a
+                # write to the child is not served (nor read as a GET).
+                raise vocab.not_simulated('%s of a %s' % (req.method,
+                                                          child_kind))
             child = '%s/%s/%s' % (req.coll(kind), uuid, child_kind)
             entries = []
             for vios, m in self.model.client_maps(lpar):
@@ -328,11 +333,17 @@ class Responses(object):
                                      vocab.Groups(None))
 
     def delete(self, req, kind, uuid):
-        if kind != vocab.LPAR_KIND:
-            raise SimulatorError(400, 'Deleting a %s is not simulated'
-                                 % kind)
         with self.model.lock:
             obj = self.find(kind, req.sysm, uuid)
+            if kind == vocab.SYSTEM_KIND:
+                # A managed system leaves a console's management by other
+                # means (an HMC's rmsysconn); its object is not deleted.
+                raise SimulatorError(405, 'DELETE not supported on %s'
+                                     % req.path)
+            if kind != vocab.LPAR_KIND:
+                # A console deletes a VIOS partition too; the simulator
+                # does not (and never answers 404 for an object it has).
+                raise vocab.not_simulated('DELETE of a %s' % kind)
             self.model.delete_partition(obj, req.headers.get('If-Match'))
         return Reply(204)
 

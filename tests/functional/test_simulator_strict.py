@@ -127,3 +127,62 @@ class TestUnmarshal(StrictTestCase):
         self.assertIn(UNMARSHAL, exc.response.body)
         self.assertNotIn('vm-new', [lp.name for lp in
                                     self.sim.model.lpars('sys-a')])
+
+
+class TestNestedSearch(StrictTestCase):
+    """A search under ManagedSystem/<uuid>/ answers for that system only."""
+
+    def search(self, system, expr):
+        resp = self.adpt.read('ManagedSystem', self.sim.model.system(
+            system).uuid, child_type='LogicalPartition', suffix_type='search',
+            suffix_parm=expr)
+        return [] if resp.status == 204 else [
+            pvm_lpar.LPAR.wrap(e) for e in resp.feed.entries]
+
+    def test_by_name(self):
+        self.sim.model.add_lpar('sys-b', 'vm-b')
+        self.assertEqual([], self.search('sys-a', "(PartitionName=='vm-b')"))
+        self.assertEqual(['vm-b'], [w.name for w in self.search(
+            'sys-b', "(PartitionName=='vm-b')")])
+        # At the root the whole console is searched.
+        resp = self.adpt.read('LogicalPartition', suffix_type='search',
+                              suffix_parm="(PartitionName=='vm-b')")
+        self.assertEqual(1, len(resp.feed.entries))
+
+    def test_by_id_the_same_on_two_systems(self):
+        a = self.sim.model.add_lpar('sys-a', 'vm-a7', id=7)
+        b = self.sim.model.add_lpar('sys-b', 'vm-b7', id=7)
+        self.assertEqual([a.uuid], [w.uuid for w in self.search(
+            'sys-a', '(PartitionID==7)')])
+        self.assertEqual([b.uuid], [w.uuid for w in self.search(
+            'sys-b', '(PartitionID==7)')])
+
+
+class TestDeleteWhereAllowed(StrictTestCase):
+
+    def test_lpar_delete(self):
+        self.adpt.delete('LogicalPartition', self.lpar.uuid)
+        self.assertNotIn('vm1', [lp.name for lp in self.sim.model.lpars()])
+
+    def test_managed_system_is_not_deleted(self):
+        uuid = self.sim.model.system('sys-a').uuid
+        self.assertHttp(405, self.adpt.delete, 'ManagedSystem', uuid)
+        self.assertIsNotNone(self.sim.model.system('sys-a'))
+
+    def test_vios_delete_is_not_served_and_not_404(self):
+        vios = self.vios_wrapper()
+        self.assertHttp(500, self.adpt.delete, 'VirtualIOServer', vios.uuid)
+        self.assertIn('vios-a1', [v.name for v in self.sim.model.vioses()])
+
+    def test_client_adapter_child_is_read_only_here(self):
+        self.sim.model.add_mapping('sys-a', 'vios-a1', lpar='vm1')
+        feed = self.adpt.read('LogicalPartition', self.lpar.uuid,
+                              child_type='VirtualFibreChannelClientAdapter')
+        adapter = feed.feed.entries[0].uuid
+        # Was answered as a GET, so the caller believed it deleted.
+        self.assertHttp(500, self.adpt.delete, 'LogicalPartition',
+                        self.lpar.uuid,
+                        child_type='VirtualFibreChannelClientAdapter',
+                        child_id=adapter)
+        self.assertEqual(1, len([m for m in self.sim.model.mappings('sys-a')
+                                 if m.client_lpar_uuid == self.lpar.uuid]))

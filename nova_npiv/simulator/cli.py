@@ -77,11 +77,15 @@ def main(argv=None):
     parser.add_argument('--existing-mappings', type=int, default=0,
                         help='with the default topology: pre-populated vFC '
                              'mappings per system')
+    parser.add_argument('--physical-volumes', type=int, default=0,
+                        help='with the default topology: SAN LUNs per VIOS '
+                             '(ViosStorage replies of a realistic size)')
     args = parser.parse_args(argv)
     spec = None
     if not args.topology:
         spec = topo.default_topology(
             console=args.console or topo.CONSOLE_NOVALINK,
-            existing_mappings=args.existing_mappings)
+            existing_mappings=args.existing_mappings,
+            physical_volumes=args.physical_volumes)
     serve_forever(spec, port=args.port, topology_file=args.topology)
     return 0

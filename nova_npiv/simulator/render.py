@@ -16,6 +16,7 @@ import uuid as uuidlib
 
 from lxml import etree
 
+from nova_npiv.simulator import render_storage
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import ATOM_NS
 from nova_npiv.simulator.vocab import UOM_NS
@@ -523,7 +524,9 @@ def vios(part, model, base, groups):
     _el(root, 'ManagerPassthroughCapable', 'false')
     container('MediaRepositories', vocab.XAG_STORAGE)
     _el(root, 'MoverServicePartition', 'true')
-    container('PhysicalVolumes', vocab.XAG_STORAGE)
+    pvs = container('PhysicalVolumes', vocab.XAG_STORAGE)
+    if pvs is not None:
+        render_storage.physical_volumes(pvs, part)
     container('SharedEthernetAdapters', vocab.XAG_NETWORK)
     container('StoragePools', vocab.XAG_STORAGE)
     container('TrunkAdapters', vocab.XAG_NETWORK)

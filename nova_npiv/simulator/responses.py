@@ -213,8 +213,33 @@ class Responses(object):
         coll = req.coll(kind)
         with self.model.lock:
             objs = self._objects(kind, req.sysm)
+            if kind == vocab.VIOS_KIND:
+                objs = self._healthy(req, objs)
             return self._feed_reply(req, objs, kind, req.headers, coll + (
                 '?' + req.query if req.query else ''))
+
+    @staticmethod
+    def _healthy(req, vioses, skip=None):
+        """The VIOSes a read may render: one in error fails the read.
+
+        A console cannot assemble a VIOS in error, and a feed holding one
+        fails whole (IBM's HMC client adds ``ignoreError=true`` to VIOS
+        feeds to skip such VIOSes instead, which the console honours).  The
+        reply's text is assumed, not captured.
+        """
+        params = urllib.parse.parse_qs(req.query)
+        if skip is None:
+            skip = params.get('ignoreError', [''])[0].lower() == 'true'
+        out = []
+        for vios in vioses:
+            if getattr(vios, 'error', None) is None:
+                out.append(vios)
+            elif not skip:
+                raise SimulatorError(
+                    500, 'Unable to retrieve the data of the Virtual I/O '
+                    'Server %s (ID %d): %s' % (vios.name, vios.id,
+                                               vios.error))
+        return out
 
     def search(self, req, kind, expr):
         match = _SEARCH_RE.match(expr)
@@ -237,6 +262,8 @@ class Responses(object):
             sysm = None
         with self.model.lock:
             obj = self.find(kind, sysm, uuid)
+            if kind == vocab.VIOS_KIND:
+                self._healthy(req, [obj], skip=False)
             if req.headers.get('If-None-Match') == obj.etag:
                 return Reply(304, headers={'etag': obj.etag})
             return self._entry_reply(req, obj, kind)

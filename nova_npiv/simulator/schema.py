@@ -57,6 +57,9 @@ def orders():
         out[(kind, 'PartitionProcessorConfiguration',
              'SharedProcessorConfiguration')] = of(
             bp.SharedProcessorConfiguration)
+    pvs = (vocab.VIOS_KIND, 'PhysicalVolumes')
+    out[pvs] = LIST + ('PhysicalVolume',)
+    out[pvs + ('PhysicalVolume',)] = of(stor.PV)
     mappings = (vocab.VIOS_KIND, 'VirtualFibreChannelMappings')
     out[mappings] = LIST + ('VirtualFibreChannelMapping',)
     mapping = mappings + ('VirtualFibreChannelMapping',)

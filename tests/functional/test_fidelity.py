@@ -491,6 +491,20 @@ class TestEntries(FidelityTestCase):
                                            xag=list(XAGS))),
                    first_content(capture('fake_vios_feed.txt')))
 
+    def test_physical_volume(self):
+        """A simulated SAN LUN against the captured one."""
+        sim = Simulator(default_topology(systems=('sys-a',),
+                                         physical_volumes=2))
+        sim.start()
+        self.addCleanup(sim.stop)
+        vios = sim.model.vioses()[0]
+        got = first_content(etree.fromstring(sim.adapter().read(
+            'VirtualIOServer', vios.uuid, xag=['ViosStorage']).body.encode()))
+        cap = first_content(capture('fake_vios_feed.txt'))
+        self.check('VirtualIOServer',
+                   _first(_first(got, 'PhysicalVolumes'), 'PhysicalVolume'),
+                   _first(_first(cap, 'PhysicalVolumes'), 'PhysicalVolume'))
+
     def test_virtual_io_server_each_group(self):
         """Asked for one group, a VIOS carries that group's containers only,
         as the captured VIOS (read with every group) labels them."""

@@ -186,3 +186,77 @@ class TestDeleteWhereAllowed(StrictTestCase):
                         child_id=adapter)
         self.assertEqual(1, len([m for m in self.sim.model.mappings('sys-a')
                                  if m.client_lpar_uuid == self.lpar.uuid]))
+
+
+class TestViosInError(testtools.TestCase):
+    """R11: a VIOS in error fails the VIOS feed it is in."""
+
+    def setUp(self):
+        super().setUp()
+        topo = default_topology()
+        topo['systems'][0]['vioses'][1]['error'] = 'RMC connection lost'
+        self.sim = Simulator(topo)
+        self.sim.start()
+        self.addCleanup(self.sim.stop)
+        self.adpt = self.sim.adapter()
+
+    def vios_uuid(self, name):
+        return [v.uuid for v in self.sim.model.vioses() if v.name == name][0]
+
+    def test_feed_fails_whole(self):
+        exc = self.assertRaises(pvm_exc.HttpError, self.adpt.read,
+                                'VirtualIOServer')
+        self.assertEqual(500, exc.response.status)
+        self.assertIn('vios-a2', exc.response.body)
+        self.assertIn('RMC connection lost', exc.response.body)
+        self.assertRaises(pvm_exc.HttpError, self.adpt.read, 'ManagedSystem',
+                          self.sim.model.system('sys-a').uuid,
+                          child_type='VirtualIOServer')
+
+    def test_other_systems_feed_and_healthy_entries_are_served(self):
+        feed = self.adpt.read('ManagedSystem',
+                              self.sim.model.system('sys-b').uuid,
+                              child_type='VirtualIOServer')
+        self.assertEqual(2, len(feed.feed.entries))
+        pvm_vios.VIOS.get(self.adpt, uuid=self.vios_uuid('vios-a1'))
+        self.assertRaises(pvm_exc.HttpError, pvm_vios.VIOS.get, self.adpt,
+                          uuid=self.vios_uuid('vios-a2'))
+
+    def test_ignore_error_skips_the_vios(self):
+        resp = self.adpt.read('VirtualIOServer',
+                              add_qp=[('ignoreError', 'true')])
+        names = [pvm_vios.VIOS.wrap(e).name for e in resp.feed.entries]
+        self.assertNotIn('vios-a2', names)
+        self.assertIn('vios-a1', names)
+
+    def test_error_cleared(self):
+        self.sim.model.set_vios_error('sys-a', 'vios-a2', None)
+        self.assertEqual(4, len(self.adpt.read(
+            'VirtualIOServer').feed.entries))
+
+
+class TestPhysicalVolumes(testtools.TestCase):
+    """R11: ViosStorage replies carry the VIOS's SAN LUNs."""
+
+    def size(self, pvs):
+        with Simulator(default_topology(systems=('sys-a',),
+                                        physical_volumes=pvs)) as sim:
+            adpt = sim.adapter()
+            resp = adpt.read('VirtualIOServer', xag=['ViosStorage'])
+            wrappers = pvm_vios.VIOS.wrap(resp)
+            self.assertEqual([pvs, pvs], [len(w.phys_vols)
+                                          for w in wrappers])
+            if pvs:
+                pv = wrappers[0].phys_vols[-1]
+                self.assertEqual('hdisk%d' % (pvs - 1), pv.name)
+                self.assertEqual(102400, pv.capacity)  # MB
+                self.assertTrue(pv.is_fc_backed)
+            # Not part of the other groups.
+            self.assertNotIn('PhysicalVolume ', adpt.read(
+                'VirtualIOServer', xag=['ViosFCMapping']).body)
+            return len(resp.body)
+
+    def test_size_grows_with_luns(self):
+        small, large = self.size(0), self.size(200)
+        # Each LUN is most of a kilobyte on the wire, as captured ones are.
+        self.assertGreater(large - small, 2 * 200 * 500)

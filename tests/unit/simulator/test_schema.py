@@ -24,7 +24,8 @@ class SchemaTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.model = sim_model.Model(default_topology(systems=('sys-a',)))
+        self.model = sim_model.Model(default_topology(systems=('sys-a',),
+                                                      physical_volumes=2))
         self.lpar = self.model.add_lpar('sys-a', 'vm1', state='running')
         self.model.add_mapping('sys-a', 'vios-a1', lpar='vm1')
 
@@ -127,6 +128,15 @@ class TestRefusals(SchemaTestCase):
                         'VirtualFibreChannelMapping', 'ClientAdapter')
         etree.SubElement(ca, UOM + 'WWPNList').text = 'c05076079cff0e56'
         self.assertRefused(elem, "'WWPNList'", 'ClientAdapter')
+
+    def test_physical_volume_out_of_order(self):
+        elem = self.rendered_vios()
+        pv = self.child(elem, 'PhysicalVolumes', 'PhysicalVolume')
+        name = self.child(pv, 'VolumeName')
+        pv.remove(name)
+        pv.insert(1, name)
+        # The validator names where the sequence breaks: the element after.
+        self.assertRefused(elem, "'Description'", '(in PhysicalVolume)')
 
     def test_foreign_member_in_mapping_container(self):
         elem = self.rendered_vios()

@@ -86,42 +86,46 @@ def problems(root):
 
     Checks the paths :func:`orders` knows, recursively: every child named
     in the parent's order, and the children in that order (a name may
-    repeat, as list members do).
+    repeat, as list members do).  A VIOS POST carries thousands of
+    mappings: the walk uses precomputed positions and plain tag strings.
     """
-    table = orders()
+    table = _positions()
 
     def walk(elem, path):
-        order = table.get(path)
+        order, positions = table.get(path, (None, None))
         if order is None:
             return None
-        if order[:1] == LIST:
-            allowed = ('Metadata', order[1])
-            for child in _children(elem):
-                if _local(child) not in allowed:
-                    return _invalid(child, allowed)
-                found = walk(child, path + (_local(child),))
-                if found:
-                    return found
-            return None
         last = -1
-        for child in _children(elem):
-            name = _local(child)
-            if name not in order:
-                return _invalid(child, order[last + 1:] or order)
-            index = order.index(name)
+        for child in elem:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            name = tag[tag.find('}') + 1:]
+            index = positions.get(name)
+            if index is None:
+                return _invalid(child, order[max(last, 0):] or order)
             if index < last:
                 return _invalid(child, order[last:])
             last = index
-            found = walk(child, path + (name,))
-            if found:
-                return found
+            if len(child):
+                found = walk(child, path + (name,))
+                if found:
+                    return found
         return None
 
     return walk(root, (_local(root),))
 
 
-def _children(elem):
-    return [c for c in elem if isinstance(c.tag, str)]
+@functools.lru_cache(maxsize=1)
+def _positions():
+    """``{path: (order, {name: position})}``; a container's members all
+    share one position after Metadata."""
+    out = {}
+    for path, order in orders().items():
+        if order[:1] == LIST:
+            order = ('Metadata', order[1])
+        out[path] = (order, {name: i for i, name in enumerate(order)})
+    return out
 
 
 def _invalid(child, expected):

@@ -61,6 +61,8 @@ def _build_vios(model, sysm, vspec):
         vspec['max_virtual_slots'])
     if captured:
         vios.dedicated = vspec['dedicated']
+    vios.physical_volumes = vspec.get('physical_volumes', 0)
+    vios.error = vspec.get('error')
     model.add_partition(sysm, vios)
     for n, pspec in enumerate(vspec['ports']):
         if captured:

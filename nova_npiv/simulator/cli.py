@@ -99,12 +99,16 @@ def main(argv=None):
                         help='jobs run asynchronously and take S seconds '
                              '(the PUT answers NOT_STARTED, polls RUNNING); '
                              'default: done at once')
+    parser.add_argument('--physical-volumes', type=int, default=0,
+                        help='with the default topology: SAN LUNs per VIOS '
+                             '(ViosStorage replies of a realistic size)')
     args = parser.parse_args(argv)
     spec = None
     if not args.topology:
         spec = topo.default_topology(
             console=args.console or topo.CONSOLE_NOVALINK,
-            existing_mappings=args.existing_mappings)
+            existing_mappings=args.existing_mappings,
+            physical_volumes=args.physical_volumes)
     busy = {k: v for k, v in (('every', args.vios_busy_every),
                               ('probability', args.vios_busy_probability))
             if v}

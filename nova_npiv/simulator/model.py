@@ -417,6 +417,13 @@ class Model(object):
             _sysm, v = self._vios_state(system, vios)
             self.set_state(v, state, rmc_state)
 
+    def set_vios_error(self, system, vios, error='in an error state'):
+        """Put a VIOS in error (its reads fail) or, with None, out of it."""
+        with self.lock:
+            _sysm, v = self._vios_state(system, vios)
+            v.error = error
+            self.touch(v)
+
     def set_state(self, part, state, rmc_state=None):
         part.state = state
         part.rmc_state = rmc_state or ('active' if state == RUNNING

@@ -8,13 +8,13 @@ is not the document the endpoint takes is a
 
 from lxml import etree
 
+from nova_npiv.simulator import schema
 from nova_npiv.simulator import state as st
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import int_or_none
 from nova_npiv.simulator.vocab import qname
 from nova_npiv.simulator.vocab import SimulatorError
 from nova_npiv.simulator.vocab import text
-
 
 
 def parse(body):
@@ -88,6 +88,7 @@ def parse_vios_update(body, groups):
     root = parse(body)
     if etree.QName(root).localname != vocab.VIOS_KIND:
         raise SimulatorError(400, 'Expected a VirtualIOServer')
+    schema.check(root)
     if vocab.XAG_FC_MAPPING not in groups:
         return None
     container = root.find(qname('VirtualFibreChannelMappings'))
@@ -101,6 +102,7 @@ def parse_lpar(body):
     root = parse(body)
     if etree.QName(root).localname != vocab.LPAR_KIND:
         raise SimulatorError(400, 'Expected a LogicalPartition')
+    schema.check(root)
     fields = st.LparFields()
     fields.name = text(root, 'PartitionName')
     fields.id = int_or_none(text(root, 'PartitionID'))

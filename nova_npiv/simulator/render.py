@@ -16,6 +16,7 @@ import uuid as uuidlib
 
 from lxml import etree
 
+from nova_npiv.simulator import render_storage
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import ATOM_NS
 from nova_npiv.simulator.vocab import UOM_NS
@@ -132,6 +133,8 @@ def logon_response(token=None, token_file=None):
 # --------------------------------------------------------------------------
 
 def system(sysm, model, base):
+    # Children in the order of the captured ManagedSystem (managedsystem.txt):
+    # pypowervm declares no order for it, the console's reply is the schema.
     ms = _root('ManagedSystem')
     _metadata(ms, sysm.uuid)
     lps = _el(ms, 'AssociatedLogicalPartitions')
@@ -142,18 +145,19 @@ def system(sysm, model, base):
     caps = _el(ms, 'AssociatedSystemCapabilities')
     for name, value in (
             ('ActiveLogicalPartitionMobilityCapable', True),
-            ('InactiveLogicalPartitionMobilityCapable', True),
-            ('VirtualEthernetCustomMACAddressCapable', True),
+            ('ActiveMemoryExpansionCapable', False),
+            ('AIXCapable', True), ('IBMiCapable', False),
             ('IBMiLogicalPartitionMobilityCapable', False),
             ('IBMiRestrictedIOModeCapable', False),
-            ('PowerVMLogicalPartitionSimplifiedRemoteRestartCapable', True),
-            ('ActiveMemoryExpansionCapable', False),
-            ('CustomPhysicalPageTableRatioCapable', True),
-            ('AIXCapable', True), ('IBMiCapable', False),
+            ('InactiveLogicalPartitionMobilityCapable', True),
             ('LinuxCapable', True), ('SharedProcessorPoolCapable', True),
+            ('VirtualEthernetCustomMACAddressCapable', True),
             ('VirtualNICDedicatedSRIOVCapable', False),
             ('VirtualNICFailOverCapable', False),
+            # Not in the capture (an older console); next to its toggle.
+            ('PowerVMLogicalPartitionSimplifiedRemoteRestartCapable', True),
             ('DynamicSimplifiedRemoteRestartToggleCapable', True),
+            ('CustomPhysicalPageTableRatioCapable', True),
             ('DedicatedProcessorPartitionCapable', True)):
         _el(caps, name, _bool(value))
     asio = _el(ms, 'AssociatedSystemIOConfiguration')
@@ -164,10 +168,10 @@ def system(sysm, model, base):
     _el(mem, 'ConfigurableSystemMemory', sysm.memory_mb)
     _el(mem, 'CurrentAvailableSystemMemory', sysm.memory_free_mb())
     _el(mem, 'DefaultHardwarePageTableRatio', 6)
+    _el(mem, 'DefaultPhysicalPageTableRatio', 6)
     _el(mem, 'InstalledSystemMemory', sysm.memory_mb)
     _el(mem, 'MemoryRegionSize', vocab.MEMORY_REGION_MB)
     _el(mem, 'MemoryUsedByHypervisor', sysm.firmware_mb)
-    _el(mem, 'DefaultPhysicalPageTableRatio', 6)
     proc = _el(ms, 'AssociatedSystemProcessorConfiguration')
     _el(proc, 'ConfigurableSystemProcessorUnits', '%.2f' % sysm.proc_units)
     _el(proc, 'CurrentAvailableSystemProcessorUnits',
@@ -195,10 +199,10 @@ def system(sysm, model, base):
     _el(ms, 'State', 'operating')
     _el(ms, 'SystemName', sysm.name)
     mig = _el(ms, 'SystemMigrationInformation')
-    _el(mig, 'MaximumActiveMigrations', 16)
     _el(mig, 'MaximumInactiveMigrations', 16)
-    _el(mig, 'NumberOfActiveMigrationsInProgress', 0)
+    _el(mig, 'MaximumActiveMigrations', 16)
     _el(mig, 'NumberOfInactiveMigrationsInProgress', 0)
+    _el(mig, 'NumberOfActiveMigrationsInProgress', 0)
     _el(mig, 'MaximumFirmwareActiveMigrations', 16)
     _el(mig, 'LogicalPartitionAffinityCheckCapable', 'false')
     _el(ms, 'IsPowerVMManagementMaster',
@@ -309,10 +313,12 @@ def lpar(part, model, base, groups):
     root = _partition_base(part, base, vocab.LPAR_KIND)
     _partition_middle(root, part)
     _partition_tail(root, part, base)
-    _el(root, 'MigrationState', 'Not_Migrating')
     _el(root, 'RemoteRestartCapable', 'false')
     _el(root, 'SimplifiedRemoteRestartCapable', _bool(part.srr))
     _el(root, 'SuspendCapable', 'false')
+    # After SuspendCapable in the schema (pypowervm's LPAR child order): a
+    # console refuses an LPAR POST that echoes it anywhere else.
+    _el(root, 'MigrationState', 'Not_Migrating')
     adapters = _el(root, 'VirtualFibreChannelClientAdapters')
     for _vios, m in model.client_maps(part):
         _el(adapters, 'link', rel='related', href=(
@@ -518,7 +524,9 @@ def vios(part, model, base, groups):
     _el(root, 'ManagerPassthroughCapable', 'false')
     container('MediaRepositories', vocab.XAG_STORAGE)
     _el(root, 'MoverServicePartition', 'true')
-    container('PhysicalVolumes', vocab.XAG_STORAGE)
+    pvs = container('PhysicalVolumes', vocab.XAG_STORAGE)
+    if pvs is not None:
+        render_storage.physical_volumes(pvs, part)
     container('SharedEthernetAdapters', vocab.XAG_NETWORK)
     container('StoragePools', vocab.XAG_STORAGE)
     container('TrunkAdapters', vocab.XAG_NETWORK)

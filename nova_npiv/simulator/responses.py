@@ -216,8 +216,33 @@ class Responses(object):
         coll = req.coll(kind)
         with self.model.lock:
             objs = self._objects(kind, req.sysm)
+            if kind == vocab.VIOS_KIND:
+                objs = self._healthy(req, objs)
             return self._feed_reply(req, objs, kind, req.headers, coll + (
                 '?' + req.query if req.query else ''))
+
+    @staticmethod
+    def _healthy(req, vioses, skip=None):
+        """The VIOSes a read may render: one in error fails the read.
+
+        A console cannot assemble a VIOS in error, and a feed holding one
+        fails whole (IBM's HMC client adds ``ignoreError=true`` to VIOS
+        feeds to skip such VIOSes instead, which the console honours).  The
+        reply's text is assumed, not captured.
+        """
+        params = urllib.parse.parse_qs(req.query)
+        if skip is None:
+            skip = params.get('ignoreError', [''])[0].lower() == 'true'
+        out = []
+        for vios in vioses:
+            if getattr(vios, 'error', None) is None:
+                out.append(vios)
+            elif not skip:
+                raise SimulatorError(
+                    500, 'Unable to retrieve the data of the Virtual I/O '
+                    'Server %s (ID %d): %s' % (vios.name, vios.id,
+                                               vios.error))
+        return out
 
     def search(self, req, kind, expr):
         match = _SEARCH_RE.match(expr)
@@ -240,6 +265,8 @@ class Responses(object):
             sysm = None
         with self.model.lock:
             obj = self.find(kind, sysm, uuid)
+            if kind == vocab.VIOS_KIND:
+                self._healthy(req, [obj], skip=False)
             if req.headers.get('If-None-Match') == obj.etag:
                 return Reply(304, headers={'etag': obj.etag})
             return self._entry_reply(req, obj, kind)
@@ -248,6 +275,11 @@ class Responses(object):
         child_kind = vocab.VFC_CLIENT_KIND
         with self.model.lock:
             lpar = self.find(vocab.LPAR_KIND, req.sysm, uuid)
+            if req.method != 'GET':
+                # Client adapters change through the VIOS mappings here; a
+                # write to the child is not served (nor read as a GET).
+                raise vocab.not_simulated('%s of a %s' % (req.method,
+                                                          child_kind))
             child = '%s/%s/%s' % (req.coll(kind), uuid, child_kind)
             entries = []
             for vios, m in self.model.client_maps(lpar):
@@ -297,6 +329,12 @@ class Responses(object):
         groups = req.groups
         with self.model.lock:
             obj = self.find(kind, req.sysm, uuid)
+            if kind != vocab.SYSTEM_KIND and not if_match:
+                # A console takes an update only against the version it was
+                # read at: without If-Match it cannot tell a lost update.
+                raise SimulatorError(
+                    400, 'An update of a %s must carry If-Match with the '
+                    'etag it was read at' % kind)
             if kind == vocab.VIOS_KIND:
                 posted = parse.parse_vios_update(req.body, groups)
                 self.model.update_vios(obj, if_match, posted)
@@ -325,11 +363,17 @@ class Responses(object):
                                      vocab.Groups(None))
 
     def delete(self, req, kind, uuid):
-        if kind != vocab.LPAR_KIND:
-            raise SimulatorError(400, 'Deleting a %s is not simulated'
-                                 % kind)
         with self.model.lock:
             obj = self.find(kind, req.sysm, uuid)
+            if kind == vocab.SYSTEM_KIND:
+                # A managed system leaves a console's management by other
+                # means (an HMC's rmsysconn); its object is not deleted.
+                raise SimulatorError(405, 'DELETE not supported on %s'
+                                     % req.path)
+            if kind != vocab.LPAR_KIND:
+                # A console deletes a VIOS partition too; the simulator
+                # does not (and never answers 404 for an object it has).
+                raise vocab.not_simulated('DELETE of a %s' % kind)
             self.model.delete_partition(obj, req.headers.get('If-Match'))
         return Reply(204)
 

@@ -223,6 +223,10 @@ class ViosState(PartState):
         self.host_use = collections.Counter()   # vfchost number -> maps
         self.slot_hint = 0
         self.host_hint = 0
+        #: SAN LUNs the VIOS sees (ViosStorage ``PhysicalVolumes``).
+        self.physical_volumes = 0
+        #: Why the VIOS is in error (its feed and entry fail), or None.
+        self.error = None
 
     def attach(self, m):
         self.maps[m.key] = m

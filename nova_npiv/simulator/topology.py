@@ -19,6 +19,7 @@ Shape (every key but ``systems[].name`` is optional)::
          'vioses': [
             {'name': 'vios-a1', 'id':, 'uuid':, 'state': 'running',
              'rmc_state': 'active', 'max_virtual_slots': 32767,
+             'physical_volumes': 0, 'error': None | 'why',
              'ports': [{'name': 'fcs0', 'fabric': 'A', 'total': 64,
                         'available':, 'wwpn':, 'location':}, ...]},
             ...],
@@ -64,14 +65,15 @@ RMC_STATES = ('active', 'inactive', 'none', 'unknown', 'busy')
 def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
                      vioses_per_system=2, fabrics=('A', 'B'),
                      total_ports=DEFAULT_TOTAL_PORTS, existing_mappings=0,
-                     seed=1):
+                     seed=1, physical_volumes=0):
     """The estate the demo and most tests run against.
 
     Two managed systems, each with two VIOSes; every VIOS has one FC port per
     fabric (``fcs0`` on the first fabric, ``fcs1`` on the second), so each
     fabric has one port per VIOS and a mapping can be spread over both
     VIOSes.  On NovaLink each system has its management partition; on a
-    plain HMC there is none.
+    plain HMC there is none.  ``physical_volumes`` SAN LUNs per VIOS make
+    its ``ViosStorage`` replies the size of a real one's.
     """
     if console not in CONSOLES:
         raise ValueError('console must be one of %s' % ', '.join(CONSOLES))
@@ -82,6 +84,7 @@ def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
         for v in range(1, vioses_per_system + 1):
             vioses.append({
                 'name': 'vios-%s%d' % (suffix, v),
+                'physical_volumes': physical_volumes,
                 'ports': [{'name': 'fcs%d' % i, 'fabric': fabric,
                            'total': total_ports}
                           for i, fabric in enumerate(fabrics)]})
@@ -180,6 +183,11 @@ def _norm_vios(vios, where):
                                            MAX_VIRTUAL_SLOTS),
                                   where + ' max_virtual_slots', 16),
         'ports': ports,
+        'physical_volumes': _int(vios.get('physical_volumes', 0),
+                                 where + ' physical_volumes'),
+        'error': None if not vios.get('error') else (
+            str(vios['error']) if vios['error'] is not True
+            else 'the VIOS is in an error state'),
     }
 
 

@@ -70,8 +70,8 @@ ALLOWED = {
     ('*', r'(LogicalPartition|VirtualIOServer)',
      r'child IsBootable extra'): OLDER_CAPTURE,
     ('LogicalPartition', 'LogicalPartition', r'child MigrationState extra'):
-        OLDER_CAPTURE + ' (LPAR.migration_state; R12 puts it in schema '
-        'order)',
+        OLDER_CAPTURE + ' (LPAR.migration_state; rendered where pypowervm\'s '
+        'LPAR child order puts it)',
     ('LogicalPartition', 'LogicalPartition',
      r'child VirtualFibreChannelClientAdapters extra'):
         'the captured LPAR has no vFC client adapters; the simulated one '
@@ -88,8 +88,6 @@ ALLOWED = {
     ('ManagedSystem', 'ManagedSystem/AssociatedSystemCapabilities',
      r'child PowerVMLogicalPartitionSimplifiedRemoteRestartCapable extra'):
         OLDER_CAPTURE,
-    ('ManagedSystem', r'ManagedSystem/.*', r'child \w+ before \w+'):
-        'R12: ManagedSystem children are not all in schema order',
     ('feed', r'feed(/entry)?/link', r'href .*'):
         'read at the root here, the capture nested under '
         'ManagedSystem/<uuid>/ (SELF links keep the path of the request)',
@@ -485,6 +483,20 @@ class TestEntries(FidelityTestCase):
                    first_content(self.read('VirtualIOServer', vios.uuid,
                                            xag=list(XAGS))),
                    first_content(capture('fake_vios_feed.txt')))
+
+    def test_physical_volume(self):
+        """A simulated SAN LUN against the captured one."""
+        sim = Simulator(default_topology(systems=('sys-a',),
+                                         physical_volumes=2))
+        sim.start()
+        self.addCleanup(sim.stop)
+        vios = sim.model.vioses()[0]
+        got = first_content(etree.fromstring(sim.adapter().read(
+            'VirtualIOServer', vios.uuid, xag=['ViosStorage']).body.encode()))
+        cap = first_content(capture('fake_vios_feed.txt'))
+        self.check('VirtualIOServer',
+                   _first(_first(got, 'PhysicalVolumes'), 'PhysicalVolume'),
+                   _first(_first(cap, 'PhysicalVolumes'), 'PhysicalVolume'))
 
     def test_virtual_io_server_each_group(self):
         """Asked for one group, a VIOS carries that group's containers only,

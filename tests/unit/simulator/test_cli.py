@@ -24,3 +24,8 @@ class TestMain(testtools.TestCase):
             cli.main(['--topology', '/some/file.json'])
         self.assertEqual('/some/file.json',
                          serve.call_args[1]['topology_file'])
+        with mock.patch.object(cli, 'serve_forever') as serve:
+            cli.main(['--physical-volumes', '40'])
+        self.assertEqual({40}, {v['physical_volumes'] for s in
+                                serve.call_args[0][0]['systems']
+                                for v in s['vioses']})

@@ -90,6 +90,9 @@ class TestTopology(testtools.TestCase):
                 {'name': 'fcs0', 'wwpn': 'xyz'}]}]}]}, 'bad wwpn'),
             ({'systems': [{'name': 's', 'lpars': [
                 {'name': 'l', 'state': 'on'}]}]}, 'LPAR l state'),
+            ({'systems': [{'name': 's', 'vioses': [
+                {'name': 'v', 'physical_volumes': -1}]}]},
+             'VIOS v physical_volumes'),
         ]
         for spec, message in cases:
             exc = self.assertRaises(ValueError, normalize_topology, spec)
@@ -111,6 +114,22 @@ class TestTopology(testtools.TestCase):
         self.assertEqual(1, model.lpars()[0].id)
         self.assertEqual('e7344c5b-79b5-3e73-8f64-94821424bc25',
                          model.system('s').uuid)
+
+    def test_vios_luns_and_error(self):
+        spec = default_topology(systems=('s-a',), physical_volumes=3)
+        spec['systems'][0]['vioses'][0]['error'] = True
+        norm = normalize_topology(spec)
+        v1, v2 = norm['systems'][0]['vioses']
+        self.assertEqual((3, 3), (v1['physical_volumes'],
+                                  v2['physical_volumes']))
+        self.assertEqual('the VIOS is in an error state', v1['error'])
+        self.assertIsNone(v2['error'])
+        model = Model(spec)
+        with model.lock:
+            states = model.partition_states('VirtualIOServer')
+            self.assertEqual([3, 3], [v.physical_volumes for v in states])
+            self.assertEqual(['the VIOS is in an error state', None],
+                             [v.error for v in states])
 
     def test_load_topology_file(self):
         spec = default_topology(console='hmc', systems=('only',))

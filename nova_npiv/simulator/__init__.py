@@ -13,7 +13,7 @@ from nova_npiv.simulator.state import Port  # noqa: F401
 from nova_npiv.simulator.vocab import SimulatorError  # noqa: F401
 from nova_npiv.simulator.state import System  # noqa: F401
 from nova_npiv.simulator.state import Vios  # noqa: F401
-from nova_npiv.simulator.server import RequestRecord  # noqa: F401
+from nova_npiv.simulator.request_log import RequestRecord  # noqa: F401
 from nova_npiv.simulator.cli import serve_forever  # noqa: F401
 from nova_npiv.simulator.server import Simulator  # noqa: F401
 from nova_npiv.simulator.topology import default_topology  # noqa: F401

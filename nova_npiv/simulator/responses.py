@@ -20,6 +20,7 @@ import zlib
 
 from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
+from nova_npiv.simulator import render_jobs
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import SimulatorError
 
@@ -383,7 +384,7 @@ class Responses(object):
             self.model.job_target(kind, uuid, operation, req.sysm)
             elem = render.entry(
                 str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, operation)),
-                'JobRequest', None, render.job_request(operation, kind),
+                'JobRequest', None, render_jobs.job_request(operation, kind),
                 vocab.WEB_TYPE % 'JobRequest')
             return atom_reply(elem)
         if req.method != 'PUT':
@@ -404,7 +405,7 @@ class Responses(object):
         elem = render.entry(
             str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, 'job/' + job.job_id)),
             'JobResponse', '%s%sjobs/%s' % (base, UOM, job.job_id),
-            render.job_response(job, base, status),
+            render_jobs.job_response(job, base, status),
             vocab.WEB_TYPE % 'JobResponse')
         return atom_reply(elem)
 

@@ -9,7 +9,6 @@ per-kind counters, injected latency and injected faults.
 """
 
 import collections
-import dataclasses
 import http.server
 import json
 import logging
@@ -29,6 +28,8 @@ from nova_npiv.simulator import faults as flt
 from nova_npiv.simulator import model as mdl
 from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
+from nova_npiv.simulator.request_log import request_kind
+from nova_npiv.simulator.request_log import RequestRecord
 from nova_npiv.simulator import responses
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator import urls
@@ -44,50 +45,10 @@ _LOGON = '/rest/api/web/Logon'
 #: Not the console's API: the SAN fabrics' name servers (read-only JSON),
 #: for the test FC volume backend's zone lookup (nova_npiv.testing).
 FABRIC_LOGINS = '/fabric/logins'
-_KIND_RE = re.compile(r'^[A-Z][A-Za-z]+$')
 _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
 _VIOS_UUID_RE = re.compile(r'/VirtualIOServer/([0-9A-Fa-f-]{36})')
 _DROP = object()
 _LOG_SIZE = 200000
-
-
-@dataclasses.dataclass(frozen=True)
-class RequestRecord:
-    """One request as the simulator saw it (bodies are never kept)."""
-    method: str
-    path: str
-    query: str
-    status: int          # 0 when the connection was dropped
-    bytes_in: int
-    bytes_out: int
-    kind: str
-    duration: float
-    fault: object = None  # the fault kind applied, if any
-
-
-def request_kind(path):
-    """The resource kind a path addresses, for counters.
-
-    ``Logon``, ``job:<Operation>`` for job templates and runs, ``jobs`` for
-    job polling/deletion, otherwise the last resource type in the path.
-    """
-    if path.startswith(_LOGON):
-        return 'Logon'
-    segs = [s for s in path.split('/') if s]
-    if 'do' in segs:
-        idx = segs.index('do')
-        if idx + 1 < len(segs):
-            return 'job:' + segs[idx + 1]
-    if path.startswith(_UOM + 'jobs'):
-        return 'jobs'
-    if 'search' in segs:
-        return segs[segs.index('search') - 1]
-    if 'quick' in segs:
-        return 'quick'
-    for seg in reversed(segs[3:]):
-        if _KIND_RE.match(seg):
-            return seg
-    return segs[-1] if segs else '/'
 
 
 def _refuse_green_threads():

@@ -293,6 +293,17 @@ class NPIVDriver(driver.ComputeDriver):
 
     # -- instance lifecycle ----------------------------------------------
 
+    def prepare_for_spawn(self, instance):
+        """Refuse a flavor whose LPAR cannot be built, before nova goes on.
+
+        nova calls this before it prepares the block devices, which is when
+        the connector allocates the instance's WWPNs and stages them: a
+        bad ``powervm:*`` extra spec stops the build here, with no LPAR,
+        no mapping and no WWPN job, and (an ``InstanceUnacceptable``) no
+        reschedule to a host that would refuse it too.
+        """
+        vm.build(self.adapter, instance, host_w=self.host_wrapper)
+
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
@@ -302,6 +313,9 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid).format_message()
             raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
                                                reason=reason)
+        # Bad extra specs are refused before anything is created; nova
+        # already called prepare_for_spawn, this covers other callers.
+        vm.build(self.adapter, instance, host_w=self.host_wrapper)
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
@@ -313,7 +327,8 @@ class NPIVDriver(driver.ComputeDriver):
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
         flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
-                              fabrics=self.settings.fabrics))
+                              fabrics=self.settings.fabrics,
+                              host_w=self.host_wrapper))
         for npiv in volumes:
             flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)

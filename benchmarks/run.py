@@ -215,7 +215,8 @@ class Bench(object):
         inst = self._instance()
         drv.get_volume_connector(inst)
         with Meter(sim) as meter:
-            vm.create(drv.adapter, drv.system_uuid, inst)
+            vm.create(drv.adapter, drv.system_uuid, inst,
+                      host_w=drv.host_wrapper)
             for _volume in range(volumes):
                 for fabric in fabrics:
                     rec = fabric_meta.get_fabric(inst, fabric)

@@ -134,7 +134,22 @@ npiv_opts = [
              "partition on the managed system."),
 ]
 
-ALL_OPTS = console_opts + npiv_opts
+#: nova-powervm's default share of a physical processor per shared vCPU.
+DEF_PROC_UNITS_FACTOR = 0.1
+
+lpar_opts = [
+    cfg.FloatOpt(
+        'proc_units_factor', default=DEF_PROC_UNITS_FACTOR, min=0.05,
+        max=1.0,
+        help='Processing units per virtual processor given to an LPAR with '
+             'shared processors whose flavor does not set '
+             'powervm:proc_units (0.05 to 1.0). Only flavors that ask for '
+             'shared processors (powervm:dedicated_proc=false or a shared '
+             'processor extra spec) get them: by default an LPAR has '
+             'dedicated processors, one per vCPU.'),
+]
+
+ALL_OPTS = console_opts + npiv_opts + lpar_opts
 
 
 def fabric_opt_name(fabric):
@@ -150,6 +165,11 @@ def _fabric_opt(fabric):
 
 def register_opts(conf=cfg.CONF):
     conf.register_opts(ALL_OPTS, group=GROUP)
+
+
+def proc_units_factor(conf=cfg.CONF):
+    register_opts(conf)
+    return conf[GROUP].proc_units_factor
 
 
 def register_fabric_opts(conf=cfg.CONF):

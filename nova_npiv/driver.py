@@ -183,24 +183,55 @@ class NPIVDriver(driver.ComputeDriver):
         }
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        host = self._refresh_host()
-        inventory = provider_tree.data(nodename).inventory
-        ratios = self._get_allocation_ratios(inventory)
-        vcpus = int(host.proc_units_configurable)
-        mem = host.memory_configurable
+        """Inventory that PowerOn can honour (see host_info.Capacity).
+
+        VCPU is whole cores and is never over-committed: a vCPU of the
+        default (dedicated) LPAR is one core, and a shared one takes at
+        most one core's processing units, so at a ratio of 1.0 every
+        instance placement admits can be powered on (shared LPARs are
+        counted at a core per vCPU, more than they take).  Memory is not
+        over-committed either: PowerVM gives a partition its memory
+        whole.  Both ratios are 1.0 whatever nova.conf says.  What the
+        VIOSes, the management partition, other partitions and the
+        hypervisor use is reserved, plus nova's reserved_host_* options.
+        """
+        cap = self._capacity(self._refresh_host())
+        self._warn_ratios()
+        vcpus, mem = cap.total_vcpus, cap.total_mb
         # Boot from volume only: no DISK_GB inventory.
         provider_tree.update_inventory(nodename, {
             orc.VCPU: {
-                'total': vcpus, 'min_unit': 1, 'max_unit': vcpus,
-                'step_size': 1, 'allocation_ratio': ratios[orc.VCPU],
-                'reserved': CONF.reserved_host_cpus,
+                'total': vcpus, 'min_unit': 1, 'max_unit': max(1, vcpus),
+                'step_size': 1, 'allocation_ratio': 1.0,
+                'reserved': min(vcpus, cap.reserved_vcpus +
+                                CONF.reserved_host_cpus),
             },
             orc.MEMORY_MB: {
-                'total': mem, 'min_unit': 1, 'max_unit': mem,
-                'step_size': 1, 'allocation_ratio': ratios[orc.MEMORY_MB],
-                'reserved': CONF.reserved_host_memory_mb,
+                'total': mem, 'min_unit': 1, 'max_unit': max(1, mem),
+                'step_size': 1, 'allocation_ratio': 1.0,
+                'reserved': min(mem, cap.reserved_mb +
+                                CONF.reserved_host_memory_mb),
             },
         })
+
+    def _capacity(self, host_w):
+        """The system's capacity; instance LPARs proven by their UUID."""
+        lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
+                                  parent_uuid=self.system_uuid)
+        return host_info.Capacity(host_w, lpars)
+
+    _ratios_warned = False
+
+    def _warn_ratios(self):
+        if self._ratios_warned:
+            return
+        for option in ('cpu_allocation_ratio', 'ram_allocation_ratio'):
+            value = CONF.get(option)
+            if value is not None and value != 1.0:
+                LOG.warning('%s = %s is ignored: PowerVM partitions get '
+                            'their cores and memory whole, nova-npiv '
+                            'reports a ratio of 1.0', option, value)
+        self._ratios_warned = True
 
     def _instance_lpars(self):
         """The system's LPARs that may be nova-npiv instances.
@@ -293,6 +324,17 @@ class NPIVDriver(driver.ComputeDriver):
 
     # -- instance lifecycle ----------------------------------------------
 
+    def prepare_for_spawn(self, instance):
+        """Refuse a flavor whose LPAR cannot be built, before nova goes on.
+
+        nova calls this before it prepares the block devices, which is when
+        the connector allocates the instance's WWPNs and stages them: a
+        bad ``powervm:*`` extra spec stops the build here, with no LPAR,
+        no mapping and no WWPN job, and (an ``InstanceUnacceptable``) no
+        reschedule to a host that would refuse it too.
+        """
+        vm.build(self.adapter, instance, host_w=self.host_wrapper)
+
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
@@ -302,6 +344,9 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid).format_message()
             raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
                                                reason=reason)
+        # Bad extra specs are refused before anything is created; nova
+        # already called prepare_for_spawn, this covers other callers.
+        vm.build(self.adapter, instance, host_w=self.host_wrapper)
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
@@ -313,7 +358,8 @@ class NPIVDriver(driver.ComputeDriver):
 
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
         flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
-                              fabrics=self.settings.fabrics))
+                              fabrics=self.settings.fabrics,
+                              host_w=self.host_wrapper))
         for npiv in volumes:
             flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)

@@ -14,6 +14,20 @@ class InvalidConnectionInfo(nova_exc.InvalidInput):
                 "%(volume_id)s: field %(field)s %(reason)s")
 
 
+class InvalidFlavorExtraSpec(nova_exc.InstanceUnacceptable):
+    # An InstanceUnacceptable from prepare_for_spawn ends the build with
+    # this message as the instance's fault, without a reschedule: another
+    # host would refuse the same flavor.
+    msg_fmt = _("Flavor %(flavor)s of instance %(instance)s: extra spec "
+                "%(key)s=%(value)r %(reason)s")
+
+
+class FlavorDoesNotFitHost(nova_exc.InstanceUnacceptable):
+    msg_fmt = _("Flavor %(flavor)s of instance %(instance)s (extra specs "
+                "%(keys)s) cannot shape an LPAR on managed system "
+                "%(host)s: %(reason)s")
+
+
 class CorruptFabricMetadata(nova_exc.NovaException):
     msg_fmt = _("Instance %(instance)s has corrupt NPIV metadata in "
                 "system_metadata key %(key)s: %(reason)s")

@@ -6,11 +6,13 @@ offers instance diagnostics; each answer here comes from what the platform
 reports, or from the nova-compute host where the question is about it.
 """
 
+import math
 import time
 
 from nova.objects import diagnostics as diag_obj
 from nova.objects import fields as obj_fields
 from oslo_serialization import jsonutils
+from pypowervm.wrappers import base_partition as pvm_bp
 
 from nova_npiv import vm
 
@@ -104,3 +106,55 @@ def legacy_diagnostics(lpar_w, volume_ids):
         'vcpus': _vcpus(lpar_w),
         'volumes': list(volume_ids),
     }
+
+
+def _desired_units(lpar_w):
+    """Processing units the partition takes when it runs."""
+    proc = lpar_w.proc_config
+    if proc.has_dedicated:
+        return float(proc.dedicated_proc_cfg.desired)
+    return float(proc.shared_proc_cfg.desired_units)
+
+
+def _running(lpar_w):
+    return lpar_w.state not in (pvm_bp.LPARState.NOT_ACTIVATED,
+                                pvm_bp.LPARState.ERROR)
+
+
+class Capacity(object):
+    """What placement may hand out on the managed system.
+
+    ``total_*``: what the system can give partitions.  ``reserved_*``: what
+    is used by the partitions that are not nova-npiv instances (the VIOSes,
+    the management partition, partitions nova never made) and, for memory,
+    by the hypervisor: the system's own "used" figure minus what running
+    instance LPARs take, so that every consumer the console counts is in it
+    and no instance is counted twice (placement counts the instances).  An
+    instance LPAR is one whose UUID is derived from the instance UUID its
+    name carries (``vm.instance_uuid_from``), never a name alone; one whose
+    UUID the platform chose (evacuation) stays in the reserved figure,
+    which under-reports the free capacity rather than over-commit it.
+    """
+
+    def __init__(self, host_w, lpars):
+        instances = [lp for lp in lpars if _running(lp) and
+                     vm.instance_uuid_from(lp) is not None]
+        self.total_units = float(host_w.proc_units_configurable)
+        self.total_mb = host_w.memory_configurable
+        used_units = self.total_units - float(host_w.proc_units_avail)
+        used_mb = self.total_mb - host_w.memory_free
+        self.reserved_units = max(
+            0.0, used_units - sum(_desired_units(lp) for lp in instances))
+        self.reserved_mb = max(
+            0, used_mb - sum(lp.mem_config.desired for lp in instances))
+
+    @property
+    def total_vcpus(self):
+        # Whole cores: a dedicated vCPU is one core.
+        return int(math.floor(self.total_units + 1e-9))
+
+    @property
+    def reserved_vcpus(self):
+        # Partial cores used by others are no core a dedicated LPAR can get.
+        return min(self.total_vcpus,
+                   int(math.ceil(self.reserved_units - 1e-9)))

@@ -26,13 +26,17 @@ from pypowervm import exceptions as pvm_exc
 from pypowervm.tasks import power as pvm_power
 from pypowervm.tasks import power_opts as pvm_popts
 from pypowervm import util as pvm_util
+from pypowervm.utils import lpar_builder as lpb
 from pypowervm.utils import uuid as pvm_uuid
 from pypowervm.wrappers import base_partition as pvm_bp
 from pypowervm.wrappers import job as pvm_job
 from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
+from pypowervm.wrappers import shared_proc_pool as pvm_spp
 
+from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
+from nova_npiv import flavor_specs
 from nova_npiv import jobs
 
 LOG = logging.getLogger(__name__)
@@ -148,19 +152,67 @@ def on_system(lpar_w, system_uuid):
 
 # -- build and create ---------------------------------------------------------
 
-def build(adapter, instance, derive_uuid=True):
-    """An LPAR wrapper sized from the instance's flavor."""
-    flavor = instance.flavor
-    mem = pvm_bp.PartitionMemoryConfiguration.bld(
-        adapter, flavor.memory_mb, min_mem=flavor.memory_mb,
-        max_mem=flavor.memory_mb)
-    proc = pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
-        adapter, flavor.vcpus, min_proc=flavor.vcpus, max_proc=flavor.vcpus)
-    lpar_w = pvm_lpar.LPAR.bld(adapter, lpar_name(instance), mem, proc,
-                               env=pvm_bp.LPARType.AIXLINUX)
+def build(adapter, instance, host_w=None, derive_uuid=True):
+    """An LPAR wrapper for the instance's current flavor.
+
+    Shaped by pypowervm's ``LPARBuilder`` and ``DefaultStandardize`` from
+    the flavor's memory and vCPUs and its ``powervm:*`` extra specs (see
+    :mod:`nova_npiv.flavor_specs`), against ``host_w``, the managed system
+    (its memory region size, processor compatibility modes and
+    capabilities); None reads the console's one managed system.  Nothing
+    is sent to the console, except a read of the shared processor pools
+    when the flavor names one.  Bad extra specs, or a flavor the system
+    cannot shape (memory off its memory region size), raise a nova
+    exception naming them.
+    """
+    host_w = host_w if host_w is not None else _only_system(adapter)
+    parsed = flavor_specs.parse(instance)
+    attrs = dict(parsed.attrs)
+    if parsed.pool_name:
+        attrs[lpb.SPP] = _pool_id(adapter, host_w, parsed.pool_name,
+                                  instance)
+    attrs[lpb.NAME] = lpar_name(instance)
+    attrs[lpb.ENV] = pvm_bp.LPARType.AIXLINUX
+    attrs[lpb.MEM] = instance.flavor.memory_mb
+    attrs[lpb.VCPU] = instance.flavor.vcpus
     if derive_uuid:
-        lpar_w.uuid = lpar_uuid(instance)
+        attrs[lpb.UUID] = lpar_uuid(instance)
+    try:
+        stdz = lpb.DefaultStandardize(
+            host_w, proc_units_factor=npiv_conf.proc_units_factor())
+        lpar_w = lpb.LPARBuilder(adapter, attrs, stdz).build()
+    except (lpb.LPARBuilderException, ValueError, TypeError) as err:
+        raise exception.FlavorDoesNotFitHost(
+            flavor=flavor_specs.flavor_name(instance.flavor),
+            instance=instance.uuid, keys=', '.join(parsed.keys) or 'none',
+            host=host_w.system_name, reason=err)
     return lpar_w
+
+
+def _only_system(adapter):
+    systems = pvm_ms.System.get(adapter)
+    if len(systems) != 1:
+        raise exception.ManagedSystemNotFound(
+            name='(not named: the console manages %d systems)'
+            % len(systems),
+            known=', '.join(s.system_name for s in systems))
+    return systems[0]
+
+
+def _pool_id(adapter, host_w, name, instance):
+    """The ID of the shared processor pool ``name`` of the managed system."""
+    try:
+        pools = pvm_spp.SharedProcPool.search(adapter, name=name,
+                                              parent=host_w)
+    except pvm_exc.HttpNotFound:
+        pools = []
+    if len(pools) != 1:
+        raise exception.InvalidFlavorExtraSpec(
+            flavor=flavor_specs.flavor_name(instance.flavor),
+            instance=instance.uuid, key='powervm:shared_proc_pool_name',
+            value=name, reason='names %d shared processor pools of managed '
+            'system %s, not one' % (len(pools), host_w.system_name))
+    return pools[0].id
 
 
 def answered(err):
@@ -198,7 +250,7 @@ def _create(lpar_w, system_uuid, attempt, asked_uuid):
         raise
 
 
-def create(adapter, system_uuid, instance, attempt=None):
+def create(adapter, system_uuid, instance, attempt=None, host_w=None):
     """Create the LPAR, with the UUID derived from the instance if possible.
 
     An HMC refuses a UUID that a partition of another managed system still
@@ -207,9 +259,14 @@ def create(adapter, system_uuid, instance, attempt=None):
     in the instance's system_metadata (saved) as its proof of identity.
     A derived UUID held on this very system is the instance's own LPAR:
     then nothing is created and InstanceExists is raised.
+
+    ``host_w``: the managed system's wrapper (read when None), which
+    shapes the LPAR (:func:`build`).
     """
     attempt = attempt if attempt is not None else CreateAttempt()
-    lpar_w = build(adapter, instance)
+    if host_w is None:
+        host_w = pvm_ms.System.get(adapter, uuid=system_uuid)
+    lpar_w = build(adapter, instance, host_w=host_w)
     try:
         return _create(lpar_w, system_uuid, attempt, lpar_w.uuid)
     except pvm_exc.HttpError as err:
@@ -225,8 +282,8 @@ def create(adapter, system_uuid, instance, attempt=None):
     LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
                 'evacuated instance?): letting the platform choose one',
                 lpar_w.uuid, instance.uuid)
-    created = _create(build(adapter, instance, derive_uuid=False), system_uuid,
-                      attempt, None)
+    created = _create(build(adapter, instance, host_w=host_w,
+                            derive_uuid=False), system_uuid, attempt, None)
     instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
     instance.save()
     return created

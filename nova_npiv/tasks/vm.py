@@ -23,10 +23,12 @@ class Create(task.Task):
     LPAR, exists) created nothing, and nothing is deleted.
     """
 
-    def __init__(self, adapter, system_uuid, instance, fabrics=()):
+    def __init__(self, adapter, system_uuid, instance, fabrics=(),
+                 host_w=None):
         super().__init__('create_lpar_%s' % instance.uuid,
                          provides='lpar_wrap')
         self.adapter = adapter
+        self.host_w = host_w
         self.system_uuid = system_uuid
         self.instance = instance
         self.fabrics = list(fabrics)
@@ -35,7 +37,7 @@ class Create(task.Task):
     def execute(self):
         self.attempt = vm.CreateAttempt()
         return vm.create(self.adapter, self.system_uuid, self.instance,
-                         attempt=self.attempt)
+                         attempt=self.attempt, host_w=self.host_w)
 
     def revert(self, result, flow_failures):
         lpar_uuid = getattr(result, 'uuid', None)

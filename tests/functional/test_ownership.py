@@ -81,11 +81,28 @@ class TestCreateRevert(OwnershipTestCase):
                              fabric_meta.get_fabric(self.inst, fabric).state)
         self.assertEqual([], invariants.consistency_problems(self.w))
 
-    def test_a_create_refused_for_its_shape_is_not_retried(self):
-        # The console refuses the memory (not a multiple of its memory
-        # region size): that is no UUID held elsewhere, so no second create
-        # with a platform-chosen UUID may follow.
+    def test_a_shape_the_system_cannot_take_sends_no_create(self):
+        # The memory is not a multiple of the memory region size: pypowervm's
+        # standardiser refuses it before any request, so no create is sent
+        # and none with a platform-chosen UUID can follow.
         self.inst.flavor.memory_mb = 1000
+        lpars = {lp.uuid for lp in self.w.sim.model.lpars('sys-a')}
+        self.w.sim.reset_counters()
+        err = self.assertRaises(exception.FlavorDoesNotFitHost, self.w.spawn)
+        self.assertIn('logical memory block size (256)', str(err))
+        self.assertNotIn('PUT LogicalPartition', self.w.sim.counters())
+        self.assertEqual(lpars,
+                         {lp.uuid for lp in self.w.sim.model.lpars('sys-a')})
+        self.assertIsNone(vm.recorded_uuid(self.inst))
+        self.assertEqual([], invariants.consistency_problems(self.w))
+
+    def test_a_create_refused_for_its_shape_is_not_retried(self):
+        # The console refuses the shape (a refusal the standardiser cannot
+        # foresee): that is no UUID held elsewhere, so no second create
+        # with a platform-chosen UUID may follow.
+        self.w.sim.inject_fault('PUT', 'LogicalPartition$', status=400,
+                                message='HSCL1313 The memory must be '
+                                'multiples of the memory region size')
         lpars = {lp.uuid for lp in self.w.sim.model.lpars('sys-a')}
         err = self.assertRaises(pvm_exc.HttpError, self.w.spawn)
         self.assertIn('memory region size', str(err))

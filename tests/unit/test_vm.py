@@ -4,7 +4,9 @@ from unittest import mock
 
 from nova.compute import power_state
 from pypowervm import exceptions as pvm_exc
+from pypowervm.tests.test_utils import pvmhttp
 from pypowervm.wrappers import base_partition as pvm_bp
+from pypowervm.wrappers import managed_system as pvm_ms
 import testtools
 
 from nova_npiv import vm
@@ -22,10 +24,17 @@ class _Instance(object):
     flavor = _Flavor()
 
 
+def host_wrapper():
+    """pypowervm's sample managed system: memory region size 256 MB."""
+    resp = pvmhttp.load_pvm_resp('fake_managedsystem.txt',
+                                 adapter=mock.Mock()).get_response()
+    return pvm_ms.System.wrap(resp)[0]
+
+
 class TestBuild(testtools.TestCase):
 
     def test_sized_exactly_from_the_flavor(self):
-        lpar_w = vm.build(mock.Mock(), _Instance())
+        lpar_w = vm.build(mock.Mock(), _Instance(), host_w=host_wrapper())
         mem = lpar_w.mem_config
         self.assertEqual((8192, 8192, 8192),
                          (mem.desired, mem.min, mem.max))
@@ -37,7 +46,8 @@ class TestBuild(testtools.TestCase):
         self.assertEqual(vm.lpar_uuid(_Instance()), lpar_w.uuid)
 
     def test_platform_chosen_uuid(self):
-        lpar_w = vm.build(mock.Mock(), _Instance(), derive_uuid=False)
+        lpar_w = vm.build(mock.Mock(), _Instance(), host_w=host_wrapper(),
+                          derive_uuid=False)
         self.assertNotEqual(vm.lpar_uuid(_Instance()), lpar_w.uuid)
 
 

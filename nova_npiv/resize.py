@@ -69,11 +69,13 @@ def check_same_host(context, instance, host, nodename):
     migration = migration_of(context, instance)
     if _same_host(migration, host, nodename):
         return
-    where = ('to host %s' % migration.dest_compute if migration is not None
+    where = ('to host %s (node %s)' % (migration.dest_compute,
+                                        migration.dest_node)
+             if migration is not None
              else 'without a migration record to prove the destination')
     reason = ('nova-npiv resizes an instance on the same managed system '
-              'only (resize_to_same_host); resize or cold migration %s is '
-              'not supported: nothing was changed' % where)
+              'only (allow_resize_to_same_host); resize or cold migration %s '
+              'is not supported: nothing was changed' % where)
     LOG.warning(reason, instance=instance)
     raise nova_exc.InstanceFaultRollback(
         inner_exception=nova_exc.MigrationPreCheckError(reason=reason))

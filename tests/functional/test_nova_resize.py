@@ -181,6 +181,8 @@ class TestResizeToAnotherHost(ResizeTestBase):
         resize_events = [e for e in events
                          if e['event'] == 'compute_resize_instance']
         self.assertEqual('Error', resize_events[0]['result'])
+        self.assertIn('same managed system only', resize_events[0]['details'])
+        self.assertIn('to host host-b', resize_events[0]['details'])
 
     def _flavor_id(self, server):
         return self.instance(server).flavor.flavorid

@@ -136,6 +136,26 @@ class TestResizeSameHost(ResizeTestBase):
         self.assertEqual((4096, 2), self.shape(server))
         self.assertEqual(before, self.san_view(server))
 
+    def test_failed_revert_leaves_the_resized_lpar_running(self):
+        server = self.boot_from_volumes([uuids.root_vol])
+        before = self.san_view(server)
+        server = self._resize_server(server, self.big_flavor_id)
+        self.sim.inject_fault(method='POST', path=LPAR_POST, kind='status',
+                              status=500)
+        self.api.post_server_action(server['id'], {'revertResize': None})
+        # The flow stopped the LPAR, the update was refused, and the revert
+        # of the stop started it again: it runs as before the revert, in
+        # the new shape.  nova puts the instance in ERROR
+        # (finish_revert_resize rolls back only on InstanceFaultRollback or
+        # NotImplementedError) after it has restored the old flavor, so
+        # the LPAR's shape and nova's flavor differ until the operator
+        # resizes again; nothing of the SAN side moved.
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertEqual((8192, 4), self.shape(server))
+        self.assertEqual('running', self.lpar(server).state)
+        self.assertEqual(before, self.san_view(server))
+        self.assertEqual(4096, self.instance(server).flavor.memory_mb)
+
 
 class TestResizeToAnotherHost(ResizeTestBase):
     """Two hosts; the source is excluded, so the scheduler picks host-b."""

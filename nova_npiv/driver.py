@@ -30,6 +30,7 @@ from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import recovery
+from nova_npiv import resize
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
@@ -369,6 +370,12 @@ class NPIVDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
+        if resize.is_same_host_revert(context, instance, self.settings.host):
+            # The "guest on the destination" is the instance's one LPAR;
+            # finish_revert_migration reshapes it back.
+            LOG.info('Revert of a resize on this host: the LPAR is kept',
+                     instance=instance)
+            return
         # After an evacuation the instance belongs to another host: clean up
         # here, but leave its metadata to the new owner.
         self._destroy(instance, instance.host in (None, self.settings.host))
@@ -449,6 +456,45 @@ class NPIVDriver(driver.ComputeDriver):
             except Exception as exc:
                 # One instance's failure must not leave the others stuck.
                 LOG.error('Hard reboot failed: %s', exc, instance=instance)
+
+    # -- resize (same managed system) ------------------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest, flavor,
+                                   network_info, block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        """Stop the LPAR for a resize on this host; refuse any other host.
+
+        No disk is copied (every disk is a Cinder volume) and the vFC
+        mappings stay as they are: the LPAR is the same one afterwards.
+        """
+        resize.check_same_host(context, instance, self.settings.host,
+                               self.nodename)
+        resize.power_off(self.adapter, self.system_uuid, instance, timeout)
+        return '[]'
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        """Reshape the LPAR to the new flavor (``instance.flavor``)."""
+        self._run(resize.reshape_flow(self.adapter, self.host_wrapper,
+                                      instance, 'resize', power_on),
+                  instance)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        """Nothing to clean: on one system the old and new guest are the
+        same LPAR, already in its new shape, with the same mappings."""
+        LOG.info('Resize confirmed: nothing to clean up on the same '
+                 'managed system', instance=instance)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        """Reshape the LPAR back: nova has restored the old flavor as
+        ``instance.flavor`` before this call."""
+        self._run(resize.reshape_flow(self.adapter, self.host_wrapper,
+                                      instance, 'resize_revert', power_on),
+                  instance)
 
     # -- volumes ---------------------------------------------------------
 

@@ -17,6 +17,7 @@ clouds, or a rebuilt test cloud, may share a console: the UUID part keeps
 their names apart, the name part keeps them readable for operators.
 """
 
+import copy
 import re
 
 from nova.compute import power_state
@@ -213,6 +214,47 @@ def _pool_id(adapter, host_w, name, instance):
             value=name, reason='names %d shared processor pools of managed '
             'system %s, not one' % (len(pools), host_w.system_name))
     return pools[0].id
+
+
+class Shape(object):
+    """An LPAR's memory and processor configuration, kept apart from it.
+
+    Deep copies: the LPAR wrapper the configuration came from is updated
+    (and its elements replaced) while the shape is kept to be put back.
+    """
+
+    def __init__(self, lpar_w):
+        self.mem_config = copy.deepcopy(lpar_w.mem_config)
+        self.proc_config = copy.deepcopy(lpar_w.proc_config)
+
+    def describe(self):
+        return '%s MB, %s processors' % (self.mem_config.desired,
+                                         self.proc_config_desired())
+
+    def proc_config_desired(self):
+        proc = self.proc_config
+        if proc.has_dedicated:
+            return proc.dedicated_proc_cfg.desired
+        return proc.shared_proc_cfg.desired_virtual
+
+
+def reshape(lpar_w, shape):
+    """Give the LPAR ``shape`` (a :class:`Shape`): one update, with etag.
+
+    The partition must be stopped: a console changes a running
+    partition's minimum and maximum only in its profile, not at once.
+    pypowervm sends the wrapper's etag, so a partition changed since it
+    was read is refused (412), not overwritten.  Returns the updated
+    wrapper.
+    """
+    lpar_w.mem_config = copy.deepcopy(shape.mem_config)
+    lpar_w.proc_config = copy.deepcopy(shape.proc_config)
+    return lpar_w.update()
+
+
+def flavor_shape(adapter, instance, host_w=None):
+    """The :class:`Shape` :func:`build` gives the instance's flavor now."""
+    return Shape(build(adapter, instance, host_w=host_w))
 
 
 def answered(err):

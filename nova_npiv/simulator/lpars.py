@@ -6,6 +6,7 @@ these under its lock, after the etag check; what they change, they change
 through the model.
 """
 
+import copy
 import re
 
 from nova_npiv.simulator import topology as topo
@@ -66,6 +67,10 @@ def check_create(model, sysm, fields):
     if fields.dedicated is None:
         _refuse('HSCL1314', 'The processor configuration '
                 '(HasDedicatedProcessors) is required')
+    _check_procs(fields)
+
+
+def _check_procs(fields):
     if fields.dedicated:
         _check_range('dedicated processors', fields.proc_range)
     else:
@@ -95,9 +100,39 @@ def create(model, sysm, fields):
     return lpar
 
 
-def update(model, lpar, fields):
+def _shape(part):
+    return (part.memory_mb, part.vcpus, part.dedicated,
+            round(part.proc_units, 2))
+
+
+def check_update(lpar, fields):
+    """The console's checks of a partition update; SimulatorError if not.
+
+    The memory and processor figures are checked as at create.  A
+    partition that is not activated takes a new shape at once; a running
+    one would only get it in its profile, at its next activation, which
+    the REST update does not do: assumed refused (no capture documents the
+    refusal), so that a driver reshaping a running LPAR fails here as it
+    would not work there.
+    """
     if fields.name:
         check_name(lpar.system, fields.name, current=lpar.name)
+    if fields.memory_range is not None:
+        _check_range('memory', fields.memory_range, MEMORY_REGION_MB)
+    if fields.proc_range is not None or fields.units_range is not None:
+        _check_procs(fields)
+    if lpar.state == NOT_ACTIVATED:
+        return
+    after = copy.copy(lpar)
+    apply_fields(after, fields)
+    if _shape(after) != _shape(lpar):
+        _refuse('HSCL1316', 'Partition %s is %s: its memory and processors '
+                'can be changed only while it is not activated'
+                % (lpar.name, lpar.state))
+
+
+def update(model, lpar, fields):
+    check_update(lpar, fields)
     apply_fields(lpar, fields)
     model.touch(lpar, lpar.system)
 

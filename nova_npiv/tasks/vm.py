@@ -1,5 +1,6 @@
 """taskflow tasks for the instance's LPAR, each undone on a later failure."""
 
+from nova import exception as nova_exc
 from oslo_log import log as logging
 from pypowervm.wrappers import base_partition as pvm_bp
 from taskflow import task
@@ -158,3 +159,108 @@ class Delete(task.Task):
     def execute(self):
         vm.delete(self.adapter, self.system_uuid, self.instance,
                   lpar_uuid=self.lpar_uuid)
+
+
+class StopForReshape(task.Task):
+    """Stop the LPAR before its shape changes; start it again on failure.
+
+    A console changes a running partition's minimum and maximum only in
+    its profile, so the LPAR is reshaped stopped.  The revert starts it
+    again only if this task stopped it: the instance goes back to running
+    in the shape it had, which is where it was before the operation.
+    """
+
+    def __init__(self, adapter, system_uuid, instance):
+        super().__init__('stop_for_reshape_%s' % instance.uuid,
+                         provides='stopped_lpar')
+        self.adapter = adapter
+        self.system_uuid = system_uuid
+        self.instance = instance
+        self.stopped = False
+
+    def execute(self):
+        lpar_w = _lpar_of(self.adapter, self.system_uuid, self.instance)
+        self.stopped = lpar_w.state != pvm_bp.LPARState.NOT_ACTIVATED
+        if self.stopped:
+            vm.power_off(lpar_w)
+            lpar_w = lpar_w.refresh()
+        return lpar_w
+
+    def revert(self, result, flow_failures):
+        if not self.stopped:
+            return
+        try:
+            vm.power_on(_lpar_of(self.adapter, self.system_uuid,
+                                 self.instance))
+        except Exception:
+            # The operation's own failure is what nova must see.
+            LOG.exception('Could not start the LPAR of %s again after a '
+                          'failed reshape', self.instance.uuid)
+
+
+class Reshape(task.Task):
+    """Give the stopped LPAR the instance's flavor; put the old shape back
+    on a later failure.
+
+    The target shape is what :func:`vm.build` makes of ``instance.flavor``
+    (the new flavor in finish_migration, the old one again in
+    finish_revert_migration), so a resized LPAR has exactly the shape a
+    spawn with that flavor would have.  A failed update changed nothing
+    (the console refused it, or the etag did not match): then there is
+    nothing to put back.  An update whose reply was lost may have been
+    carried out: the old shape is put back then too (a no-op if not).
+    """
+
+    def __init__(self, adapter, host_w, instance):
+        super().__init__('reshape_%s' % instance.uuid,
+                         requires='stopped_lpar', provides='lpar_wrap')
+        self.adapter = adapter
+        self.host_w = host_w
+        self.system_uuid = host_w.uuid
+        self.instance = instance
+        self.old = None
+        self.unanswered = False
+
+    def execute(self, stopped_lpar):
+        self.old = vm.Shape(stopped_lpar)
+        self.unanswered = False
+        new = vm.flavor_shape(self.adapter, self.instance,
+                             host_w=self.host_w)
+        LOG.info('Reshaping LPAR %s from %s to %s', stopped_lpar.uuid,
+                 self.old.describe(), new.describe(), instance=self.instance)
+        try:
+            return vm.reshape(stopped_lpar, new)
+        except Exception as err:
+            # A refusal changed nothing; a reply that never came may hide
+            # an update that was carried out.
+            self.unanswered = not vm.answered(err)
+            raise
+
+    def revert(self, stopped_lpar, result, flow_failures):
+        if self.old is None:
+            return
+        if not hasattr(result, 'uuid') and not self.unanswered:
+            return
+        try:
+            lpar_w = _lpar_of(self.adapter, self.system_uuid, self.instance)
+            if lpar_w.state != pvm_bp.LPARState.NOT_ACTIVATED:
+                # A later task's revert stops the LPAR before this one
+                # runs; a running partition is not reshaped behind it.
+                LOG.warning('LPAR %s of %s is %s: its shape (%s before) is '
+                            'left as it is', lpar_w.uuid, self.instance.uuid,
+                            lpar_w.state, self.old.describe())
+                return
+            vm.reshape(lpar_w, self.old)
+            LOG.warning('LPAR %s of %s has its shape of before again (%s)',
+                        lpar_w.uuid, self.instance.uuid, self.old.describe())
+        except Exception:
+            LOG.exception('Could not give the LPAR of %s its shape of before '
+                          '(%s)', self.instance.uuid, self.old.describe())
+
+
+def _lpar_of(adapter, system_uuid, instance):
+    """The instance's LPAR on the system, proved by UUID (vm.get)."""
+    lpar_w = vm.get(adapter, system_uuid, instance)
+    if lpar_w is None:
+        raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
+    return lpar_w

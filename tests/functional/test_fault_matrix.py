@@ -134,6 +134,19 @@ class MatrixTestCase(base.WorldTestCase):
         # aimed at the updates before it.
         self.run_matrix('live migration', [matrix.KIND_412], runs=4)
 
+    def test_resize_every_fault(self):
+        # Same-system resize and its revert: a fault anywhere leaves the
+        # LPAR exactly as it was (shape, power state, mappings), or the
+        # operation completes (a lost reply of the last job).
+        kinds = [matrix.KIND_500, matrix.KIND_LOST, matrix.KIND_412,
+                 matrix.KIND_JOB]
+        self.run_matrix('resize', kinds, runs=12)
+        self.run_matrix('resize revert', kinds, runs=21)
+        learn = learned('resize')
+        self.assertEqual([('GET', 'LogicalPartition'),
+                          ('POST', 'LogicalPartition')],
+                         [(r.method, r.kind) for r in learn.requests][:2])
+
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there
         # tests nothing, and says so; so does a count that is off.

@@ -140,3 +140,53 @@ class PowerOnCapacityTestCase(LparRulesTestCase):
         err = self.assertRaises(pvm_exc.VMPowerOnFailure, self.power_on, lpar)
         self.assertIn('Not enough memory', str(err))
         self.assertEqual('not activated', self.state(lpar))
+
+
+class UpdateRulesTestCase(LparRulesTestCase):
+    """A partition update is checked like a create, and a running
+    partition's memory and processors are not changed."""
+
+    def reshape(self, lpar_w, mem, procs):
+        lpar_w.mem_config = pvm_bp.PartitionMemoryConfiguration.bld(
+            self.adpt, mem[1], min_mem=mem[0], max_mem=mem[2])
+        lpar_w.proc_config = \
+            pvm_bp.PartitionProcessorConfiguration.bld_dedicated(
+                self.adpt, procs[1], min_proc=procs[0], max_proc=procs[2])
+        return lpar_w.update()
+
+    def shape(self, lpar_w):
+        lpar = self.sim.model.lpar(lpar_w.uuid)
+        return lpar.memory_mb, lpar.vcpus
+
+    def test_stopped_partition_is_reshaped(self):
+        lpar = self.create(self.build())
+        lpar = self.reshape(lpar, (4096, 4096, 4096), (4, 4, 4))
+        self.assertEqual((4096, 4), self.shape(lpar))
+        self.assertEqual(4096, lpar.mem_config.desired)
+
+    def test_bad_figures_are_refused(self):
+        lpar = self.create(self.build())
+        err = self.assertRaises(pvm_exc.HttpError, self.reshape, lpar,
+                                (1000, 2000, 3000), (2, 2, 2))
+        self.assertIn('memory region size', str(err))
+        err = self.assertRaises(pvm_exc.HttpError, self.reshape,
+                                pvm_lpar.LPAR.get(self.adpt, uuid=lpar.uuid),
+                                (2048, 2048, 2048),
+                                (2, 1, 2))
+        self.assertIn('dedicated processors', str(err))
+        self.assertEqual((2048, 2), self.shape(lpar))
+
+    def test_running_partition_is_not_reshaped(self):
+        from pypowervm.tasks import power as pvm_power
+        lpar = self.create(self.build())
+        pvm_power.PowerOp.start(lpar)
+        lpar = lpar.refresh()
+        err = self.assertRaises(pvm_exc.HttpError, self.reshape, lpar,
+                                (4096, 4096, 4096), (4, 4, 4))
+        self.assertEqual(400, err.response.status)
+        self.assertIn('only while it is not activated', str(err))
+        self.assertEqual((2048, 2), self.shape(lpar))
+        # Other changes of a running partition still go through.
+        lpar = pvm_lpar.LPAR.get(self.adpt, uuid=lpar.uuid)
+        lpar.name = 'renamed'
+        self.assertEqual('renamed', lpar.update().name)

@@ -1,0 +1,123 @@
+"""Resize on the managed system the instance is on.
+
+A resize here reshapes the instance's own LPAR: nova's calls on one host
+are ``migrate_disk_and_power_off`` (stop), ``finish_migration`` (reshape to
+the new flavor, start), then ``confirm_migration`` (nothing left to clean)
+or ``revert_resize`` + ``finish_revert_migration`` (reshape back, start).
+The vFC adapters, their mappings and the instance's WWPNs are never
+touched: the LPAR keeps its slots, the SAN keeps its zoning.
+
+Resize and cold migration to another host (so another managed system) are
+not implemented: they are refused before anything changes, the way nova
+rolls back cleanly (see :func:`check_same_host`).
+
+Which host nova resizes to is read from the migration record, not from the
+``dest`` argument: that is the destination's ``my_ip``, which two
+nova-compute services driving two systems of one console from one machine
+share.
+"""
+
+from nova.compute import task_states
+from nova import exception as nova_exc
+from nova import objects
+from oslo_log import log as logging
+from taskflow.patterns import linear_flow as tf_lf
+
+from nova_npiv.tasks import vm as tf_vm
+from nova_npiv import vm
+
+LOG = logging.getLogger(__name__)
+
+
+def migration_of(context, instance):
+    """The migration record of the instance's resize in progress, or None.
+
+    nova's destination records it in the instance's migration context
+    during ``prep_resize``, before the source is asked to power off.
+    """
+    try:
+        mig_ctxt = instance.migration_context
+    except nova_exc.OrphanedObjectError:
+        # An instance kept outside nova's database cannot load it.
+        LOG.debug('No migration context to read', instance=instance)
+        return None
+    if mig_ctxt is None:
+        return None
+    try:
+        return objects.Migration.get_by_id(context, mig_ctxt.migration_id)
+    except nova_exc.MigrationNotFound:
+        return None
+
+
+def _same_host(migration, host, nodename):
+    return (migration is not None and
+            migration.source_compute == host and
+            migration.dest_compute == host and
+            migration.dest_node in (None, nodename))
+
+
+def check_same_host(context, instance, host, nodename):
+    """Refuse a resize or migration that leaves this managed system.
+
+    Raised as nova's ``InstanceFaultRollback`` around a
+    ``MigrationPreCheckError``: nova's ``resize_instance`` then puts the
+    instance back in the state it had (ACTIVE or STOPPED, task cleared),
+    sets the migration to error, gives the allocations back to the source
+    and records the reason as the instance fault.  Any other exception
+    would leave the instance in ERROR.
+    """
+    migration = migration_of(context, instance)
+    if _same_host(migration, host, nodename):
+        return
+    where = ('to host %s (node %s)' % (migration.dest_compute,
+                                        migration.dest_node)
+             if migration is not None
+             else 'without a migration record to prove the destination')
+    reason = ('nova-npiv resizes an instance on the same managed system '
+              'only (allow_resize_to_same_host); resize or cold migration %s '
+              'is not supported: nothing was changed' % where)
+    LOG.warning(reason, instance=instance)
+    raise nova_exc.InstanceFaultRollback(
+        inner_exception=nova_exc.MigrationPreCheckError(reason=reason))
+
+
+def is_same_host_revert(context, instance, host):
+    """Whether a destroy is nova's revert_resize of a same-host resize.
+
+    nova's ``revert_resize`` destroys the guest on the destination before
+    ``finish_revert_migration`` runs on the source.  On one host these are
+    one LPAR: destroying it would delete the instance nova is about to
+    bring back.
+    """
+    if instance.task_state != task_states.RESIZE_REVERTING:
+        return False
+    migration = migration_of(context, instance)
+    return (migration is not None and
+            migration.source_compute == host and
+            migration.dest_compute == host)
+
+
+def power_off(adapter, system_uuid, instance, timeout):
+    """Stop the instance's LPAR for the resize (clean unless no timeout)."""
+    lpar_w = vm.get(adapter, system_uuid, instance)
+    if lpar_w is None:
+        raise nova_exc.InstanceNotFound(instance_id=instance.uuid)
+    vm.power_off(lpar_w, hard=not timeout)
+
+
+def reshape_flow(adapter, host_w, instance, name, power_on):
+    """Stop, reshape to ``instance.flavor``, start if ``power_on``.
+
+    ``host_w`` is the managed system's wrapper: the target shape is built
+    against it (its memory region size, its shared processor pools).
+
+    Each step undoes itself when a later one fails: a failed start stops
+    the LPAR, the reshape puts the old shape back, and an LPAR this flow
+    stopped is started again.
+    """
+    flow = tf_lf.Flow('%s_%s' % (name, instance.uuid))
+    flow.add(tf_vm.StopForReshape(adapter, host_w.uuid, instance))
+    flow.add(tf_vm.Reshape(adapter, host_w, instance))
+    if power_on:
+        flow.add(tf_vm.PowerOn(instance))
+    return flow

@@ -12,11 +12,9 @@ from nova.compute import power_state
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
-from nova.objects import fields as obj_fields
 from nova.virt import driver
 from nova.virt import hardware
 import nova.virt.node
-import os_resource_classes as orc
 from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import excutils
@@ -156,83 +154,21 @@ class NPIVDriver(driver.ComputeDriver):
                                               self._volume_ids(instance))
 
     def get_available_resource(self, nodename):
-        host = self._refresh_host()
-        mem_total = host.memory_configurable
-        mem_free = host.memory_free
-        vcpus = int(host.proc_units_configurable)
-        vcpus_free = int(host.proc_units_avail)
-        return {
-            'uuid': self.node_uuid,
-            'vcpus': vcpus,
-            'memory_mb': mem_total,
-            'local_gb': 0,
-            'vcpus_used': vcpus - vcpus_free,
-            'memory_mb_used': mem_total - mem_free,
-            'local_gb_used': 0,
-            'hypervisor_type': obj_fields.HVType.PHYP,
-            'hypervisor_version': 1,
-            'hypervisor_hostname': self.nodename,
-            'cpu_info': host_info.cpu_info(host),
-            'disk_available_least': 0,
-            'supported_instances': [(obj_fields.Architecture.PPC64LE,
-                                     obj_fields.HVType.PHYP,
-                                     obj_fields.VMMode.HVM),
-                                    (obj_fields.Architecture.PPC64,
-                                     obj_fields.HVType.PHYP,
-                                     obj_fields.VMMode.HVM)],
-            'numa_topology': None,
-        }
+        return host_info.available_resource(self._refresh_host(),
+                                            self.node_uuid, self.nodename)
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
-        """Inventory that PowerOn can honour (see host_info.Capacity).
-
-        VCPU is whole cores and is never over-committed: a vCPU of the
-        default (dedicated) LPAR is one core, and a shared one takes at
-        most one core's processing units, so at a ratio of 1.0 every
-        instance placement admits can be powered on (shared LPARs are
-        counted at a core per vCPU, more than they take).  Memory is not
-        over-committed either: PowerVM gives a partition its memory
-        whole.  Both ratios are 1.0 whatever nova.conf says.  What the
-        VIOSes, the management partition, other partitions and the
-        hypervisor use is reserved, plus nova's reserved_host_* options.
-        """
-        cap = self._capacity(self._refresh_host())
-        self._warn_ratios()
-        vcpus, mem = cap.total_vcpus, cap.total_mb
-        # Boot from volume only: no DISK_GB inventory.
-        provider_tree.update_inventory(nodename, {
-            orc.VCPU: {
-                'total': vcpus, 'min_unit': 1, 'max_unit': max(1, vcpus),
-                'step_size': 1, 'allocation_ratio': 1.0,
-                'reserved': min(vcpus, cap.reserved_vcpus +
-                                CONF.reserved_host_cpus),
-            },
-            orc.MEMORY_MB: {
-                'total': mem, 'min_unit': 1, 'max_unit': max(1, mem),
-                'step_size': 1, 'allocation_ratio': 1.0,
-                'reserved': min(mem, cap.reserved_mb +
-                                CONF.reserved_host_memory_mb),
-            },
-        })
+        """Inventory that PowerOn can honour: see host_info.inventory."""
+        host_info.warn_ratios_once(CONF)
+        provider_tree.update_inventory(nodename, host_info.inventory(
+            self._capacity(self._refresh_host()), CONF.reserved_host_cpus,
+            CONF.reserved_host_memory_mb))
 
     def _capacity(self, host_w):
         """The system's capacity; instance LPARs proven by their UUID."""
         lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
                                   parent_uuid=self.system_uuid)
         return host_info.Capacity(host_w, lpars)
-
-    _ratios_warned = False
-
-    def _warn_ratios(self):
-        if self._ratios_warned:
-            return
-        for option in ('cpu_allocation_ratio', 'ram_allocation_ratio'):
-            value = CONF.get(option)
-            if value is not None and value != 1.0:
-                LOG.warning('%s = %s is ignored: PowerVM partitions get '
-                            'their cores and memory whole, nova-npiv '
-                            'reports a ratio of 1.0', option, value)
-        self._ratios_warned = True
 
     def _instance_lpars(self):
         """The system's LPARs that may be nova-npiv instances.

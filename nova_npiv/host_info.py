@@ -11,10 +11,14 @@ import time
 
 from nova.objects import diagnostics as diag_obj
 from nova.objects import fields as obj_fields
+import os_resource_classes as orc
+from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from pypowervm.wrappers import base_partition as pvm_bp
 
 from nova_npiv import vm
+
+LOG = logging.getLogger(__name__)
 
 #: PowerVM partitions of this driver run little-endian Linux by default.
 ARCH = obj_fields.Architecture.PPC64LE
@@ -158,3 +162,74 @@ class Capacity(object):
         # Partial cores used by others are no core a dedicated LPAR can get.
         return min(self.total_vcpus,
                    int(math.ceil(self.reserved_units - 1e-9)))
+
+
+def available_resource(host_w, node_uuid, nodename):
+    """nova's resource view of the managed system (used, not free)."""
+    mem_total = host_w.memory_configurable
+    vcpus = int(host_w.proc_units_configurable)
+    return {
+        'uuid': node_uuid,
+        'vcpus': vcpus,
+        'memory_mb': mem_total,
+        'local_gb': 0,
+        'vcpus_used': vcpus - int(host_w.proc_units_avail),
+        'memory_mb_used': mem_total - host_w.memory_free,
+        'local_gb_used': 0,
+        'hypervisor_type': obj_fields.HVType.PHYP,
+        'hypervisor_version': 1,
+        'hypervisor_hostname': nodename,
+        'cpu_info': cpu_info(host_w),
+        'disk_available_least': 0,
+        'supported_instances': [(obj_fields.Architecture.PPC64LE,
+                                 obj_fields.HVType.PHYP,
+                                 obj_fields.VMMode.HVM),
+                                (obj_fields.Architecture.PPC64,
+                                 obj_fields.HVType.PHYP,
+                                 obj_fields.VMMode.HVM)],
+        'numa_topology': None,
+    }
+
+
+def inventory(cap, reserved_host_cpus, reserved_host_memory_mb):
+    """Placement inventory that PowerOn can honour (``cap``: Capacity).
+
+    VCPU is whole cores and is never over-committed: a vCPU of the
+    default (dedicated) LPAR is one core, and a shared one takes at most
+    one core's processing units, so at a ratio of 1.0 every instance
+    placement admits can be powered on (shared LPARs are counted at a core
+    per vCPU, more than they take).  Memory is not over-committed either:
+    PowerVM gives a partition its memory whole.  Both ratios are 1.0
+    whatever nova.conf says.  What the VIOSes, the management partition,
+    other partitions and the hypervisor use is reserved, plus nova's
+    reserved_host_* options.  Boot from volume only: no DISK_GB.
+    """
+    vcpus, mem = cap.total_vcpus, cap.total_mb
+    return {
+        orc.VCPU: {
+            'total': vcpus, 'min_unit': 1, 'max_unit': max(1, vcpus),
+            'step_size': 1, 'allocation_ratio': 1.0,
+            'reserved': min(vcpus, cap.reserved_vcpus + reserved_host_cpus),
+        },
+        orc.MEMORY_MB: {
+            'total': mem, 'min_unit': 1, 'max_unit': max(1, mem),
+            'step_size': 1, 'allocation_ratio': 1.0,
+            'reserved': min(mem, cap.reserved_mb + reserved_host_memory_mb),
+        },
+    }
+
+
+_ratios_warned = []
+
+
+def warn_ratios_once(conf):
+    """Say once per process that nova's allocation ratios do not apply."""
+    if _ratios_warned:
+        return
+    for option in ('cpu_allocation_ratio', 'ram_allocation_ratio'):
+        value = conf.get(option)
+        if value is not None and value != 1.0:
+            LOG.warning('%s = %s is ignored: PowerVM partitions get their '
+                        'cores and memory whole, nova-npiv reports a ratio '
+                        'of 1.0', option, value)
+    _ratios_warned.append(True)

@@ -67,6 +67,21 @@ class TestSelect(testtools.TestCase):
                                 [self.nova], named=['vios-1/vfchost5'])
         self.assertIn('vios-1/vfchost5: not a finding', str(err))
 
+    def test_several_names(self):
+        third = audit._finding(audit.NO_PARTITION,
+                               mapping(vfchost='vfchost8'), 'z', None)
+        self.assertEqual([self.nova, self.other, third], audit.select(
+            [self.nova, self.other, third],
+            named=['vios-1/vfchost9', 'sys/vios-1/vfchost8']))
+
+    def test_every_unknown_name_is_named(self):
+        err = self.assertRaises(
+            exception.NPIVConfigError, audit.select, [self.nova],
+            named=['vios-1/vfchost7', 'vios-1/vfchost5', 'vios-1/vfchost0'])
+        self.assertEqual(str(exception.NPIVConfigError(
+            option='--mapping', reason='vios-1/vfchost5, vios-1/vfchost7: '
+            'not a finding of this audit')), str(err))
+
 
 PAIR_A = 'c05076079cff0e42 c05076079cff0e43'
 PAIR_B = 'C05076079CFF0E44 c05076079cff0e45'

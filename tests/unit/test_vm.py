@@ -246,8 +246,9 @@ class TestCreate(SimTestCase):
     def test_own_lpar_on_this_system_is_instance_exists(self):
         self.sim.model.add_lpar('sys-a', 'mine', uuid=self.derived)
         before = len(self.sim.model.lpars('sys-a'))
-        self.assertRaises(nova_exc.InstanceExists, vm.create, self.adpt,
-                          self.host, self.inst)
+        err = self.assertRaises(nova_exc.InstanceExists, vm.create,
+                                self.adpt, self.host, self.inst)
+        self.assertIn(vm.lpar_name(self.inst), err.format_message())
         self.assertEqual(before, len(self.sim.model.lpars('sys-a')))
         self.assertEqual({}, self.inst.system_metadata)
 

@@ -102,6 +102,15 @@ class TestCreate(TasksTestCase):
                                                   fx.INSTANCE_UUID),
                       self.logs.output)
 
+    def test_failed_spawn_deletes_the_platform_chosen_lpar(self):
+        # The derived UUID is held on the other system (evacuation).
+        old = self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        self.spawn_that_fails(self.create_task())
+        self.assertEqual([], [p.name for p in self.sim.model.lpars('sys-a')
+                              if p.name == vm.lpar_name(self.inst)])
+        self.assertEqual(('sys-b', 'old'), (self.lpar(old.uuid).system,
+                                            self.lpar(old.uuid).name))
+
     def test_refused_create_deletes_nothing(self):
         # The instance's own LPAR exists: the console refused, nothing new.
         self.sim.model.add_lpar('sys-a', 'mine', uuid=self.derived)

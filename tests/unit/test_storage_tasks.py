@@ -596,3 +596,64 @@ class TestStagingFailure(testtools.TestCase):
         self.assertRaises(exception.VolumeMappingFailed,
                           self.fx.npiv(self.inst).wwpns)
         self.assertEqual(UNMAPPED, fx.state(self.inst, 'A'))
+
+
+class TestUndoLogLines(testtools.TestCase):
+    """What the operator reads when an undo fails: which, why, whose."""
+
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='nova_npiv.tasks.storage'))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=0))
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+
+    def lines(self):
+        return self.logs.output.splitlines()
+
+    def drv(self, method):
+        drv = mock.Mock()
+        drv.instance.uuid = fx.INSTANCE_UUID
+        getattr(drv, method).side_effect = RuntimeError('POST refused')
+        return drv
+
+    def test_connect_volume_revert(self):
+        drv = self.drv('rollback_connect')
+        drv.volume_id = 'vol-1'
+        tf_stg.ConnectVolume(drv).revert(result=None)
+        self.assertIn('Undoing the vFC mappings of %s failed (RuntimeError: '
+                      'POST refused); trying again' % fx.INSTANCE_UUID,
+                      self.lines())
+        self.assertIn('Could not undo the vFC mappings of %s'
+                      % fx.INSTANCE_UUID, self.lines())
+
+    def test_unmap_instance_revert(self):
+        drv = self.drv('restore_mappings')
+        tf_stg.UnmapInstance(drv).revert(result=None)
+        self.assertIn('Mapping back the vFC adapters of %s failed '
+                      '(RuntimeError: POST refused); trying again'
+                      % fx.INSTANCE_UUID, self.lines())
+        self.assertIn('Could not map back the vFC adapters of %s after a '
+                      'failed unmapping; nova-npiv show lists the difference'
+                      % fx.INSTANCE_UUID, self.lines())
+
+    def test_undo_on_failure_revert(self):
+        def unstage():
+            raise exception.ConsoleUnreachable(method='POST', path='/x',
+                                               reason='refused')
+
+        tf_stg.UndoOnFailure(unstage).revert(result=None)
+        self.assertIn('Undoing VIOS changes (undo_unstage) failed '
+                      '(ConsoleUnreachable: The management console could '
+                      'not be reached for POST /x: refused); trying again',
+                      self.lines())
+        self.assertIn('Could not undo VIOS changes', self.lines())
+
+    def test_corrupt_fabric_left(self):
+        inst = fx.FakeInstance()
+        inst.system_metadata['npiv_adpt_wwpns_A'] = 'not,wwpns'
+        err = self.assertRaises(exception.CorruptFabricMetadata,
+                                fabric_meta.get_fabric, inst, 'A')
+        tf_stg.SaveFabricState(inst, ['A'], UNMAPPED).execute()
+        self.assertEqual(['%s: fabric A left as it is' % err], self.lines())

@@ -352,3 +352,68 @@ class TestDestroyTasks(TasksTestCase):
                                       'not activated')
         self.run_flow(tf_vm.Delete(self.adpt, self.host, self.inst))
         self.assertIsNone(self.lpar())
+
+
+class TestLogLines(TasksTestCase):
+    """The lines an operator reads after a failed spawn, in full."""
+
+    def lines(self):
+        return self.logs.output.splitlines()
+
+    def lost(self, fabrics=('A', 'B')):
+        self.sim.inject_fault('PUT', 'LogicalPartition', kind='lost_reply')
+        task = self.create_task(fabrics)
+        self.assertRaises(pvm_exc.ConnectionError, task.execute)
+        return task
+
+    def test_deleting(self):
+        self.spawn_that_fails(self.create_task())
+        self.assertIn('Deleting LPAR %s of %s after a failed spawn'
+                      % (self.derived, fx.INSTANCE_UUID), self.lines())
+
+    def test_predates_running(self):
+        task = self.lost()
+        self.sim.model.set_lpar_state('sys-a', self.derived, 'running')
+        task.revert(result=None, flow_failures={})
+        self.assertIn('LPAR %s of %s predates the failed spawn (state '
+                      'running, fabrics none mapped): left alone'
+                      % (self.derived, fx.INSTANCE_UUID), self.lines())
+
+    def test_predates_mapped(self):
+        for fabric, port in (('A', fx.V1_FCS0), ('B', fx.V1_FCS1)):
+            fabric_meta.set_fabric(self.inst, fabric,
+                                   fabric_meta.INST_MAPPED, [(port, PAIR)])
+        self.lost().revert(result=None, flow_failures={})
+        self.assertIn('LPAR %s of %s predates the failed spawn (state not '
+                      'activated, fabrics A, B mapped): left alone'
+                      % (self.derived, fx.INSTANCE_UUID), self.lines())
+
+    def test_nothing_proves_which(self):
+        self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        self.sim.inject_fault('PUT', 'LogicalPartition', nth=2,
+                              kind='lost_reply')
+        self.assertRaises(pvm_exc.ConnectionError, self.run_flow,
+                          self.create_task())
+        self.assertIn('The create of an LPAR named %s for %s got no reply; '
+                      'an LPAR may have been created, but nothing proves '
+                      'which (the platform was choosing its UUID): left for '
+                      'the operator to check on the console'
+                      % (vm.lpar_name(self.inst), fx.INSTANCE_UUID),
+                      self.lines())
+
+    def test_could_not_delete(self):
+        self.run_flow(self.create_task())
+        lpar_w = vm.get(self.adpt, self.host, self.inst)
+        self.sim.model.set_lpar_state('sys-a', self.derived, 'running')
+        self.create_task().revert(result=lpar_w, flow_failures={})
+        self.assertIn('Could not delete the LPAR of %s after a failed spawn'
+                      % fx.INSTANCE_UUID, self.lines())
+
+    def test_could_not_power_off(self):
+        self.run_flow(self.create_task(), tf_vm.PowerOn(self.inst))
+        lpar_w = vm.get(self.adpt, self.host, self.inst)
+        self.sim.fail_job('PowerOff')
+        tf_vm.PowerOn(self.inst).revert(lpar_wrap=lpar_w, result=None,
+                                        flow_failures={})
+        self.assertIn('Could not power off the LPAR of %s after a failed '
+                      'spawn' % fx.INSTANCE_UUID, self.lines())

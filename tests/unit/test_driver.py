@@ -24,6 +24,7 @@ from nova_npiv.cmd import harness
 from nova_npiv import driver as npiv_driver
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import host_info
 from nova_npiv import migration_data
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
@@ -184,6 +185,7 @@ class TestResources(DriverTestCase):
         self.assertEqual([('ppc64le', 'phyp', 'hvm'),
                           ('ppc64', 'phyp', 'hvm')],
                          res['supported_instances'])
+        self.assertEqual(host_info.cpu_info(sysm), res['cpu_info'])
 
     def test_provider_inventory(self):
         self.useFixture(fixtures.MockPatchObject(CONF, 'reserved_host_cpus',
@@ -208,6 +210,8 @@ class TestResources(DriverTestCase):
                             'reserved': 512},
         })
         tree.data.assert_called_once_with('sys-a')
+        self.drv._get_allocation_ratios.assert_called_once_with(
+            tree.data.return_value.inventory)
 
 
 class TestInstances(DriverTestCase):
@@ -219,6 +223,13 @@ class TestInstances(DriverTestCase):
         low = other.uuid.lower()
         high = '%x%s' % (int(low[0], 16) | 8, low[1:])
         self.assertEqual([low, high], self.drv.list_instance_uuids())
+
+    def test_both_instance_uuids_of_an_lpar_uuid(self):
+        self.model.add_lpar('sys-a', 'other',
+                            uuid='2B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D')
+        self.assertEqual(['2b1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d',
+                          'ab1deb4d-3b7d-4bad-9bdd-2b0d7b3dcb6d'],
+                         self.drv.list_instance_uuids())
 
     def test_named_staging_partition_is_not_an_instance(self):
         self.model.add_lpar('sys-a', 'stage')
@@ -262,6 +273,7 @@ class TestInstances(DriverTestCase):
                         'get_by_instance_uuid', return_value=bdms) as get:
             self.assertEqual(['v1', 'v2'], self.drv._volume_ids(self.inst))
         self.assertEqual(INSTANCE_UUID, get.call_args.args[1])
+        self.assertTrue(get.call_args.args[0].is_admin)
 
 
 class TestSpawnDestroy(DriverTestCase):

@@ -239,8 +239,9 @@ class TestInstances(DriverTestCase):
 
     def test_exists_and_info(self):
         self.assertFalse(self.drv.instance_exists(self.inst))
-        self.assertRaises(nova_exc.InstanceNotFound, self.drv.get_info,
-                          self.inst)
+        err = self.assertRaises(nova_exc.InstanceNotFound,
+                                self.drv.get_info, self.inst)
+        self.assertIn(INSTANCE_UUID, err.format_message())
         self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
                             state='running')
         self.assertTrue(self.drv.instance_exists(self.inst))
@@ -264,6 +265,8 @@ class TestInstances(DriverTestCase):
         self.assertEqual('legacy', self.drv.get_diagnostics(self.inst))
         self.assertEqual('new', self.drv.get_instance_diagnostics(self.inst))
         self.assertEqual([(self.lpar_uuid, ['vol-0'])] * 2, seen)
+        self.assertEqual([mock.call(self.inst)] * 2,
+                         self.drv._volume_ids.call_args_list)
 
     def test_volume_ids_of_volume_bdms_only(self):
         bdms = [mock.Mock(is_volume=True, volume_id='v1'),

@@ -127,3 +127,38 @@ class TestRemoveMatching(testtools.TestCase):
         vios_w = types.SimpleNamespace(vfc_mappings=[_vmap(10, CLIENT)])
         self.assertIs(False, audit._remove_matching(vios_w, {(10, GONE)}))
         self.assertEqual(1, len(vios_w.vfc_mappings))
+
+
+class TestFindOwnership(testtools.TestCase):
+
+    def test_every_kind_says_whose_it_is(self):
+        views = [view([
+            mapping(GONE, slot=20),
+            mapping(CLIENT, wwpns=(), slot=21),
+            mapping(CLIENT, PAIR2, port=None, slot=22),
+            mapping(STAGING, slot=23),
+            mapping(STAGING, ('c050760000000030', 'c050760000000031'),
+                    slot=24),
+            mapping(CLIENT, slot=25),
+        ])]
+        own = audit.Ownership(pairs={frozenset(PAIR), frozenset(PAIR2),
+                                     frozenset(('c050760000000030',
+                                                'c050760000000031'))},
+                              staged_ok=set())
+        found = audit.find(views, {'sys-a': STAGING}, ownership=own)
+        proof = 'client WWPNs are in nova fabric metadata'
+        self.assertEqual([
+            (audit.NO_PARTITION, 20, audit.NOVA, proof),
+            (audit.NO_CLIENT_ADAPTER, 21, audit.UNPROVEN, ''),
+            (audit.NO_PORT, 22, audit.NOVA, proof),
+            (audit.STAGING_LEFTOVER, 23, audit.NOVA, proof),
+            (audit.STAGING_LEFTOVER, 24, audit.NOVA, proof),
+        ], [(f.kind, f.server_slot, f.owner, f.proof) for f in found])
+
+    def test_no_client_adapter_proven_by_its_partition(self):
+        m = mapping(CLIENT, wwpns=(), slot=21)._replace(client_uuid='LPAR-1')
+        [f] = audit.find([view([m])], {'sys-a': STAGING},
+                         ownership=audit.Ownership(['lpar-1']))
+        self.assertEqual((audit.NO_CLIENT_ADAPTER, audit.NOVA,
+                          'client partition is a nova instance'),
+                         (f.kind, f.owner, f.proof))

@@ -322,3 +322,55 @@ class TestProperties(testtools.TestCase):
             return
         self.assertTrue(result.target_wwpns)
         self.assertEqual(len(result.target_wwpns), len(result.target_luns))
+
+
+class TestErrorMessages(testtools.TestCase):
+    """The whole message an operator reads for each kind of bad field."""
+
+    def message(self, instance_wwpns=None, **data):
+        err = self.assertRaises(exception.InvalidConnectionInfo, ci.validate,
+                                conn(**data), instance_wwpns)
+        prefix = ('Invalid Fibre Channel connection_info for volume %s: '
+                  'field ' % VOL)
+        msg = err.format_message()
+        self.assertTrue(msg.startswith(prefix), msg)
+        return msg[len(prefix):]
+
+    def test_itmap_not_a_dict(self):
+        self.assertEqual(
+            "data.initiator_target_map is ['x'], not a dict of initiator "
+            "WWPN to target WWPNs",
+            self.message(initiator_target_map=['x']))
+
+    def test_itmap_initiator_not_the_instances(self):
+        self.assertEqual(
+            "data.initiator_target_map['c05076079cff0fc0'] is not one of "
+            "this instance's virtual FC WWPNs (%s, %s)" % tuple(ACTIVE),
+            self.message(ACTIVE[::-1], initiator_target_map={
+                'c05076079cff0fc0': [T1]}))
+        self.assertEqual(
+            "data.initiator_target_map['c05076079cff0fc0'] is not one of "
+            "this instance's virtual FC WWPNs (none)",
+            self.message([], initiator_target_map={
+                'c05076079cff0fc0': [T1]}))
+
+    def test_itmap_targets_not_a_list(self):
+        self.assertEqual(
+            "data.initiator_target_map['%s'] is 5, not a list of target "
+            "WWPNs" % ACTIVE[0],
+            self.message(initiator_target_map={ACTIVE[0]: 5}))
+
+    def test_lun_not_an_integer(self):
+        self.assertEqual(
+            "data.target_lun is '1' (str), not an integer LUN",
+            self.message(target_lun='1'))
+
+    def test_lun_out_of_range(self):
+        self.assertEqual(
+            'data.target_lun is -1, outside the LUN range 0..2**64-1',
+            self.message(target_lun=-1))
+
+    def test_luns_not_a_list(self):
+        self.assertEqual(
+            'data.target_luns is 3, not a list of integer LUNs',
+            self.message(target_luns=3))

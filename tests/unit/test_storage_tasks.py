@@ -5,6 +5,9 @@ volume, the shared FeedTask, then whatever comes next) and run on real
 taskflow engines against pypowervm's sample VIOS feed.
 """
 
+import functools
+import types
+
 import fixtures
 from unittest import mock
 
@@ -25,6 +28,8 @@ UNMAPPED = fabric_meta.UNMAPPED
 MGMT = fabric_meta.MGMT_MAPPED
 INST = fabric_meta.INST_MAPPED
 pair = fx.pair
+#: A platform-chosen LPAR UUID.
+CHOSEN = '5A1C9E0B-3D2F-4E6A-8B7C-9D0E1F2A3B4C'
 
 
 def _nothing():
@@ -40,6 +45,17 @@ class Fail(tf_task.Task):
 
     def execute(self):
         raise Boom('later step failed')
+
+
+class Provide(tf_task.Task):
+    """The LPAR create of a spawn, as the flow passes it on."""
+
+    def __init__(self, name, uuid):
+        super().__init__(name, provides='lpar_wrap')
+        self.uuid = uuid
+
+    def execute(self):
+        return types.SimpleNamespace(uuid=self.uuid)
 
 
 class Recorder(tf_task.Task):
@@ -150,6 +166,42 @@ class TestRetried(testtools.TestCase):
         # Tried at t=5 and t=10 (inside 12 s), given up after t=15.
         self.assertEqual(3, func.call_count)
 
+    def test_waits_double_from_the_first_wait(self):
+        sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        self.useFixture(fixtures.MockPatch('time.monotonic',
+                                           return_value=100.0))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=15))
+        func = mock.Mock(side_effect=[self._unreachable()] * 4 + ['done'])
+        self.assertEqual('done', tf_stg.retried('Undo', func))
+        self.assertEqual([mock.call(0.25), mock.call(0.5), mock.call(1.0),
+                          mock.call(2.0)], sleep.call_args_list)
+
+    def test_no_wait_past_the_budget(self):
+        sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        clock = iter([0.0, 0.9, 0.9])
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=1))
+        func = mock.Mock(side_effect=[self._unreachable()] * 2 + ['done'])
+        # 0.1 s of the budget left: still worth a try, after that 0.1 s.
+        self.assertEqual('done', tf_stg.retried('Undo', func))
+        self.assertEqual(3, func.call_count)
+        self.assertEqual([mock.call(0.1), mock.call(0.1)],
+                         [mock.call(round(c.args[0], 6))
+                          for c in sleep.call_args_list])
+
+    def test_without_budget_the_second_try_is_immediate(self):
+        sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=0))
+        func = mock.Mock(side_effect=self._unreachable())
+        self.assertRaises(exception.ConsoleUnreachable, tf_stg.retried,
+                          'Undo', func)
+        self.assertEqual(tf_stg.UNDO_ATTEMPTS, func.call_count)
+        self.assertEqual([mock.call(0.0)], sleep.call_args_list)
+
     def test_a_reply_error_is_not_waited_for(self):
         sleep = self.useFixture(fixtures.MockPatch('time.sleep')).mock
         self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
@@ -209,6 +261,8 @@ class TestUndoOnFailure(testtools.TestCase):
         def unstage():
             pass
         self.assertEqual('undo_unstage', tf_stg.UndoOnFailure(unstage).name)
+        self.assertEqual('undo_changes', tf_stg.UndoOnFailure(
+            functools.partial(unstage)).name)
 
 
 class StorageFlowTestCase(testtools.TestCase):
@@ -267,6 +321,25 @@ class TestConnectVolume(StorageFlowTestCase):
     def test_name(self):
         self.assertEqual('connect_vol_vol-7',
                          tf_stg.ConnectVolume(self.vol_drv('vol-7')).name)
+
+    def _flow_with_lpar(self, lpar_from_flow=True):
+        # The platform chose the LPAR's UUID (an evacuated instance whose
+        # old LPAR holds the derived one): the mappings must point at it.
+        ftsk = self.spawn_ftsk()
+        vol_drv = self.vol_drv(stg_ftsk=ftsk)
+        flow = tf_lf.Flow('spawn')
+        flow.add(Provide('create', CHOSEN),
+                 tf_stg.ConnectVolume(vol_drv, lpar_from_flow=lpar_from_flow),
+                 ftsk)
+        tf_engines.run(flow)
+        return vol_drv
+
+    def test_lpar_from_the_flow(self):
+        vol_drv = self._flow_with_lpar(True)
+        self.assertEqual(CHOSEN, vol_drv.lpar_uuid)
+        self.assertEqual(2, len([m for maps in self.fx.maps(CHOSEN).values()
+                                 for m in maps]))
+        self.assertEqual({}, self.fx.instance_maps(self.inst))
 
     def test_spawn_rollback_after_the_feedtask_ran(self):
         create = Recorder()
@@ -440,6 +513,32 @@ class TestUnmapInstance(StorageFlowTestCase):
         self.assertNothingMapped()
         self.assertStates(UNMAPPED)
 
+    def test_metadata_updated_by_default(self):
+        npiv_drv = mock.Mock()
+        task = tf_stg.UnmapInstance(npiv_drv)
+        task.execute()
+        npiv_drv.queue_instance_unmapping.assert_called_once_with(
+            update_metadata=True)
+
+    def test_revert_maps_back(self):
+        npiv_drv = mock.Mock()
+        tf_stg.UnmapInstance(npiv_drv).revert(result=None)
+        npiv_drv.restore_mappings.assert_called_once_with()
+
+    def test_revert_leaves_a_new_hosts_instance_alone(self):
+        npiv_drv = mock.Mock()
+        tf_stg.UnmapInstance(npiv_drv, update_metadata=False).revert(
+            result=None)
+        npiv_drv.restore_mappings.assert_not_called()
+
+    def test_failed_delete_maps_back_what_landed(self):
+        self.vol_drv().connect_volume()
+        before = self.fx.instance_maps(self.inst)
+        self.fx.fail_updates(fx.VIOS2)
+        self.assertRaises(RuntimeError, self._destroy)
+        self.assertEqual(before, self.fx.instance_maps(self.inst))
+        self.assertStates(INST)
+
     def test_evacuated_instance_metadata_untouched(self):
         self.vol_drv().connect_volume()
         sysmeta = dict(self.inst.system_metadata)
@@ -497,3 +596,64 @@ class TestStagingFailure(testtools.TestCase):
         self.assertRaises(exception.VolumeMappingFailed,
                           self.fx.npiv(self.inst).wwpns)
         self.assertEqual(UNMAPPED, fx.state(self.inst, 'A'))
+
+
+class TestUndoLogLines(testtools.TestCase):
+    """What the operator reads when an undo fails: which, why, whose."""
+
+    def setUp(self):
+        super().setUp()
+        self.logs = self.useFixture(fixtures.FakeLogger(
+            name='nova_npiv.tasks.storage'))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=0))
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+
+    def lines(self):
+        return self.logs.output.splitlines()
+
+    def drv(self, method):
+        drv = mock.Mock()
+        drv.instance.uuid = fx.INSTANCE_UUID
+        getattr(drv, method).side_effect = RuntimeError('POST refused')
+        return drv
+
+    def test_connect_volume_revert(self):
+        drv = self.drv('rollback_connect')
+        drv.volume_id = 'vol-1'
+        tf_stg.ConnectVolume(drv).revert(result=None)
+        self.assertIn('Undoing the vFC mappings of %s failed (RuntimeError: '
+                      'POST refused); trying again' % fx.INSTANCE_UUID,
+                      self.lines())
+        self.assertIn('Could not undo the vFC mappings of %s'
+                      % fx.INSTANCE_UUID, self.lines())
+
+    def test_unmap_instance_revert(self):
+        drv = self.drv('restore_mappings')
+        tf_stg.UnmapInstance(drv).revert(result=None)
+        self.assertIn('Mapping back the vFC adapters of %s failed '
+                      '(RuntimeError: POST refused); trying again'
+                      % fx.INSTANCE_UUID, self.lines())
+        self.assertIn('Could not map back the vFC adapters of %s after a '
+                      'failed unmapping; nova-npiv show lists the difference'
+                      % fx.INSTANCE_UUID, self.lines())
+
+    def test_undo_on_failure_revert(self):
+        def unstage():
+            raise exception.ConsoleUnreachable(method='POST', path='/x',
+                                               reason='refused')
+
+        tf_stg.UndoOnFailure(unstage).revert(result=None)
+        self.assertIn('Undoing VIOS changes (undo_unstage) failed '
+                      '(ConsoleUnreachable: The management console could '
+                      'not be reached for POST /x: refused); trying again',
+                      self.lines())
+        self.assertIn('Could not undo VIOS changes', self.lines())
+
+    def test_corrupt_fabric_left(self):
+        inst = fx.FakeInstance()
+        inst.system_metadata['npiv_adpt_wwpns_A'] = 'not,wwpns'
+        err = self.assertRaises(exception.CorruptFabricMetadata,
+                                fabric_meta.get_fabric, inst, 'A')
+        tf_stg.SaveFabricState(inst, ['A'], UNMAPPED).execute()
+        self.assertEqual(['%s: fabric A left as it is' % err], self.lines())

@@ -134,3 +134,18 @@ class TestRun(testtools.TestCase):
         flow.add(Step('unmap'))
         tf_base.run(flow)
         self.assertNotIn('[instance:', self._line('Task unmap done'))
+
+    def test_a_revert_that_raises_is_logged_with_the_flow(self):
+        # Our reverts never raise; a foreign task's may.  The operator
+        # still gets every line, the flow's included.
+        class BadUndo(Step):
+            def revert(self, *args, **kwargs):
+                raise Boom('undo refused')
+
+        flow = tf_lf.Flow('destroy_x')
+        flow.add(BadUndo('unmap'), Step('delete', fail=True))
+        self.assertRaises(Boom, tf_base.run, flow, instance=self.instance)
+        self._line(r'Task delete failed in \d+\.\d{3} s: the console said '
+                   r'no$')
+        self._line(r'Task unmap could not be undone in \d+\.\d{3} s')
+        self._line(r'Flow destroy_x failed in \d+\.\d{3} s$')

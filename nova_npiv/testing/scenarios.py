@@ -11,6 +11,8 @@ engine for all of them.  Every world has bystander partitions, so that a
 run that touches what is not the instance's is caught.
 """
 
+import abc
+
 from nova import objects
 
 from nova_npiv import fabric_meta
@@ -18,7 +20,7 @@ from nova_npiv.testing import invariants
 from nova_npiv.testing import world as world_lib
 
 
-class Scenario(object):
+class Scenario(abc.ABC):
     """One operation: how to reach its start, run it and judge a failure."""
 
     name = None
@@ -29,11 +31,12 @@ class Scenario(object):
     def world(self):
         return world_lib.World(self.hosts, bystanders=True)
 
-    def prepare(self, world):
+    def prepare(self, world):  # noqa: B027 (a hook: most need none)
         """Bring the world to the operation's starting point."""
 
+    @abc.abstractmethod
     def operate(self, world):
-        raise NotImplementedError
+        """Run the operation under test once."""
 
     def retry(self, world):
         self.operate(world)

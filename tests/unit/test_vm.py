@@ -278,6 +278,87 @@ class TestCreate(SimTestCase):
         self.assertEqual(self.derived, lpar_w.uuid)
 
 
+class TestCreateRefusals(testtools.TestCase):
+    """Replies the simulator does not give, on a patched wrapper create."""
+
+    def create(self, *errors):
+        inst = _SimInstance()
+        created = mock.Mock(uuid='chosen-uuid')
+        calls = []
+
+        def fake(lpar_w, parent_type=None, parent_uuid=None):
+            calls.append(lpar_w.uuid)
+            if errors[len(calls) - 1] is not None:
+                raise errors[len(calls) - 1]
+            return created
+
+        def build(adapter, instance, host_w=None, derive_uuid=True):
+            lpar_w = mock.Mock(
+                uuid=vm.lpar_uuid(instance) if derive_uuid else None)
+            lpar_w.create.side_effect = (
+                lambda parent_type=None, parent_uuid=None: fake(lpar_w))
+            return lpar_w
+
+        self.useFixture(fixtures.MockPatchObject(vm, 'build', build))
+        self.useFixture(fixtures.MockPatchObject(vm, 'get_by_uuid',
+                                                 return_value=None))
+        # Whether another system's partition holds the derived UUID.
+        self.holder = self.useFixture(fixtures.MockPatchObject(
+            vm, '_holder', return_value=None)).mock
+        attempt = vm.CreateAttempt()
+        return inst, calls, attempt, (lambda: vm.create(
+            mock.Mock(), 'HOST', inst, attempt=attempt, host_w=mock.Mock()))
+
+    def test_in_use_only_on_a_400(self):
+        err = _http_error(500, 'UUID already in use')
+        inst, calls, attempt, create = self.create(err)
+        self.assertIs(err, self.assertRaises(pvm_exc.HttpError, create))
+        self.assertEqual(1, len(calls))
+        self.assertEqual({}, inst.system_metadata)
+
+    def test_400_for_a_uuid_held_elsewhere_is_retried_without_it(self):
+        # Decided by the holder the console shows, whatever the words.
+        err = _http_error(400, 'refused')
+        inst, calls, attempt, create = self.create(err, None)
+        self.holder.return_value = mock.Mock()
+        self.assertEqual('chosen-uuid', create().uuid)
+        self.assertEqual(2, len(calls))
+        self.assertEqual('CHOSEN-UUID', inst.system_metadata[vm.LPAR_UUID_KEY])
+        vm.get_by_uuid.assert_called_once_with(mock.ANY, 'HOST', calls[0])
+
+    def test_error_without_reply_is_raised(self):
+        err = _http_error(400, 'already in use')
+        err.response = None
+        inst, calls, attempt, create = self.create(err)
+        self.assertIs(err, self.assertRaises(pvm_exc.HttpError, create))
+        self.assertEqual(1, len(calls))
+        self.assertTrue(attempt.unanswered)
+
+    def test_lost_reply_is_unanswered(self):
+        err = pvm_exc.TimeoutError('no reply')
+        inst, calls, attempt, create = self.create(err)
+        self.assertIs(err, self.assertRaises(pvm_exc.TimeoutError, create))
+        self.assertEqual((vm.lpar_uuid(inst), True),
+                         (attempt.asked_uuid, attempt.unanswered))
+
+    def test_400_with_the_uuid_free_is_raised(self):
+        err = _http_error(400, 'Partition UUID already in use')
+        inst, calls, attempt, create = self.create(err, None)
+        self.assertIs(err, self.assertRaises(pvm_exc.HttpError, create))
+        self.assertEqual(1, len(calls))
+        self.assertEqual({}, inst.system_metadata)
+
+    def test_lost_reply_of_the_platform_chosen_create(self):
+        err = pvm_exc.TimeoutError('no reply')
+        inst, calls, attempt, create = self.create(
+            _http_error(400, 'refused'), err)
+        self.holder.return_value = mock.Mock()
+        self.assertRaises(pvm_exc.TimeoutError, create)
+        self.assertEqual((None, True),
+                         (attempt.asked_uuid, attempt.unanswered))
+        self.assertEqual([], inst.saved)
+
+
 class TestFind(SimTestCase):
 
     def test_get_by_uuid(self):

@@ -410,14 +410,14 @@ class Deployment(object):
                    ('POST', '/servers/%s/action' % sid, {'suspend': None},
                     None),
                    ('POST', '/servers/%s/action' % sid,
-                    {'resize': {'flavorRef': '1'}}, None),
+                    {'migrate': None}, None),
                    ('GET', '/os-hosts/host-a/reboot', None, '2.42')]
         for method, path, body, version in refused:
             kw = {'version': version} if version else {}
             resp = self.api.nova(method, path, body, ok=None, **kw)
             check(resp.status_code == 403, 'not refused by the policy file',
                   method, path, body, resp.status_code, resp.text)
-        print('  ok  %-38s pause, suspend, resize, host reboot: 403'
+        print('  ok  %-38s pause, suspend, cold migrate, host reboot: 403'
               % 'etc/nova/policy.d/nova-npiv.yaml')
 
     def staging_rationale(self, flavor, data):

@@ -19,6 +19,8 @@ import random
 import re
 import threading
 
+from nova_npiv.simulator import vocab
+
 KIND_STATUS = 'status'
 KIND_DROP = 'drop'
 KIND_412 = '412'
@@ -167,15 +169,27 @@ class Fault(object):
 
 
 class JobFault(object):
-    """Makes the nth run(s) of a job operation fail."""
+    """Makes the nth run(s) of a job operation fail.
 
-    def __init__(self, operation, nth=1, message=None, times=1):
+    ``midway``: the failure strikes after the work began (see
+    :class:`~nova_npiv.simulator.vocab.MidwayFailure`): a Migrate leaves
+    its partition ``Migration_Failed`` until a MigrateRecover.
+    """
+
+    def __init__(self, operation, nth=1, message=None, times=1,
+                 midway=False):
         if nth < 1 or times < 1:
             raise ValueError('nth and times must be >= 1')
         self.operation = operation
         self.nth = nth
         self.times = times
-        self.message = message or ('Injected failure of job %s' % operation)
+        if midway:
+            self.message = vocab.MidwayFailure(
+                message or (vocab.MIGRATION_STOPPED if operation == 'Migrate'
+                            else 'Injected failure of job %s' % operation))
+        else:
+            self.message = message or ('Injected failure of job %s'
+                                       % operation)
         self.seen = 0
         self.hits = 0
 

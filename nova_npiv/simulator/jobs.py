@@ -4,10 +4,14 @@ A job is run to completion when it is PUT and its record kept for polling
 until it is DELETEd (the HTTP layer may make polls answer RUNNING first);
 or, given ``seconds``, asynchronously as a console runs it: the PUT answers
 NOT_STARTED, polls answer RUNNING, and the work is done ``seconds`` later
-(meanwhile a partition being powered on is ``starting``).  Cancelling a
-job whose work is not done yet stops it (it ends COMPLETED_WITH_ERROR; the
-wording is assumed), except a Migrate: cancelling a job does not stop a
-partition migration.
+(meanwhile a partition being powered on is ``starting``, one being
+migrated ``migrating running``/``migrating not active`` with MigrationState
+``Migration_Starting``).  Cancelling a job whose work is not done yet stops
+it (it ends COMPLETED_WITH_ERROR; the wording is assumed), except a
+Migrate: cancelling a job does not stop a partition migration, a
+MigrateAbort does.  A migration that fails part way (an injected
+:class:`~vocab.MidwayFailure`) leaves the partition on the source,
+``Migration_Failed`` and still ``migrating``, until a MigrateRecover.
 Each operation is a ``_job_<Operation>`` method; a job that cannot do its
 work raises :class:`~nova_npiv.simulator.vocab.JobFailure` and ends
 COMPLETED_WITH_ERROR with ``returnCode`` 1 and the message as ``result`` in
@@ -24,7 +28,10 @@ import threading
 from nova_npiv.simulator import state
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import JobFailure
+from nova_npiv.simulator.vocab import MIGRATING_NOT_ACTIVE
+from nova_npiv.simulator.vocab import MIGRATING_RUNNING
 from nova_npiv.simulator.vocab import NOT_ACTIVATED
+from nova_npiv.simulator.vocab import NOT_MIGRATING
 from nova_npiv.simulator.vocab import RUNNING
 from nova_npiv.simulator.vocab import SimulatorError
 from nova_npiv.simulator.vocab import STARTING
@@ -32,6 +39,17 @@ from nova_npiv.simulator.vocab import STARTING
 # Codes pypowervm's power tasks look for to treat a no-op as success.
 ALREADY_OFF = {'hmc': 'HSCL1558', 'novalink': 'PVME01050901'}
 ALREADY_ON = {'hmc': 'HSCL3681', 'novalink': 'PVME01042026'}
+#: What a console says of a migration of a partition RMC does not reach
+#: (HMC wording from IBM's message reference; not captured, and the
+#: NovaLink wording is assumed the same).
+NO_RMC = ('HSCLA246 The management console cannot communicate with '
+          'partition %s. Either the network connection is not available or '
+          'the partition does not have a level of software that is capable '
+          'of supporting this operation. Verify the correct network and '
+          'setup of the partition, and try the operation again.')
+#: Operations whose effect is immediate even with ``seconds`` (a console
+#: stops a migration as soon as it accepts the abort).
+_IMMEDIATE = ('MigrateAbort',)
 
 
 class JobService(object):
@@ -76,7 +94,7 @@ class JobService(object):
         job = state.Job('%d' % (1500000000000 + next(self._seq)),
                         operation, kind, uuid, list(params), polls_left=polls)
         self._jobs[job.job_id] = job
-        if seconds > 0:
+        if seconds > 0 and operation not in _IMMEDIATE:
             job.status = vocab.JOB_NOT_STARTED
             job.pending = (target, fail_message, self._begin(target, job))
             job.timer = threading.Timer(seconds, self.model.finish_job,
@@ -88,15 +106,45 @@ class JobService(object):
         return job
 
     def _begin(self, target, job):
-        """Show the job under way; the state to restore before its work."""
+        """Show the job under way; what restores the state before its work.
+
+        A Migrate the console would refuse outright (its validation fails)
+        is never shown migrating: it fails when its work is done.
+        """
         if job.operation == 'PowerOn' and target.state == NOT_ACTIVATED:
             self.model.set_state(target, STARTING)
-            return NOT_ACTIVATED
+            return lambda: self.model.set_state(target, NOT_ACTIVATED)
+        if job.operation == 'Migrate':
+            try:
+                self._plan_migration(target, dict(job.params))
+            except JobFailure:
+                return None
+            before = target.state
+            self.model.set_migration(target, vocab.MIGRATION_STARTING,
+                                     self._migrating(before))
+            return lambda: self.model.set_migration(target, NOT_MIGRATING,
+                                                    before)
         return None
+
+    @staticmethod
+    def _migrating(state):
+        return MIGRATING_RUNNING if state == RUNNING else MIGRATING_NOT_ACTIVE
+
+    def _stopped_part_way(self, lpar):
+        """A migration failed mid-way: left on the source to recover."""
+        if lpar.migration_state != NOT_MIGRATING or lpar.state not in (
+                RUNNING, NOT_ACTIVATED):
+            return
+        lpar.pre_migration_state = lpar.state
+        self.model.set_migration(lpar, vocab.MIGRATION_FAILED,
+                                 self._migrating(lpar.state))
 
     def _complete(self, job, target, fail_message):
         try:
             if fail_message is not None:
+                if (isinstance(fail_message, vocab.MidwayFailure) and
+                        job.operation == 'Migrate'):
+                    self._stopped_part_way(target)
                 raise JobFailure(fail_message)
             job.results = getattr(self, '_job_' + job.operation)(
                 target, dict(job.params)) or {}
@@ -114,7 +162,7 @@ class JobService(object):
         target, fail_message, restore = job.pending
         job.pending = None
         if restore is not None:
-            self.model.set_state(target, restore)
+            restore()
         return target, fail_message
 
     def finish(self, job_id):
@@ -134,10 +182,20 @@ class JobService(object):
         """Stop a job whose work is not done; a Migrate goes on."""
         if job.pending is None or job.operation == 'Migrate':
             return
+        self._stop(job, 'Job %s (%s) was cancelled before it completed'
+                   % (job.job_id, job.operation))
+
+    def _stop(self, job, message):
         job.timer.cancel()
         self._undo_begin(job)
-        self._fail(job, 'Job %s (%s) was cancelled before it completed'
-                   % (job.job_id, job.operation))
+        self._fail(job, message)
+
+    def _migration_under_way(self, lpar):
+        for job in self._jobs.values():
+            if (job.operation == 'Migrate' and job.pending is not None and
+                    job.target_uuid.upper() == lpar.uuid.upper()):
+                return job
+        return None
 
     def get(self, job_id):
         return self._jobs.get(job_id)
@@ -187,7 +245,7 @@ class JobService(object):
                         '(%.2f needed, %.2f free)' % (part.proc_units, free))
             raise JobFailure('%s on managed system %s to activate %s'
                              % (need, part.system.name, part.name))
-        self.model.set_state(part, RUNNING)
+        self.model.power_up(part)
 
     def _job_PowerOff(self, part, params):
         if part.is_mgmt:
@@ -197,7 +255,13 @@ class JobService(object):
         if part.state == NOT_ACTIVATED:
             raise JobFailure('%s: partition %s is already powered off'
                              % (ALREADY_OFF[self.model.console], part.name))
-        self.model.set_state(part, RUNNING if restart else NOT_ACTIVATED)
+        if part.state in (MIGRATING_RUNNING, MIGRATING_NOT_ACTIVE):
+            raise JobFailure('Partition %s cannot be powered off from state '
+                             '%s' % (part.name, part.state))
+        if restart:
+            self.model.power_up(part)
+        else:
+            self.model.set_state(part, NOT_ACTIVATED)
 
     def _job_CloseVterm(self, lpar, params):
         # Closing where no session is open is a no-op that succeeds
@@ -206,6 +270,29 @@ class JobService(object):
 
     def _job_MigrateValidate(self, lpar, params):
         self._plan_migration(lpar, params)
+
+    def _job_MigrateAbort(self, lpar, params):
+        """Stop a migration under way: the partition stays on the source."""
+        job = self._migration_under_way(lpar)
+        if job is None:
+            raise JobFailure('Partition %s has no partition migration in '
+                             'progress to stop (MigrationState %s)'
+                             % (lpar.name, lpar.migration_state))
+        self._stop(job, 'HSCL3659 The partition migration of %s was stopped '
+                   'by a MigrateAbort request' % lpar.name)
+
+    def _job_MigrateRecover(self, lpar, params):
+        """Recover a migration that stopped part way (Force: accepted)."""
+        if self._migration_under_way(lpar) is not None:
+            raise JobFailure('The partition migration of %s is in progress; '
+                             'stop it (MigrateAbort) before recovering'
+                             % lpar.name)
+        if lpar.migration_state == NOT_MIGRATING:
+            raise JobFailure('Partition %s has no failed partition migration '
+                             'to recover' % lpar.name)
+        restore = lpar.pre_migration_state or NOT_ACTIVATED
+        lpar.pre_migration_state = None
+        self.model.set_migration(lpar, NOT_MIGRATING, restore)
 
     def _job_Migrate(self, lpar, params):
         target, plan = self._plan_migration(lpar, params)
@@ -225,9 +312,14 @@ class JobService(object):
                              % (lpar.name, tname))
         if lpar.is_mgmt:
             raise JobFailure('The management partition cannot migrate')
+        if lpar.migration_state != NOT_MIGRATING:
+            raise JobFailure('Partition %s cannot migrate: its MigrationState '
+                             'is %s' % (lpar.name, lpar.migration_state))
         if lpar.state not in (RUNNING, NOT_ACTIVATED):
             raise JobFailure('Partition %s cannot migrate from state %s'
                              % (lpar.name, lpar.state))
+        if lpar.state == RUNNING and lpar.rmc_state != vocab.RMC_ACTIVE:
+            raise JobFailure(NO_RMC % lpar.name)
         if any(p.name == lpar.name for p in target.partitions()):
             raise JobFailure('A partition named %s already exists on %s'
                              % (lpar.name, tname))

@@ -201,8 +201,12 @@ def system(sysm, model, base):
     mig = _el(ms, 'SystemMigrationInformation')
     _el(mig, 'MaximumInactiveMigrations', 16)
     _el(mig, 'MaximumActiveMigrations', 16)
-    _el(mig, 'NumberOfInactiveMigrationsInProgress', 0)
-    _el(mig, 'NumberOfActiveMigrationsInProgress', 0)
+    moving = [lp.state for lp in sysm.lpars.values()
+              if lp.migration_state == vocab.MIGRATION_STARTING]
+    _el(mig, 'NumberOfInactiveMigrationsInProgress',
+        moving.count(vocab.MIGRATING_NOT_ACTIVE))
+    _el(mig, 'NumberOfActiveMigrationsInProgress',
+        moving.count(vocab.MIGRATING_RUNNING))
     _el(mig, 'MaximumFirmwareActiveMigrations', 16)
     _el(mig, 'LogicalPartitionAffinityCheckCapable', 'false')
     _el(ms, 'IsPowerVMManagementMaster',
@@ -318,7 +322,7 @@ def lpar(part, model, base, groups):
     _el(root, 'SuspendCapable', 'false')
     # After SuspendCapable in the schema (pypowervm's LPAR child order): a
     # console refuses an LPAR POST that echoes it anywhere else.
-    _el(root, 'MigrationState', 'Not_Migrating')
+    _el(root, 'MigrationState', part.migration_state)
     adapters = _el(root, 'VirtualFibreChannelClientAdapters')
     for _vios, m in model.client_maps(part):
         _el(adapters, 'link', rel='related', href=(
@@ -366,7 +370,8 @@ def quick_properties(part, base):
         'CurrentProcessors': part.vcpus if part.dedicated else None,
         'HasDedicatedProcessors': _bool(part.dedicated),
         'IsVirtualServiceAttentionLEDOn': 'false',
-        'MigrationState': 'Not_Migrating',
+        'MigrationState': getattr(part, 'migration_state',
+                                  vocab.NOT_MIGRATING),
         'OperatingSystemVersion': os_ver,
         'PartitionID': part.id,
         'PartitionName': part.name,

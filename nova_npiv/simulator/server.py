@@ -364,10 +364,15 @@ class Simulator(object):
                                           times, message, delay, body,
                                           content_type, headers))
 
-    def fail_job(self, operation, nth=1, message=None, times=1):
-        """Make the nth run of job ``operation`` end in failure."""
+    def fail_job(self, operation, nth=1, message=None, times=1,
+                 midway=False):
+        """Make the nth run of job ``operation`` end in failure.
+
+        ``midway``: after the work began; a Migrate is left
+        ``Migration_Failed`` on the source until a MigrateRecover.
+        """
         return self._faults.add_job(flt.JobFault(operation, nth, message,
-                                                 times))
+                                                 times, midway))
 
     def clear_faults(self):
         self._faults.clear()

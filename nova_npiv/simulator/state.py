@@ -60,6 +60,7 @@ class Lpar:
     memory_mb: int
     vcpus: int
     max_virtual_slots: int
+    migration_state: str = vocab.NOT_MIGRATING
 
 
 @dataclasses.dataclass(frozen=True)
@@ -271,6 +272,15 @@ class LparState(PartState):
         # opened outside the API (mkvterm, the HMC GUI); the CloseVterm job
         # ends it.
         self.vterm_open = False
+        #: LogicalPartition MigrationState, and the PartitionState to go
+        #: back to when a migration ends without moving the partition.
+        self.migration_state = vocab.NOT_MIGRATING
+        self.pre_migration_state = None
+        #: False: the image has no RSCT, so RMC never becomes active.
+        self.rsct = True
+        #: Counts boots, so that a late RMC timer of an earlier boot is
+        #: ignored.
+        self.boots = 0
 
 
 class SystemState(object):
@@ -335,7 +345,8 @@ def system_snapshot(sysm):
 
 def lpar_snapshot(lp):
     return Lpar(lp.system.name, lp.name, lp.id, lp.uuid, lp.state, lp.is_mgmt,
-                lp.rmc_state, lp.env, lp.memory_mb, lp.vcpus, lp.max_slots)
+                lp.rmc_state, lp.env, lp.memory_mb, lp.vcpus, lp.max_slots,
+                getattr(lp, 'migration_state', vocab.NOT_MIGRATING))
 
 
 def mapping_snapshot(sysm, vios, m, lpars):

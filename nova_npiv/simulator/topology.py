@@ -29,10 +29,13 @@ Shape (every key but ``systems[].name`` is optional)::
          'vios_feed': '/path/to/a/VirtualIOServer/feed'},   # instead of vioses
         ...],
       'vios_busy': {'every': 0, 'probability': 0.0, 'seed': 1},
+      'rmc_seconds': 0.0, 'rmc_down': False,
     }
 
 ``vios_busy`` makes VIOS writes busy in the background (HTTP 500
 HSCL3205/VIOS0014, see :class:`~nova_npiv.simulator.faults.BusyVios`).
+``rmc_seconds``: how long after its PowerOn a client LPAR's RMC becomes
+active; ``rmc_down``: the images have no RSCT, RMC never becomes active.
 """
 
 import copy
@@ -300,7 +303,25 @@ def normalize(spec):
         'seed': _int(spec.get('seed', 1), 'seed'),
         'systems': systems,
         'vios_busy': _norm_busy(spec.get('vios_busy')),
+        'rmc_seconds': _seconds(spec.get('rmc_seconds', 0.0), 'rmc_seconds'),
+        'rmc_down': _flag(spec.get('rmc_down', False), 'rmc_down'),
     }
+
+
+def _seconds(value, what):
+    try:
+        fvalue = float(value)
+    except (TypeError, ValueError):
+        raise ValueError('topology: %s must be a number of seconds, not %r'
+                         % (what, value))
+    _check(fvalue >= 0, '%s must be >= 0, not %s', what, fvalue)
+    return fvalue
+
+
+def _flag(value, what):
+    _check(isinstance(value, bool), '%s must be true or false, not %r',
+           what, value)
+    return value
 
 
 def _norm_busy(busy):

@@ -15,6 +15,20 @@ RUNNING = 'running'
 NOT_ACTIVATED = 'not activated'
 #: A partition whose PowerOn job is under way.
 STARTING = 'starting'
+#: A partition a Migrate job is moving (pypowervm's LPARState values),
+#: and one whose migration failed until MigrateRecover.
+MIGRATING_RUNNING = 'migrating running'
+MIGRATING_NOT_ACTIVE = 'migrating not active'
+#: LogicalPartition ``MigrationState`` values pypowervm names
+#: (wrappers/logical_partition.py).  The simulator shows
+#: ``Migration_Starting`` for the whole move: the console's intermediate
+#: values are not captured.
+NOT_MIGRATING = 'Not_Migrating'
+MIGRATION_STARTING = 'Migration_Starting'
+MIGRATION_FAILED = 'Migration_Failed'
+#: ResourceMonitoringControlState of a partition RMC talks to.
+RMC_ACTIVE = 'active'
+RMC_INACTIVE = 'inactive'
 VIOS_KIND = 'VirtualIOServer'
 LPAR_KIND = 'LogicalPartition'
 SYSTEM_KIND = 'ManagedSystem'
@@ -35,7 +49,7 @@ JOB_NOT_STARTED = 'NOT_STARTED'
 JOB_OPERATIONS = {
     SYSTEM_KIND: ('GetNextWWPNs',),
     LPAR_KIND: ('PowerOn', 'PowerOff', 'MigrateValidate', 'Migrate',
-                'CloseVterm'),
+                'MigrateRecover', 'MigrateAbort', 'CloseVterm'),
     VIOS_KIND: ('PowerOn', 'PowerOff'),
 }
 #: The platform hands out at most this many WWPN pairs per job.
@@ -103,6 +117,22 @@ def not_simulated(what):
 
 class JobFailure(Exception):
     """A job that was accepted but failed; its message goes in the reply."""
+
+
+#: What a console says of a migration that stopped part way (HMC wording
+#: from IBM's message reference; not captured, NovaLink's assumed alike).
+MIGRATION_STOPPED = ('HSCL365C The partition migration has been stopped '
+                     'unexpectedly. Perform a migration recovery for this '
+                     'partition, if necessary.')
+
+
+class MidwayFailure(str):
+    """An injected job failure that strikes after the work began.
+
+    For a Migrate: the partition is left ``Migration_Failed`` on the source
+    until a MigrateRecover, as a console leaves a migration that stopped
+    part way.  Other operations fail as with a plain message.
+    """
 
 
 class Groups(object):

@@ -47,10 +47,10 @@ class TestNotSimulated(base.SimTestCase):
         lpar = self.new_lpar()
         self.assert_not_simulated(self.adpt.read, LPAR, lpar.uuid,
                                   suffix_type='do',
-                                  suffix_parm='MigrateAbort')
+                                  suffix_parm='Suspend')
         self.assertRaises(pvm_exc.HttpNotFound, self.adpt.read, LPAR,
                           '0BAD0000-0000-4000-8000-000000000000',
-                          suffix_type='do', suffix_parm='MigrateAbort')
+                          suffix_type='do', suffix_parm='Suspend')
 
     def test_types_children_and_services_not_simulated(self):
         self.assert_not_simulated(self.adpt.read, 'SharedStoragePool')

@@ -65,9 +65,23 @@ console_opts = [
     cfg.IntOpt(
         'job_timeout', default=1800, min=1,
         help='Seconds a job (power on/off, WWPN allocation, closing a '
-             'virtual terminal) may take from its submission to its end. '
+             'virtual terminal, partition migration and its validation, '
+             'abort and recovery) may take from its submission to its end. '
              'Past it the job is cancelled and the operation fails with an '
-             'error naming the job.'),
+             'error naming the job; a partition migration, which a cancel '
+             'does not stop, is aborted.'),
+    cfg.IntOpt(
+        'lpm_settle_timeout', default=600, min=0,
+        help='After a live migration\'s Migrate job failed, timed out or '
+             'lost its reply: seconds to wait for the platform to stop '
+             'migrating the partition (it is then found on the destination, '
+             'or recovered on the source) before nova may roll back.  Past '
+             'it the instance is put in ERROR and nothing is rolled back: '
+             'the operator decides where it runs.'),
+    cfg.FloatOpt(
+        'lpm_settle_interval', default=5.0, min=0.01,
+        help='Seconds between reads of a partition whose migration is '
+             'settling (see lpm_settle_timeout).'),
     cfg.IntOpt(
         'logon_timeout', default=60, min=1,
         help='Seconds to wait for the management console to answer one '

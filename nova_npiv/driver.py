@@ -60,6 +60,8 @@ class NPIVDriver(driver.ComputeDriver):
         self.staging = None
         self.settings = None
         self._node_uuid = None
+        #: Instances whose live migration nova asked to abort.
+        self._aborted = set()
 
     # -- host ------------------------------------------------------------
 
@@ -477,8 +479,10 @@ class NPIVDriver(driver.ComputeDriver):
                                            src_compute_info, dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        return lpm.destination_check(instance, self.settings,
+        data = lpm.destination_check(instance, self.settings,
                                      block_migration)
+        self._npiv(instance).migration.offer(self.nodename)
+        return data
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -486,6 +490,7 @@ class NPIVDriver(driver.ComputeDriver):
 
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
+        """Our records, then the platform's checks (MigrateValidate)."""
         self._npiv(instance).migration.check_source()
         return dest_check_data
 
@@ -498,15 +503,44 @@ class NPIVDriver(driver.ComputeDriver):
     def live_migration(self, context, instance, dest, post_method,
                        recover_method, block_migration=False,
                        migrate_data=None):
-        """Source: run the platform's Migrate job with the vFC mappings."""
+        """Source: run the platform's Migrate job with the vFC mappings.
+
+        A failure the platform settled back here is rolled back and not
+        raised, as libvirt does (the instance stays ACTIVE here); one it did
+        not settle is raised without rollback: nova puts it in ERROR.
+        """
         try:
             self._npiv(instance).migration.migrate(context, dest,
                                                    migrate_data)
+        except exception.LiveMigrationUnsettled:
+            self._aborted.discard(instance.uuid)
+            raise
+        except Exception:
+            LOG.exception('Live migration of %s failed; rolling back',
+                          instance.uuid)
+            status = ('cancelled' if instance.uuid in self._aborted
+                      else 'failed')
+            self._aborted.discard(instance.uuid)
+            recover_method(context, instance, dest, migrate_data,
+                           migration_status=status)
+            return
+        self._aborted.discard(instance.uuid)
+        post_method(context, instance, dest, block_migration, migrate_data)
+
+    def live_migration_abort(self, instance):
+        """The platform's MigrateAbort; live_migration then rolls back."""
+        self._aborted.add(instance.uuid)
+        try:
+            self._npiv(instance).migration.abort()
         except Exception:
             with excutils.save_and_reraise_exception():
-                LOG.exception('Live migration of %s failed', instance.uuid)
-                recover_method(context, instance, dest, migrate_data)
-        post_method(context, instance, dest, block_migration, migrate_data)
+                self._aborted.discard(instance.uuid)
+
+    def live_migration_force_complete(self, instance):
+        """PowerVM has no post-copy or pause-to-finish for a migration."""
+        raise NotImplementedError(
+            'PowerVM partition migration cannot be forced to complete; it '
+            'ends by itself or is aborted')
 
     def post_live_migration(self, context, instance, block_device_info,
                             migrate_data=None):
@@ -535,7 +569,9 @@ class NPIVDriver(driver.ComputeDriver):
 
     def rollback_live_migration_at_source(self, context, instance,
                                           migrate_data):
-        pass
+        """Forget the destination's choice: nova calls no rollback there
+        for shared-storage migrate data."""
+        self._npiv(instance).migration.forget_targets(context)
 
     def get_instance_disk_info(self, instance, block_device_info=None):
         """No local disks: every disk is a Cinder FC volume."""

@@ -122,3 +122,11 @@ class JobTimedOut(JobFailed):
     msg_fmt = _("The management console's '%(operation)s' job on %(target)s "
                 "did not end within [powervm] job_timeout (%(seconds)s s) "
                 "and was cancelled")
+
+
+class LiveMigrationUnsettled(nova_exc.NovaException):
+    msg_fmt = _("The live migration of instance %(instance)s failed and the "
+                "platform still reports its partition %(where)s after "
+                "[powervm] lpm_settle_timeout (%(seconds)s s): nothing is "
+                "rolled back; check the partition on the management console "
+                "(%(reason)s)")

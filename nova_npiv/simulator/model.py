@@ -21,6 +21,7 @@ from nova_npiv.simulator import build
 from nova_npiv.simulator import jobs
 from nova_npiv.simulator import lpars
 from nova_npiv.simulator import queries
+from nova_npiv.simulator import rmc
 from nova_npiv.simulator import state as st
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator import vfc
@@ -30,7 +31,7 @@ from nova_npiv.simulator.vocab import RUNNING
 from nova_npiv.simulator.vocab import SimulatorError
 
 
-class Model(queries.SnapshotQueries):
+class Model(queries.SnapshotQueries, rmc.RmcControl):
     """The estate: systems, partitions, ports, mappings, WWPN pools, jobs.
 
     Every public method takes :attr:`lock` (an ``RLock``), so it is safe
@@ -359,63 +360,6 @@ class Model(queries.SnapshotQueries):
         part.rmc_state = rmc_state or ('active' if state == RUNNING
                                        else 'inactive')
         self.touch(part, part.system)
-
-    # ------------------------------------------------------------------
-    # RMC (issue 13, R8)
-    # ------------------------------------------------------------------
-    def _rmc_client(self, part):
-        return part.kind == vocab.LPAR_KIND and not part.is_mgmt
-
-    def rmc_capable(self, part):
-        return not self._rmc_client(part) or (part.rsct and
-                                               not self.rmc_down)
-
-    def power_up(self, part):
-        """A partition has booted: a client LPAR's RMC connects later.
-
-        ``rmc_seconds`` later, and never without RSCT (``rmc_down``, or the
-        LPAR's own ``rsct``).  Call with the lock held.
-        """
-        if not self._rmc_client(part):
-            self.set_state(part, RUNNING)
-            return
-        part.boots += 1
-        if not self.rmc_capable(part) or self.rmc_seconds > 0:
-            self.set_state(part, RUNNING, vocab.RMC_INACTIVE)
-        else:
-            self.set_state(part, RUNNING, vocab.RMC_ACTIVE)
-            return
-        if self.rmc_capable(part):
-            timer = threading.Timer(self.rmc_seconds, self._rmc_connects,
-                                    (part, part.boots))
-            timer.daemon = True
-            timer.start()
-
-    def _rmc_connects(self, part, boot):
-        with self.lock:
-            if (part.boots == boot and part.state == RUNNING
-                    and self.rmc_capable(part)):
-                part.rmc_state = vocab.RMC_ACTIVE
-                self.touch(part)
-
-    def set_rmc_down(self, down=True):
-        """RMC lost (or back) on every running client LPAR."""
-        with self.lock:
-            self.rmc_down = bool(down)
-            for part in list(self._parts.values()):
-                if self._rmc_client(part) and part.state == RUNNING:
-                    part.rmc_state = (vocab.RMC_INACTIVE if down or
-                                      not part.rsct else vocab.RMC_ACTIVE)
-                    self.touch(part)
-
-    def set_rsct(self, system, lpar, installed):
-        """Whether the LPAR's image has RSCT (False: RMC never active)."""
-        with self.lock:
-            _sysm, lp = self._lpar_state(system, lpar)
-            lp.rsct = bool(installed)
-            if not installed and lp.state == RUNNING:
-                lp.rmc_state = vocab.RMC_INACTIVE
-                self.touch(lp)
 
     def set_migration(self, lpar, migration_state, state):
         """A Migrate under way, failed (``state`` migrating) or over."""

@@ -397,8 +397,17 @@ class Responses(object):
         fail = self.job_fault(operation)
         job = self.model.run_job(kind, uuid, operation, params,
                                  fail_message=fail, polls=self.job_polls(),
-                                 sysm=req.sysm, seconds=self.job_seconds())
+                                 sysm=req.sysm,
+                                 seconds=self._seconds(operation))
         return self._job_reply(job, req.base)
+
+    def _seconds(self, operation):
+        """``job_seconds``: one duration, or ``{operation: seconds}`` with
+        ``'*'`` for the others."""
+        seconds = self.job_seconds()
+        if isinstance(seconds, dict):
+            return float(seconds.get(operation, seconds.get('*', 0.0)))
+        return seconds
 
     def _job_reply(self, job, base):
         status = vocab.JOB_RUNNING if job.polls_left > 0 else None

@@ -134,7 +134,8 @@ class Simulator(object):
         #: Replies say RUNNING for this many polls before a job's outcome.
         self.job_polls = 0
         #: Seconds a job's work takes: its PUT answers NOT_STARTED, polls
-        #: RUNNING until then (0: the work is done during the PUT).
+        #: RUNNING until then (0: the work is done during the PUT); or
+        #: ``{operation: seconds}``, ``'*'`` for the other operations.
         self.job_seconds = 0.0
         #: A lenient HMC: a partition looked up (GET) under one managed
         #: system is served whichever system it is on; only its

@@ -20,19 +20,21 @@ import time
 from nova_npiv.testing import invariants
 
 
-#: Fault kinds of the matrix.  'job' only applies to job runs (PUT .../do/X)
-#: and '412x3' only to entry updates (POST with If-Match): nothing else can
-#: meet an etag conflict.
+#: Fault kinds of the matrix.  'job' only applies to job runs (PUT .../do/X),
+#: 'job_midway' to Migrate job runs (the migration stops part way, leaving
+#: the partition Migration_Failed until recovered) and '412x3' only to entry
+#: updates (POST with If-Match): nothing else can meet an etag conflict.
 KIND_500 = '500'
 KIND_DROP = 'drop'
 KIND_412 = '412x3'
 KIND_JOB = 'job'
+KIND_MIDWAY = 'job_midway'
 KIND_LOST = 'lost_reply'
 #: Hostile replies instead of carrying the request out (200 OK).
 KIND_GARBAGE = 'bad_xml'
 KIND_DTD = 'entities'
-KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_LOST, KIND_GARBAGE,
-         KIND_DTD)
+KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_MIDWAY, KIND_LOST,
+         KIND_GARBAGE, KIND_DTD)
 #: The console unreachable: the request is not carried out, its connection
 #: closes, and every connection is refused for OUTAGE_SECONDS; then the
 #: console is back (same sessions).  Not in KINDS: see :func:`outage_matrix`.
@@ -89,12 +91,15 @@ def targets(records):
 def kinds_for(target, kinds=KINDS):
     return [k for k in kinds
             if (k != KIND_JOB or target.job) and
+            (k != KIND_MIDWAY or (target.job and
+                                  target.job[0] == 'Migrate')) and
             (k != KIND_412 or target.method == 'POST')]
 
 
 def arm(sim, target, kind):
-    if kind == KIND_JOB:
-        return sim.fail_job(target.job[0], nth=target.job[1])
+    if kind in (KIND_JOB, KIND_MIDWAY):
+        return sim.fail_job(target.job[0], nth=target.job[1],
+                            midway=kind == KIND_MIDWAY)
     if kind == KIND_OUTAGE:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='outage', delay=OUTAGE_SECONDS)

@@ -107,8 +107,9 @@ class World(object):
     def live_migrate(self, src_host='host-a', dst_host='host-b'):
         """The calls nova's conductor and compute managers make, in order.
 
-        A failing pre_live_migration or Migrate job is followed by the
-        rollback nova runs; a failing post-migration step leaves the
+        A failing pre_live_migration is followed by the rollback nova runs;
+        a failed Migrate job the driver rolled back raises
+        :class:`MigrationRolledBack`; a failing post-migration step leaves the
         instance on the destination, as nova does.
         """
         src, dst = self.drivers[src_host], self.drivers[dst_host]
@@ -143,7 +144,14 @@ class World(object):
             instance.task_state = None
             dst.post_live_migration_at_destination(ctxt, instance, None)
 
-        def recover(ctxt, instance, dest, migrate_data):
+        rolled_back = []
+
+        def recover(ctxt, instance, dest, migrate_data,
+                    migration_status='failed'):
+            # nova's order (ComputeManager._rollback_live_migration).
+            rolled_back.append(migration_status)
+            src.rollback_live_migration_at_source(ctxt, instance,
+                                                  migrate_data)
             dst.rollback_live_migration_at_destination(
                 ctxt, instance, None, None, migrate_data=migrate_data)
             instance.task_state = None
@@ -153,6 +161,13 @@ class World(object):
                                migrate_data=data)
         finally:
             inst.task_state = None
+        if rolled_back:
+            # The driver rolled back without raising, as nova expects.
+            raise MigrationRolledBack(rolled_back[0])
+
+
+class MigrationRolledBack(Exception):
+    """The live migration failed and nova's rollback ran (its status)."""
 
 
 def capacity(sim):

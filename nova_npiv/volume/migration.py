@@ -5,8 +5,11 @@ One migration, in the order nova calls the two hosts
 
 1. destination, ``check_can_live_migrate_destination``: every recorded
    fabric is configured here (:func:`destination_check`);
+   and the ports it would choose now are offered to the source
+   (:meth:`NPIVMigration.offer`);
 2. source, ``check_can_live_migrate_source``: every fabric is mapped to the
-   instance (:meth:`NPIVMigration.check_source`);
+   instance, and the platform accepts the migration with those mappings
+   (:meth:`NPIVMigration.check_source`, :func:`.lpm_platform.precheck`);
 3. destination, connector call: the partner WWPNs are staged here, so that
    the zone manager sees them log in (:meth:`NPIVMigration.stage_partners`);
 4. destination, ``pre_live_migration``: unstage, choose the ports each
@@ -14,7 +17,9 @@ One migration, in the order nova calls the two hosts
    (:meth:`NPIVMigration.prepare_destination`);
 5. source, ``live_migration``: the platform's Migrate job with the
    ``VirtualFCMappings`` built from the client slots and those targets
-   (:meth:`NPIVMigration.migrate`);
+   (:meth:`NPIVMigration.migrate`); a job that failed, timed out or lost
+   its reply is settled with the platform first
+   (:func:`.lpm_platform.settle`);
 6. destination, ``post_live_migration_at_destination``: record the ports
    used and the flipped WWPN order (:meth:`NPIVMigration.adopt`), retried
    because the LPAR has moved whatever the console says; a connector call or
@@ -24,7 +29,9 @@ The chosen targets travel in ``system_metadata``: nova's conductor relays
 the migrate_data object between the hosts and cannot deserialise a
 versioned object it does not know (nova no longer has a PowerVM one), while
 every nova service reads and writes system_metadata as plain strings; the
-source re-reads it from the database.
+source re-reads it from the database.  The destination's offer at step 1
+rides on the instance object nova hands from the destination's check to
+the source's, unsaved: the source takes it off (:func:`take_offer`).
 """
 
 import json
@@ -36,13 +43,13 @@ from nova import objects
 from nova.objects import migrate_data as migrate_data_obj
 from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
-from pypowervm.tasks import migration as pvm_mig
 
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv.tasks import storage as tf_stg
+from nova_npiv.volume import lpm_platform
 from nova_npiv.volume import placement
 from nova_npiv.volume import vfc_ops
 
@@ -106,6 +113,44 @@ def clear_targets(instance):
     for key in [k for k in instance.system_metadata
                 if k.startswith(KEY_PREFIX)]:
         del instance.system_metadata[key]
+
+
+# -- the destination's offer, for the source's pre-check ----------------------
+
+OFFER_KEY = 'npiv_lpm_offer'
+
+
+def _offer_keys(sysmeta):
+    return sorted((k for k in sysmeta
+                   if k == OFFER_KEY or k.startswith(OFFER_KEY + '#')),
+                  key=lambda k: int(k.split('#')[1]) if '#' in k else 0)
+
+
+def put_offer(instance, system_name, targets):
+    """On the instance object only (never saved): the destination's
+    managed system and the targets it would choose now."""
+    text = json.dumps({'system': system_name, 'targets': targets},
+                      separators=(',', ':'))
+    for index in range(0, max(len(text), 1), _MAX_VALUE):
+        key = OFFER_KEY + ('#%d' % (index // _MAX_VALUE) if index else '')
+        instance.system_metadata[key] = text[index:index + _MAX_VALUE]
+
+
+def take_offer(instance):
+    """The destination's offer, removed from the instance; None if none."""
+    sysmeta = instance.system_metadata
+    keys = _offer_keys(sysmeta)
+    if not keys:
+        return None
+    text = ''.join(sysmeta.pop(k) for k in keys)
+    try:
+        offer = json.loads(text)
+        system, targets = offer['system'], offer['targets']
+    except (ValueError, TypeError, KeyError) as err:
+        raise exception.LiveMigrationDataError(
+            instance=instance.uuid,
+            reason='%s is not a destination offer: %s' % (OFFER_KEY, err))
+    return system, targets
 
 
 # -- checks before the migration ---------------------------------------------
@@ -207,14 +252,35 @@ class NPIVMigration(object):
 
     # -- source ------------------------------------------------------------
 
-    def check_source(self):
+    def check_source(self, conf=None):
+        """Before nova commits: our records, then the platform's checks.
+
+        The platform validates the VirtualFCMappings built from the
+        destination's offer (the ports it would choose at its check; it
+        chooses again in pre_live_migration, from the same feed).
+        """
         not_mapped = self.npiv.records.fabrics_where(
             lambda rec: rec.state != fabric_meta.INST_MAPPED)
+        offer = take_offer(self.instance)
         if not_mapped:
             raise exception.LiveMigrationDataError(
                 instance=self.instance.uuid,
                 reason='fabric(s) %s are not mapped to the instance'
                 % ', '.join(not_mapped))
+        if offer is None:
+            raise exception.LiveMigrationDataError(
+                instance=self.instance.uuid,
+                reason='the destination made no offer (%s) to validate'
+                % OFFER_KEY)
+        system, targets = offer
+        lpar_w = self._lpar()
+        lpm_platform.precheck(self.instance, lpar_w, system,
+                              self.mappings(targets),
+                              **({'conf': conf} if conf else {}))
+
+    def offer(self, system_name):
+        """Destination: offer the source the ports chosen now."""
+        put_offer(self.instance, system_name, self.targets())
 
     def client_slots(self, vios_wraps=None):
         """Per fabric, the client slots of the instance's vFC adapters.
@@ -257,31 +323,55 @@ class NPIVMigration(object):
     def migrate(self, context, dest, migrate_data):
         """Run the platform's Migrate job with the vFC mappings.
 
-        A job that reports a failure after the LPAR left this system (its
-        answer was lost, e.g. the connection dropped) counts as done:
-        rolling back would leave nova and the metadata on this host while
-        the LPAR runs on the other.
+        A job that fails, times out or loses its reply is settled with the
+        platform (:func:`.lpm_platform.settle`): the partition found on
+        another system counts as migrated (rolling back would leave nova and
+        the metadata on this host while the LPAR runs on the other); found
+        here, not migrating (recovered if need be), the error is raised for
+        nova to roll back; still migrating past ``lpm_settle_timeout``,
+        :class:`~nova_npiv.exception.LiveMigrationUnsettled`, which nova
+        must not roll back.
         """
-        lpar_w = None
+        system = dest_system(context, dest, migrate_data)
+        targets = get_targets(self.instance)
+        if not targets:
+            # The destination saved its choice after our copy of the
+            # instance was loaded.
+            targets = get_targets(objects.Instance.get_by_uuid(
+                context, self.instance.uuid,
+                expected_attrs=['system_metadata']))
+        lpar_w = self._lpar()
+        mappings = self.mappings(targets)
         try:
-            system = dest_system(context, dest, migrate_data)
-            targets = get_targets(self.instance)
-            if not targets:
-                # The destination saved its choice after our copy of the
-                # instance was loaded.
-                targets = get_targets(objects.Instance.get_by_uuid(
-                    context, self.instance.uuid,
-                    expected_attrs=['system_metadata']))
-            lpar_w = self._lpar()
-            pvm_mig.migrate_lpar(lpar_w, system,
-                                 virtual_fc_mappings=self.mappings(targets))
-        except Exception:
-            if lpar_w is None or not left_source(
-                    self.npiv.adapter, self.instance, self.npiv.system_uuid):
+            lpm_platform.run_migrate(lpar_w, system, mappings)
+        except Exception as err:
+            where = lpm_platform.settle(self.npiv.adapter, self.instance,
+                                        self.npiv.system_uuid, err)
+            if where == lpm_platform.STAYED:
                 raise
             LOG.warning('The Migrate job of %s reported a failure, but the '
                         'LPAR has left this system: completing the '
                         'migration', self.instance.uuid, exc_info=True)
+
+    def forget_targets(self, context):
+        """Source, after a rollback: the chosen ports are no one's now.
+
+        Our copy of the instance may predate the destination's save (see
+        :meth:`migrate`): the database's is cleared too.
+        """
+        if get_targets(self.instance):
+            clear_targets(self.instance)
+            self.instance.save()
+            return
+        stored = objects.Instance.get_by_uuid(
+            context, self.instance.uuid, expected_attrs=['system_metadata'])
+        if get_targets(stored):
+            clear_targets(stored)
+            stored.save()
+
+    def abort(self):
+        """nova's live_migration_abort: the platform's MigrateAbort."""
+        lpm_platform.abort(self._lpar())
 
     # -- destination -------------------------------------------------------
 

@@ -14,6 +14,7 @@ from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
 from nova_npiv.testing import harness
+from nova_npiv.volume import migration as migration_data
 from tests.functional import base
 
 
@@ -240,8 +241,23 @@ class LiveMigrationPreChecksTestCase(base.WorldTestCase):
             w2.inst, data)
         self.assertIn('fabric(s) A, B are not mapped', err.format_message())
 
-        # Fully mapped: the destination's data is passed on unchanged.
+        # Fully mapped: the destination's data is passed on unchanged, its
+        # offer taken off the instance once the platform validated it.
         w3 = self.world(self.HOSTS)
         w3.spawn()
-        self.assertIs(data, w3.drivers['host-a'].check_can_live_migrate_source(
-            w3.ctxt, w3.inst, data))
+        dst_data = w3.drivers['host-b'].check_can_live_migrate_destination(
+            w3.ctxt, w3.inst, None, None)
+        self.assertIn(migration_data.OFFER_KEY, w3.inst.system_metadata)
+        w3.sim.reset_counters()
+        self.assertIs(dst_data,
+                      w3.drivers['host-a'].check_can_live_migrate_source(
+                          w3.ctxt, w3.inst, dst_data))
+        self.assertEqual(1, w3.sim.count('PUT', 'job:MigrateValidate'))
+        self.assertNotIn(migration_data.OFFER_KEY, w3.inst.system_metadata)
+
+        # Without the destination's offer there is nothing to validate.
+        err = self.assertRaises(
+            exception.LiveMigrationDataError,
+            w3.drivers['host-a'].check_can_live_migrate_source, w3.ctxt,
+            w3.inst, dst_data)
+        self.assertIn('the destination made no offer', err.format_message())

@@ -120,16 +120,21 @@ class MatrixTestCase(base.WorldTestCase):
         # A failed migration is retried, as an operator would: the retry
         # must migrate the instance.
         results = self.run_matrix('live migration', [matrix.KIND_500],
-                                  runs=13)
+                                  runs=19)
         self.assertNotEqual([], [r for r in results if r.retried == []])
 
     def test_live_migration_job_412_and_lost_replies(self):
+        # From the Migrate job on (the source's pre-check ran a
+        # MigrateValidate before it); the job also fails part way, leaving
+        # the partition to be recovered before the rollback.
         learn = learned('live migration')
-        after_job = [t.index for t in learn.targets if t.job][0]
+        after_job = [t.index for t in learn.targets
+                     if t.job and t.job[0] == 'Migrate'][0]
         self.run_matrix('live migration', [matrix.KIND_JOB,
+                                           matrix.KIND_MIDWAY,
                                            matrix.KIND_LOST],
                         indexes=range(after_job, len(learn.targets)),
-                        runs=5)
+                        runs=6)
         # No VIOS update follows the Migrate job: the etag conflicts are
         # aimed at the updates before it.
         self.run_matrix('live migration', [matrix.KIND_412], runs=4)
@@ -226,7 +231,7 @@ class DoubleFaultTestCase(base.WorldTestCase):
         self.run_double(
             'live migration',
             lambda ts: [t for t in ts if t.method == 'GET' and
-                        t.path.endswith('VirtualIOServer')][1], runs=3)
+                        t.path.endswith('VirtualIOServer')][3], runs=3)
 
 
 class OutageTestCase(base.WorldTestCase):
@@ -375,8 +380,10 @@ class RegressionTestCase(base.WorldTestCase):
         sysb = world.drivers['host-b'].system_uuid
         world.sim.inject_fault('GET', '%s/LogicalPartition/%s'
                                % (sysb, world.lpar_uuid), kind='drop')
+        # The fourth feed read there: after its check's offer, the
+        # connector and pre_live_migration.
         world.sim.inject_fault('GET', '%s/VirtualIOServer$' % sysb,
-                               nth=3, status=500)
+                               nth=4, status=500)
         sc.operate(world)
         self.assertEqual([], sc.done(world))
         self.assertEqual(2, self.logs.output.count('trying again'))

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from unittest import mock
 
 import fixtures
 from nova.compute import task_states
@@ -64,6 +65,12 @@ class TestMigrationDataRelay(testtools.TestCase):
             host='host-b', fabrics=['A', 'B'],
             ports={'A': ['10000090fa9e5004'], 'B': ['10000090fa9e5007']},
             ports_per_fabric=1, staging='auto')
+        drv.host_wrapper = mock.Mock(system_name='sys-b')
+        # The destination's offer (its console is not needed here).
+        offered = {'A': ['vios-b1/1//fcs2']}
+        self.useFixture(fixtures.MockPatch(
+            'nova_npiv.volume.migration.NPIVMigration.targets',
+            return_value=offered))
         data = drv.check_can_live_migrate_destination(ctxt, inst, None, None)
 
         ser = obj_base.NovaObjectSerializer()
@@ -77,6 +84,10 @@ class TestMigrationDataRelay(testtools.TestCase):
         self.assertEqual('LibvirtLiveMigrateData', back['class'])
         relayed = ser.deserialize_entity(ctxt, back['instance'])
         self.assertEqual(targets, migration_data.get_targets(relayed))
+        # The unsaved offer reaches the source with the instance object.
+        self.assertEqual(('sys-b', offered),
+                         migration_data.take_offer(relayed))
+        self.assertIsNone(migration_data.take_offer(relayed))
         self.assertEqual(port_map,
                          fabric_meta.get_fabric(relayed, 'A').port_map)
         relayed_data = ser.deserialize_entity(ctxt, back['migrate_data'])

@@ -602,7 +602,9 @@ class TestLenientHMC(base.WorldTestCase):
 
     def test_failed_migrate_job_rolls_back(self):
         self.w.sim.fail_job('Migrate')
-        self.assertRaises(pvm_exc.JobRequestFailed, self.sc.operate, self.w)
+        err = self.assertRaises(world_lib.MigrationRolledBack,
+                                self.sc.operate, self.w)
+        self.assertEqual('failed', str(err))
         self.assertEqual('host-a', self.w.inst.host)
         self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-a'))
 

@@ -18,6 +18,8 @@ from nova.virt import hardware
 import os_resource_classes as orc
 from oslo_config import cfg
 from pypowervm import exceptions as pvm_exc
+from pypowervm.tasks import migration as pvm_mig
+from pypowervm.wrappers import job as pvm_job
 import testtools
 
 from nova_npiv import driver as npiv_driver
@@ -29,6 +31,7 @@ from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
 from nova_npiv import vm
+from nova_npiv.volume import lpm_platform
 from nova_npiv.volume import migration as migration_data
 
 CONF = cfg.CONF
@@ -509,11 +512,73 @@ class TestLiveMigrationChecks(DriverTestCase):
         self.assertIn('fabric(s) A, B are not mapped to the instance',
                       err.format_message())
 
+    def dest_check(self):
+        dst = harness.load_driver(self.sim, 'host-b', 'sys-b')
+        self.sim.track_session(dst.adapter)
+        return dst.check_can_live_migrate_destination(self.ctxt, self.inst,
+                                                      None, None)
+
     def test_source_passes_the_data_on(self):
         self.spawn()
-        data = object()
+        data = self.dest_check()
+        system, targets = migration_data.take_offer(self.inst)
+        self.assertEqual('sys-b', system)
+        self.assertEqual({'A', 'B'}, set(targets))
+        migration_data.put_offer(self.inst, system, targets)
+        self.sim.reset_counters()
         self.assertIs(data, self.drv.check_can_live_migrate_source(
             self.ctxt, self.inst, data))
+        self.assertEqual(1, self.sim.count('PUT', 'job:MigrateValidate'))
+        self.assertNotIn(migration_data.OFFER_KEY, self.inst.system_metadata)
+        # The offered targets are what the console validates.
+        bad = {'A': ['vios-x/9//fcs0'], 'B': targets['B']}
+        migration_data.put_offer(self.inst, system, bad)
+        err = self.assertRaises(nova_exc.MigrationPreCheckError,
+                                self.drv.check_can_live_migrate_source,
+                                self.ctxt, self.inst, data)
+        self.assertIn('No VIOS vios-x on managed system sys-b',
+                      err.format_message())
+
+    def test_source_refused_without_rmc(self):
+        self.spawn()
+        data = self.dest_check()
+        self.model.set_rmc_down(True)
+        err = self.assertRaises(nova_exc.MigrationPreCheckError,
+                                self.drv.check_can_live_migrate_source,
+                                self.ctxt, self.inst, data)
+        self.assertIn('does not have an active RMC connection',
+                      err.format_message())
+        self.assertEqual(0, self.sim.count('PUT', 'job:MigrateValidate'))
+
+    def test_source_refused_by_the_console(self):
+        self.spawn()
+        data = self.dest_check()
+        self.sim.fail_job('MigrateValidate', message='HSCLA319 no way')
+        err = self.assertRaises(nova_exc.MigrationPreCheckError,
+                                self.drv.check_can_live_migrate_source,
+                                self.ctxt, self.inst, data)
+        self.assertIn('refused to migrate instance %s to sys-b'
+                      % self.inst.uuid, err.format_message())
+        self.assertIn('HSCLA319 no way', err.format_message())
+
+    def test_source_refused_while_a_migration_is_failed(self):
+        self.spawn()
+        data = self.dest_check()
+        self.sim.fail_job('Migrate', midway=True)
+        lpar_w = self.drv._lpar(self.inst)
+        self.assertRaises(pvm_exc.JobRequestFailed,
+                          pvm_mig.migrate_lpar, lpar_w, 'sys-b')
+        err = self.assertRaises(nova_exc.MigrationPreCheckError,
+                                self.drv.check_can_live_migrate_source,
+                                self.ctxt, self.inst, data)
+        # pypowervm's can_lpm sees the partition is not running first.
+        self.assertIn('LPAR is not in an active state', err.format_message())
+
+    def test_force_complete_is_not_implemented(self):
+        err = self.assertRaises(NotImplementedError,
+                                self.drv.live_migration_force_complete,
+                                self.inst)
+        self.assertIn('cannot be forced to complete', str(err))
 
 
 def dest(*args):
@@ -521,10 +586,6 @@ def dest(*args):
 
 
 class TestLiveMigrationSteps(DriverTestCase):
-
-    def left(self):
-        return migration_data.left_source(self.drv.adapter, self.inst,
-                                          self.drv.system_uuid)
 
     def test_dest_system_from_the_migration(self):
         data = migrate_data_obj.LibvirtLiveMigrateData()
@@ -546,16 +607,75 @@ class TestLiveMigrationSteps(DriverTestCase):
         self.assertEqual([mock.call(self.ctxt, 'host-b')] * 4,
                          get.call_args_list)
 
-    def test_left_source(self):
-        self.assertTrue(self.left())
-        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid)
-        self.assertFalse(self.left())
+    @staticmethod
+    def flags(**kw):
+        for name, value in kw.items():
+            CONF.set_override(name, value, group='powervm')
+
+    def settle(self, error):
+        return lpm_platform.settle(self.drv.adapter, self.inst,
+                                   self.drv.system_uuid, error)
+
+    def test_settle_decides_from_the_partition(self):
+        self.flags(lpm_settle_timeout=0, lpm_settle_interval=0.01)
+        failed = exception.JobFailed(operation='Migrate', target='x',
+                                     reason='y')
+        # Gone from this console: it went to another.
+        self.assertEqual(lpm_platform.MOVED, self.settle(failed))
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.assertEqual(lpm_platform.STAYED, self.settle(failed))
         self.model.delete_lpar('sys-a', self.lpar_uuid)
         self.model.add_lpar('sys-b', 'mine', uuid=self.lpar_uuid)
-        self.assertTrue(self.left())
+        self.assertEqual(lpm_platform.MOVED, self.settle(failed))
+        # Unreadable until the deadline: unsettled, never "stayed".
         with mock.patch.object(vm, 'locate',
                                side_effect=pvm_exc.TimeoutError('x')):
-            self.assertFalse(self.left())
+            self.assertRaises(exception.LiveMigrationUnsettled, self.settle,
+                              failed)
+
+    def test_settle_recovers_a_failed_migration(self):
+        self.flags(lpm_settle_timeout=5, lpm_settle_interval=0.01)
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.sim.fail_job('Migrate', midway=True)
+        lpar_w = vm.locate(self.drv.adapter, self.inst)
+        self.assertRaises(pvm_exc.JobRequestFailed, pvm_mig.migrate_lpar,
+                          lpar_w, 'sys-b')
+        self.assertEqual('Migration_Failed',
+                         self.model.lpar(self.lpar_uuid).migration_state)
+        # Even a lost reply: the partition says it failed.
+        self.assertEqual(lpm_platform.STAYED,
+                         self.settle(pvm_exc.ConnectionError('lost')))
+        self.assertEqual(1, self.sim.count('PUT', 'job:MigrateRecover'))
+        lp = self.model.lpar(self.lpar_uuid)
+        self.assertEqual(('sys-a', 'running', 'Not_Migrating'),
+                         (lp.system, lp.state, lp.migration_state))
+
+    def test_settle_never_returns_while_migrating(self):
+        self.flags(lpm_settle_timeout=1, lpm_settle_interval=0.01)
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.sim.job_seconds = 3600
+        lpar_w = vm.locate(self.drv.adapter, self.inst)
+        # A Migrate job under way whose reply we never saw.
+        tmpl = pvm_job.Job.wrap(self.drv.adapter.read(
+            'LogicalPartition', root_id=self.lpar_uuid, suffix_type='do',
+            suffix_parm='Migrate'))
+        tmpl.add_job_parameters_to_existing(tmpl.create_job_parameter(
+            'TargetManagedSystemName', 'sys-b'))
+        self.drv.adapter.create_job(tmpl.entry.element, 'LogicalPartition',
+                                    lpar_w.uuid)
+        err = self.assertRaises(exception.LiveMigrationUnsettled, self.settle,
+                                pvm_exc.ConnectionError('lost'))
+        self.assertIn('migrating running, MigrationState Migration_Starting',
+                      err.format_message())
+        self.assertEqual(0, self.sim.count('PUT', 'job:MigrateRecover'))
+        # Timed out: the migration is aborted, then it has stayed.
+        self.assertEqual(lpm_platform.STAYED, self.settle(
+            exception.JobTimedOut(operation='Migrate', target='x',
+                                  seconds=1)))
+        self.assertEqual(1, self.sim.count('PUT', 'job:MigrateAbort'))
 
     def test_adopt_at_destination_retries_console_errors(self):
         self.useFixture(fixtures.MockPatchObject(migration_data, 'time'))

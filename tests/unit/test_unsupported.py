@@ -90,11 +90,8 @@ REFUSED_THOUGH_IMPLEMENTED = {
                                    'migrate:host'],
 }
 
-#: Owned by open issues (live migration hardening).
-PLANNED = {
-    'live_migration_abort': 'console abort of an LPM',
-    'live_migration_force_complete': 'console-side LPM completion',
-}
+#: Owned by open issues.
+PLANNED = {}
 
 
 def _unimplemented():

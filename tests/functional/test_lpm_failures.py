@@ -26,6 +26,8 @@ class LpmTestCase(base.WorldTestCase):
 
     def start(self, **overrides):
         overrides.setdefault('lpm_settle_interval', 0.05)
+        # A broken settle fails in seconds, not after the 600 s default.
+        overrides.setdefault('lpm_settle_timeout', 15)
         w = self.world(self.sc.hosts, **overrides)
         self.sc.prepare(w)
         self.w = w

@@ -16,7 +16,8 @@ class LiveMigrationFailuresTestCase(nova_base.NPIVServicesTestCase):
 
     def setUp(self):
         super().setUp()
-        self.flags(lpm_settle_interval=0.1, group='powervm')
+        self.flags(lpm_settle_interval=0.1, lpm_settle_timeout=15,
+                   group='powervm')
         self.server = self.boot_from_volumes([uuids.root_vol,
                                               uuids.data_vol])
         self.assertEqual(2, len(self.mappings_of(self.server, 'sys-a')))

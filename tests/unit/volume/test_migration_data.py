@@ -142,3 +142,32 @@ class TestValidation(testtools.TestCase):
         self._refused({'npiv_lpm_targets_A': '["vios/1//fcs0"]',
                        'npiv_lpm_targets_B': '["vios/1/fcs1"]'},
                       'npiv_lpm_targets_B')
+
+
+class TestOffer(testtools.TestCase):
+    """The destination's offer rides on the instance, never saved."""
+
+    def test_round_trip_in_chunks_and_taken_off(self):
+        inst = FakeInstance({'other': 'kept'})
+        targets = _targets(40)
+        md.put_offer(inst, 'sys-b', targets)
+        keys = sorted(k for k in inst.system_metadata if k != 'other')
+        self.assertGreater(len(keys), 1)
+        self.assertTrue(all(len(inst.system_metadata[k]) <= 255
+                            for k in keys))
+        # Targets proper (what marks an adoption to finish) are untouched.
+        self.assertEqual({}, md.get_targets(inst))
+        self.assertEqual(('sys-b', targets), md.take_offer(inst))
+        self.assertEqual({'other': 'kept'}, inst.system_metadata)
+        self.assertIsNone(md.take_offer(inst))
+
+    def test_unreadable_offer_is_named_and_taken_off(self):
+        inst = FakeInstance({md.OFFER_KEY: '{"system": "sys-b"'})
+        err = self.assertRaises(exception.LiveMigrationDataError,
+                                md.take_offer, inst)
+        self.assertIn('npiv_lpm_offer is not a destination offer',
+                      err.format_message())
+        self.assertEqual({}, inst.system_metadata)
+        inst = FakeInstance({md.OFFER_KEY: json.dumps({'system': 'x'})})
+        self.assertRaises(exception.LiveMigrationDataError, md.take_offer,
+                          inst)

@@ -357,17 +357,24 @@ class NPIVMigration(object):
         """Source, after a rollback: the chosen ports are no one's now.
 
         Our copy of the instance may predate the destination's save (see
-        :meth:`migrate`): the database's is cleared too.
+        :meth:`migrate`): the database's is cleared too (left, they would
+        make this host "adopt" a migration that never happened).  Part of
+        nova's rollback: logs, never raises.
         """
-        if get_targets(self.instance):
-            clear_targets(self.instance)
-            self.instance.save()
-            return
-        stored = objects.Instance.get_by_uuid(
-            context, self.instance.uuid, expected_attrs=['system_metadata'])
-        if get_targets(stored):
-            clear_targets(stored)
-            stored.save()
+        try:
+            if get_targets(self.instance):
+                clear_targets(self.instance)
+                self.instance.save()
+                return
+            stored = objects.Instance.get_by_uuid(
+                context, self.instance.uuid,
+                expected_attrs=['system_metadata'])
+            if get_targets(stored):
+                clear_targets(stored)
+                stored.save()
+        except Exception:
+            LOG.exception('Could not forget the live-migration targets of %s',
+                          self.instance.uuid)
 
     def abort(self):
         """nova's live_migration_abort: the platform's MigrateAbort."""

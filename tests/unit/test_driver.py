@@ -574,6 +574,20 @@ class TestLiveMigrationChecks(DriverTestCase):
         # pypowervm's can_lpm sees the partition is not running first.
         self.assertIn('LPAR is not in an active state', err.format_message())
 
+    def test_rollback_at_source_forgets_the_targets(self):
+        self.spawn()
+        migration_data.set_targets(self.inst, {'A': ['vios-b1/1//fcs0']})
+        self.drv.rollback_live_migration_at_source(self.ctxt, self.inst,
+                                                   None)
+        self.assertEqual({}, migration_data.get_targets(self.inst))
+        # Not in our copy: the database's is read; a failure is logged.
+        with mock.patch('nova.objects.Instance.get_by_uuid',
+                        side_effect=RuntimeError('db down')):
+            self.drv.rollback_live_migration_at_source(self.ctxt, self.inst,
+                                                       None)
+        self.assertIn('Could not forget the live-migration targets',
+                      self.logs.output)
+
     def test_force_complete_is_not_implemented(self):
         err = self.assertRaises(NotImplementedError,
                                 self.drv.live_migration_force_complete,

@@ -259,3 +259,16 @@ class TestSetFabricResult(testtools.TestCase):
         self.assertEqual(
             fm.FabricRecord('A', fm.MGMT_MAPPED,
                             [(_w(1), '%s %s' % (_w(2), _w(3)))]), record)
+
+
+class TestRecordedFabrics(testtools.TestCase):
+
+    def test_fabrics_with_a_state_whatever_the_configuration(self):
+        # A live-migration destination reads the source's fabrics from the
+        # record, not from its own nova.conf; map keys alone are no fabric.
+        inst = FakeInstance({'image_base_image_ref': 'x'})
+        fm.set_fabric(inst, 'Z', fm.INST_MAPPED, make_map(1))
+        fm.set_fabric(inst, 'B', fm.UNMAPPED, [])
+        inst.system_metadata['npiv_adpt_wwpns_C'] = GOOD3
+        self.assertEqual(['B', 'Z'], fm.recorded_fabrics(inst))
+        self.assertEqual([], fm.recorded_fabrics(FakeInstance(None)))

@@ -13,6 +13,7 @@ from nova_npiv.simulator import faults
 from nova_npiv import staging as npiv_staging
 from nova_npiv.testing import harness
 from nova_npiv.testing import invariants
+from nova_npiv.testing import scenarios
 from tests.functional import base
 
 STAGING = 'npiv-staging'
@@ -122,3 +123,32 @@ class TestDlparFaults(base.WorldTestCase):
         dlpars = sum(r.dlpar for r in w.sim.request_log)
         self.assertGreater(dlpars, 0)
         self.assertEqual([], invariants.mapped_to_instance(w, 'sys-a'))
+
+
+class TestRmcDown(base.WorldTestCase):
+    """Mapping to a running instance is DLPAR on it, which needs its RMC
+    connection (the console refuses before it starts)."""
+
+    def test_attach_to_an_instance_without_rmc_fails_cleanly(self):
+        sc = scenarios.scenario('attach (new fabric)')
+        w = self.world(sc.hosts, bystanders=True)
+        sc.prepare(w)
+        lpar = w.lpar_uuid
+        with w.sim.model.lock:
+            w.sim.model.find_partition(None, lpar).rmc_state = 'inactive'
+        before_a = [m for m in w.sim.model.mappings()
+                    if m.fabric == 'A' and m.client_lpar_uuid == lpar]
+        err = self.assertRaises(pvm_exc.Error, sc.operate, w)
+        self.assertIn(dlpar.RMC_CODE, str(err))
+        # Fabric A (the boot volume) untouched, fabric B back to staged or
+        # unmapped, the metadata agreeing with the VIOSes.
+        self.assertEqual(before_a, [m for m in w.sim.model.mappings()
+                                    if m.fabric == 'A' and
+                                    m.client_lpar_uuid == lpar])
+        self.assertEqual([], sc.rolled_back(w, None))
+        self.assertEqual([], invariants.consistency_problems(w))
+        # RMC back: the attach goes through.
+        with w.sim.model.lock:
+            w.sim.model.find_partition(None, lpar).rmc_state = 'active'
+        sc.operate(w)
+        self.assertEqual([], sc.done(w))

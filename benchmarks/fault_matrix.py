@@ -1,10 +1,10 @@
 """nova-npiv fault-injection matrix on the embedded simulator (issue 7).
 
 For spawn (connector + spawn, 2 volumes on 2 fabrics), attach, attach to a
-fabric configured after the boot, detach, delete, delete before spawn and
-live migration: learn the operation's REST request sequence from a clean
-run, then re-run it in a fresh simulator once per request index and fault
-kind with exactly that request failing:
+fabric configured after the boot, detach, delete, delete before spawn, live
+migration, resize and resize revert: learn the operation's REST request
+sequence from a clean run, then re-run it in a fresh simulator once per
+request index and fault kind with exactly that request failing:
 
 * ``500``: HTTP 500 instead of the reply; nothing done;
 * ``drop``: the connection closes before the request is carried out;
@@ -14,7 +14,16 @@ kind with exactly that request failing:
   before the reply (the change landed; the driver cannot know);
 * ``bad_xml``, ``entities``: instead of carrying the request out, the
   console answers 200 with malformed XML, or with a document declaring
-  entities (refused unparsed).
+  entities (refused unparsed);
+* the strict console's own failures (issues 13 and 14): ``vios_busy`` (HTTP
+  500 HSCL3205/VIOS0014 at a VIOS write, which pypowervm's busy helper
+  retries), ``job_mid`` (every job of the run asynchronous, the aimed one
+  answering NOT_STARTED and ending COMPLETED_WITH_ERROR on a later poll),
+  ``vios_error`` (at a VIOS feed read, a VIOS goes into error for a second:
+  the read and what follows meet it; judged like double faults),
+  ``dlpar_fail`` and ``slow_dlpar`` (at the VIOS writes that added or
+  removed client adapters of a running partition in the clean run: the
+  DLPAR fails leaving everything as it was, or takes half a second more).
 
 Each run must keep the invariant (see ``nova_npiv/testing/invariants.py``):
 completed as a clean run does, or failed with everything as before or as

@@ -120,7 +120,8 @@ console_opts = [
         help='How long the undo of a failed operation (a spawn rollback, a '
              'staging undo, the map-back of a failed delete) keeps trying '
              'while the management console cannot be reached, e.g. a '
-             'NovaLink REST server restarting. Past it the undo gives up and '
+             'NovaLink REST server restarting, or cannot assemble the VIOS '
+             'feed (a VIOS in error). Past it the undo gives up and '
              'the leftovers are what nova-npiv audit reports.'),
     cfg.StrOpt(
         'managed_system',

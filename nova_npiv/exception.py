@@ -43,6 +43,15 @@ class NoFabricCapacity(nova_exc.NovaException):
                 "free NPIV capacity, only %(found)d available")
 
 
+class StagingSlotsExhausted(nova_exc.NovaException):
+    msg_fmt = _("Staging partition %(name)s (%(uuid)s) has %(free)d free "
+                "virtual slot(s) (MaximumVirtualIOSlots %(maximum)d, "
+                "%(used)d used by vFC client adapters, %(reserved)d "
+                "reserved), instance %(instance)s needs %(needed)d: nothing "
+                "was staged; raise the partition's maximum virtual slots or "
+                "delete instances that are staged but not spawned")
+
+
 class ManagedSystemNotFound(nova_exc.NovaException):
     msg_fmt = _("Managed system %(name)s is not known to the management "
                 "console (it has: %(known)s)")

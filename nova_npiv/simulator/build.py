@@ -40,12 +40,26 @@ def build_system(model, index, spec):
     for vspec in spec['vioses']:
         _build_vios(model, sysm, vspec)
     for lspec in spec['lpars']:
-        model.new_lpar(sysm, lspec['name'], lspec['id'], lspec['uuid'],
-                       lspec['state'], lspec['memory_mb'],
-                       lspec['vcpus'], lspec['max_virtual_slots'])
+        lpar = model.new_lpar(sysm, lspec['name'], lspec['id'],
+                              lspec['uuid'], lspec['state'],
+                              lspec['memory_mb'], lspec['vcpus'],
+                              lspec['max_virtual_slots'])
+        if lspec.get('captured'):
+            _captured_lpar(model, lpar, lspec)
     sysm.reserved_ids = set()
     if spec['existing_mappings']:
         _populate(model, sysm, spec['existing_mappings'])
+
+
+def _captured_lpar(model, lpar, lspec):
+    """What a captured LPAR has that a made-up one derives (see
+    ``capture``): RMC, the management flag, processors, environment."""
+    lpar.rmc_state = lspec['rmc_state']
+    lpar.is_mgmt = lspec['is_mgmt']
+    lpar.env = lspec['env']
+    lpar.dedicated = lspec['dedicated']
+    lpar.proc_units = lspec['proc_units']
+    model.touch(lpar)
 
 
 def _build_vios(model, sysm, vspec):

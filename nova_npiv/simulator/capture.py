@@ -11,6 +11,12 @@ with its slots, WWPNs, port and client link, including oddities such as
 mappings without a client adapter or without a port, or a client adapter
 that disagrees with its server adapter.  Client LPARs referenced by the
 mappings are not created: captured feeds do not contain them.
+
+Likewise a system's ``lpar_feed`` (e.g. ``lpar.txt``) becomes its
+``lpars`` (identity, state, RMC, management flag, memory, processors,
+virtual slots as captured), and ``system_feed`` (e.g.
+``managedsystem.txt``) gives the system's identity and size from the entry
+of the system's name (issue 13, replay).
 """
 
 from lxml import etree
@@ -50,6 +56,88 @@ def vioses_from_feed(raw):
             continue
         out.append(_vios(ent, content[0]))
     return out
+
+
+def _entries(raw):
+    """(atom entry, content element) of each entry of a captured reply."""
+    root = etree.fromstring(feed_text(raw).encode('utf-8'), vocab.PARSER)
+    entries = ([root] if root.tag == qname('entry', vocab.ATOM_NS)
+               else root.iterfind(qname('entry', vocab.ATOM_NS)))
+    for ent in entries:
+        content = ent.find(qname('content', vocab.ATOM_NS))
+        if content is not None and len(content):
+            yield ent, content[0]
+
+
+def _read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+def lpars_from_file(path):
+    """The LPAR spec dicts (``'captured': True``) of a captured feed."""
+    return [_lpar(ent, elem) for ent, elem in _entries(_read(path))]
+
+
+def system_from_file(path, name):
+    """The system spec fields of entry ``name`` of a captured feed."""
+    found = []
+    for ent, elem in _entries(_read(path)):
+        found.append(text(elem, 'SystemName'))
+        if found[-1] == name:
+            return _system(ent, elem)
+    raise ValueError('topology: system_feed %s has no system %r (it has: '
+                     '%s)' % (path, name, ', '.join(map(str, found))))
+
+
+def _system(ent, elem):
+    mem = 'AssociatedSystemMemoryConfiguration/'
+    proc = 'AssociatedSystemProcessorConfiguration/'
+    mtms = 'MachineTypeModelAndSerialNumber/'
+    units = float(text(elem, proc + 'InstalledSystemProcessorUnits') or 1)
+    return {
+        'uuid': (text(ent, 'id', vocab.ATOM_NS) or '').lower() or None,
+        'memory_mb': int_or_none(text(elem, mem + 'InstalledSystemMemory')),
+        'vcpus': max(1, int(units)),
+        'proc_units': units,
+        'machine_type': text(elem, mtms + 'MachineType'),
+        'model': text(elem, mtms + 'Model'),
+        'serial': text(elem, mtms + 'SerialNumber'),
+    }
+
+
+def _lpar(ent, elem):
+    uuid = text(ent, 'id', vocab.ATOM_NS) or text(elem, 'PartitionUUID')
+    proc = 'PartitionProcessorConfiguration/'
+    dedicated = (text(elem, proc + 'HasDedicatedProcessors')
+                 or 'false').lower() == 'true'
+    if dedicated:
+        vcpus = int_or_none(text(elem, proc + 'DedicatedProcessorConfiguration'
+                                 '/DesiredProcessors'))
+        units = float(vcpus or 1)
+    else:
+        shared = proc + 'SharedProcessorConfiguration/'
+        vcpus = int_or_none(text(elem, shared + 'DesiredVirtualProcessors'))
+        units = float(text(elem, shared + 'DesiredProcessingUnits') or 0.1)
+    return {
+        'captured': True,
+        'name': text(elem, 'PartitionName'),
+        'id': int_or_none(text(elem, 'PartitionID')),
+        'uuid': uuid.upper(),
+        'state': text(elem, 'PartitionState') or vocab.NOT_ACTIVATED,
+        'rmc_state': text(elem, 'ResourceMonitoringControlState')
+        or 'inactive',
+        'is_mgmt': (text(elem, 'IsManagementPartition')
+                    or '').lower() == 'true',
+        'env': text(elem, 'PartitionType') or 'AIX/Linux',
+        'memory_mb': int_or_none(text(
+            elem, 'PartitionMemoryConfiguration/DesiredMemory')) or 0,
+        'vcpus': vcpus or 1,
+        'proc_units': units,
+        'dedicated': dedicated,
+        'max_virtual_slots': int_or_none(text(
+            elem, 'PartitionIOConfiguration/MaximumVirtualIOSlots')) or 64,
+    }
 
 
 def _vios(ent, elem):

@@ -29,7 +29,8 @@ def format_conf(sim, system_name):
 
 
 def serve_forever(topology=None, port=0, out=None, stop_event=None,
-                  topology_file=None, vios_busy=None, job_seconds=0.0):
+                  topology_file=None, vios_busy=None, job_seconds=0.0,
+                  dlpar_seconds=0.0):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
     :param topology: a topology dict (default: ``default_topology()``).
@@ -40,6 +41,9 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
                       ``vios_busy`` dict; replaces the topology's own.
     :param job_seconds: how long each job's work takes (asynchronous jobs;
                         0: done during the job's PUT).
+    :param dlpar_seconds: how long each DLPAR operation (a client adapter
+                          added to or removed from a running partition)
+                          makes its VIOS update take.
     :returns: the stopped :class:`Simulator` (its instruments stay
               readable).
     """
@@ -53,6 +57,7 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
     stop_event = stop_event or threading.Event()
     sim = server.Simulator(topology, port=port)
     sim.job_seconds = float(job_seconds)
+    sim.dlpar_seconds = float(dlpar_seconds)
     sim.start()
     try:
         out.write('PowerVM REST simulator (%s) listening on %s\n\n'
@@ -99,6 +104,11 @@ def main(argv=None):
                         help='jobs run asynchronously and take S seconds '
                              '(the PUT answers NOT_STARTED, polls RUNNING); '
                              'default: done at once')
+    parser.add_argument('--dlpar-seconds', type=float, default=0.0,
+                        metavar='S',
+                        help='each client adapter added to or removed from '
+                             'a running partition (DLPAR) adds S seconds to '
+                             'its VIOS update; default: 0')
     parser.add_argument('--physical-volumes', type=int, default=0,
                         help='with the default topology: SAN LUNs per VIOS '
                              '(ViosStorage replies of a realistic size)')
@@ -113,5 +123,6 @@ def main(argv=None):
                               ('probability', args.vios_busy_probability))
             if v}
     serve_forever(spec, port=args.port, topology_file=args.topology,
-                  vios_busy=busy or None, job_seconds=args.job_seconds)
+                  vios_busy=busy or None, job_seconds=args.job_seconds,
+                  dlpar_seconds=args.dlpar_seconds)
     return 0

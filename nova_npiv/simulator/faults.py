@@ -38,8 +38,21 @@ KIND_BODY = 'body'
 KIND_OUTAGE = 'outage'
 #: The VIOS is busy: HTTP 500 with the busy reply; nothing is carried out.
 KIND_BUSY = 'vios_busy'
+#: The request goes on; if it is a VIOS update that adds or removes client
+#: adapters of an active partition (DLPAR, see ``dlpar``), the DLPAR fails
+#: (HTTP 500, nothing changed), or takes ``delay`` seconds more.  A request
+#: that does no DLPAR is counted but left alone (the fault has no hits).
+KIND_DLPAR_FAIL = 'dlpar_fail'
+KIND_SLOW_DLPAR = 'slow_dlpar'
+DLPAR_KINDS = (KIND_DLPAR_FAIL, KIND_SLOW_DLPAR)
+#: From this request on a VIOS is in error (``Model.set_vios_error``): the
+#: one the path names, else the first of the addressed (or first) managed
+#: system; the request then meets it.  It stays in error for ``delay``
+#: seconds, or (0) until cleared.
+KIND_VIOS_ERROR = 'vios_error'
 KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
-         KIND_BODY, KIND_OUTAGE, KIND_BUSY)
+         KIND_BODY, KIND_OUTAGE, KIND_BUSY) + DLPAR_KINDS + (
+             KIND_VIOS_ERROR,)
 
 #: The busy codes pypowervm recognises (wrappers/http_error.py): HSCL3205
 #: from an HMC, VIOS0014 from the VIOS itself, which is what a NovaLink
@@ -64,6 +77,30 @@ def busy_message(console, mtms, vios_id):
             'to VIOS at this moment. VIOS %(id)s*%(mtms)s is busy processing '
             'some other request. Please retry the operation after sometime.'
             % {'mtms': mtms, 'id': vios_id, 'code': BUSY_CODES[console]})
+
+
+def put_in_error(model, vios, message, seconds=0.0):
+    """Put ``vios`` (a live ViosState) in error, for ``seconds`` (0: until
+    cleared), as a ``vios_error`` fault does; call without the model lock.
+
+    Back out of error the VIOS is as it was: an error that is over is
+    indistinguishable from none.
+    """
+    with model.lock:
+        vios.error = message
+        model.touch(vios)
+    if seconds > 0:
+        timer = threading.Timer(seconds, _out_of_error, (model, vios,
+                                                         message))
+        timer.daemon = True
+        timer.start()
+
+
+def _out_of_error(model, vios, message):
+    with model.lock:
+        if vios.error == message:
+            vios.error = None
+            model.touch(vios)
 
 
 class BusyVios(object):
@@ -145,8 +182,9 @@ class Fault(object):
         self.delay = float(delay)
         if kind == KIND_BODY and not isinstance(body, bytes):
             raise ValueError("a 'body' fault needs body=<bytes>")
-        if kind == KIND_OUTAGE and not self.delay > 0:
-            raise ValueError("an 'outage' fault needs delay=<seconds> > 0")
+        if kind in (KIND_OUTAGE, KIND_SLOW_DLPAR) and not self.delay > 0:
+            raise ValueError("an '%s' fault needs delay=<seconds> > 0"
+                             % kind)
         self.body = body
         self.content_type = content_type
         self.headers = dict(headers or {})
@@ -239,7 +277,10 @@ class FaultPlan(object):
                     continue
                 fault.seen += 1
                 if fault.nth <= fault.seen < fault.nth + fault.times:
-                    fault.hits.append((method, path))
+                    # A DLPAR fault hits only if the request does DLPAR:
+                    # the DLPAR plan records that.
+                    if fault.kind not in DLPAR_KINDS:
+                        fault.hits.append((method, path))
                     if fired is None:
                         fired = fault
                 if fault.done:

@@ -18,6 +18,7 @@ import threading
 import uuid as uuidlib
 
 from nova_npiv.simulator import build
+from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import jobs
 from nova_npiv.simulator import lpars
 from nova_npiv.simulator import queries
@@ -469,20 +470,27 @@ class Model(queries.SnapshotQueries, rmc.RmcControl):
     # ------------------------------------------------------------------
     # REST-driven changes (the HTTP layer calls these)
     # ------------------------------------------------------------------
-    def update_vios(self, vios, if_match, posted):
+    def update_vios(self, vios, if_match, posted, dlpar_seconds=0.0,
+                    dlpar_fault=None):
         """Apply a POSTed VIOS: vFC mapping adds, removals, port binds.
 
         ``posted`` is the list of :class:`~st.PostedMapping` in the body,
         or None when the request carried no mapping group (then the mappings
         are left alone).  See :class:`~nova_npiv.simulator.vfc.VfcUpdate`:
-        a refused POST leaves no partial state.  Returns True if anything
-        changed.
+        a refused POST leaves no partial state.  Returns the
+        :class:`~nova_npiv.simulator.dlpar.Outcome` of its DLPAR
+        operations (the caller waits it out with ``dlpar.finish``); a
+        DLPAR that fails leaves everything as it was.
         """
         with self.lock:
             self.check_etag(vios, if_match)
             if posted is None:
-                return False
-            return vfc.VfcUpdate(self, vios, posted).validate().apply()
+                return dlpar.Outcome()
+            update = vfc.VfcUpdate(self, vios, posted).validate()
+            outcome = dlpar.plan(update, dlpar_seconds, dlpar_fault)
+            if outcome.error is None:
+                update.apply()
+            return outcome
 
     def create_lpar(self, sysm, fields):
         with self.lock:

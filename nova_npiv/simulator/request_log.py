@@ -25,6 +25,9 @@ class RequestRecord:
     kind: str
     duration: float
     fault: object = None  # the fault kind applied, if any
+    #: DLPAR operations of a VIOS update (client adapters added to or
+    #: removed from active partitions).
+    dlpar: int = 0
 
 
 def request_kind(path):

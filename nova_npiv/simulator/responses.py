@@ -18,6 +18,7 @@ import urllib.parse
 import uuid as uuidlib
 import zlib
 
+from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
 from nova_npiv.simulator import render_jobs
@@ -36,13 +37,15 @@ _CACHE_SIZE = 1024
 
 class Reply(object):
     """What the server sends back; ``body`` may be the server's DROP."""
-    __slots__ = ('status', 'headers', 'body', 'fault')
+    __slots__ = ('status', 'headers', 'body', 'fault', 'dlpar')
 
     def __init__(self, status, body=b'', headers=None, fault=None):
         self.status = status
         self.body = body
         self.headers = headers or {}
         self.fault = fault
+        #: DLPAR operations the request did (see ``dlpar``).
+        self.dlpar = 0
 
 
 @dataclasses.dataclass
@@ -56,6 +59,8 @@ class Request:
     base: str            # http://host:port as the client addressed us
     sysm: object = None
     prefix: str = UOM    # UOM, or UOM + 'ManagedSystem/<uuid>/'
+    #: An armed dlpar_fail/slow_dlpar fault that matched this request.
+    dlpar_fault: object = None
 
     @property
     def groups(self):
@@ -119,8 +124,9 @@ class Responses(object):
     """
 
     def __init__(self, model, job_fault=None, job_polls=None,
-                 lenient_nested=None, job_seconds=None):
+                 lenient_nested=None, job_seconds=None, dlpar_seconds=None):
         self.model = model
+        self.dlpar_seconds = dlpar_seconds or (lambda: 0.0)
         self.job_fault = job_fault or (lambda operation: None)
         self.job_polls = job_polls or (lambda: 0)
         self.job_seconds = job_seconds or (lambda: 0.0)
@@ -336,16 +342,26 @@ class Responses(object):
                 raise SimulatorError(
                     400, 'An update of a %s must carry If-Match with the '
                     'etag it was read at' % kind)
+            outcome = None
             if kind == vocab.VIOS_KIND:
                 posted = parse.parse_vios_update(req.body, groups)
-                self.model.update_vios(obj, if_match, posted)
+                outcome = self.model.update_vios(
+                    obj, if_match, posted, dlpar_seconds=self.dlpar_seconds(),
+                    dlpar_fault=req.dlpar_fault)
             elif kind == vocab.LPAR_KIND:
                 self.model.update_lpar(obj, if_match,
                                        parse.parse_lpar(req.body))
             else:
                 raise SimulatorError(
                     400, 'Updating a ManagedSystem is not simulated')
-            return self._entry_reply(req, obj, kind, groups)
+            reply = (self._entry_reply(req, obj, kind, groups)
+                     if outcome is None or outcome.error is None else None)
+        # The DLPAR time passes without the lock: the rest of the console
+        # answers meanwhile, only this update's reply waits.
+        dlpar.finish(outcome)
+        if outcome is not None:
+            reply.dlpar = len(outcome.operations)
+        return reply
 
     def create_lpar(self, req, kind):
         fields = parse.parse_lpar(req.body)

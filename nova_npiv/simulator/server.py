@@ -47,6 +47,7 @@ _LOGON = '/rest/api/web/Logon'
 FABRIC_LOGINS = '/fabric/logins'
 _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
 _VIOS_UUID_RE = re.compile(r'/VirtualIOServer/([0-9A-Fa-f-]{36})')
+_SYSTEM_RE = re.compile(r'/ManagedSystem/([0-9A-Fa-f-]{36})')
 _DROP = object()
 _LOG_SIZE = 200000
 
@@ -137,6 +138,9 @@ class Simulator(object):
         #: RUNNING until then (0: the work is done during the PUT); or
         #: ``{operation: seconds}``, ``'*'`` for the other operations.
         self.job_seconds = 0.0
+        #: Seconds one DLPAR operation (a client adapter added to or
+        #: removed from an active partition) adds to its VIOS update.
+        self.dlpar_seconds = 0.0
         #: A lenient HMC: a partition looked up (GET) under one managed
         #: system is served whichever system it is on; only its
         #: AssociatedManagedSystem link tells.
@@ -157,7 +161,8 @@ class Simulator(object):
             self.model, job_fault=self._faults.check_job,
             job_polls=lambda: self.job_polls,
             lenient_nested=lambda: self.lenient_nested,
-            job_seconds=lambda: self.job_seconds)
+            job_seconds=lambda: self.job_seconds,
+            dlpar_seconds=lambda: self.dlpar_seconds)
         self._life_lock = threading.Lock()
         self._outage = None   # the Timer that ends an outage
 
@@ -405,7 +410,8 @@ class Simulator(object):
         # Record before replying: a client that has its answer must find the
         # request in the log and counters.
         record = RequestRecord(method, path, query, status, len(body), out,
-                               kind, time.monotonic() - start, reply.fault)
+                               kind, time.monotonic() - start, reply.fault,
+                               reply.dlpar)
         with self._log_lock:
             self._log.append(record)
             self._counters['%s %s' % (method, kind)] += 1
@@ -437,6 +443,7 @@ class Simulator(object):
             if path.rstrip('/') != _LOGON or method != 'PUT':
                 self._authenticate(headers)
             fault = self._faults.check(method, path)
+            hits = len(fault.hits) if fault is not None else 0
             if fault is not None:
                 if fault.kind == flt.KIND_DROP:
                     return _Reply(0, _DROP, fault=fault.kind)
@@ -453,7 +460,13 @@ class Simulator(object):
                     time.sleep(fault.delay)
                 elif fault.kind == flt.KIND_BUSY:
                     raise self._busy(path)
-                elif fault.kind != flt.KIND_LOST_REPLY:
+                elif fault.kind == flt.KIND_VIOS_ERROR:
+                    with self.model.lock:
+                        vios = self._addressed_vios(path)
+                    flt.put_in_error(self.model, vios, fault.message or
+                                     'in an error state', fault.delay)
+                elif fault.kind not in (flt.KIND_LOST_REPLY,) + \
+                        flt.DLPAR_KINDS:
                     raise vocab.SimulatorError(
                         fault.status, fault.message or
                         ('Injected fault: HTTP %d for %s %s'
@@ -465,7 +478,8 @@ class Simulator(object):
             if path.rstrip('/') == _LOGON:
                 reply = self._logon(method, body, headers)
             elif path.startswith(_UOM):
-                reply = self._uom(method, path, query, body, headers, base)
+                reply = self._uom(method, path, query, body, headers, base,
+                                  fault)
             elif _API_RE.match(path):
                 # /rest/api/web (but Logon), /rest/api/pcm, ... exist on a
                 # console.
@@ -481,7 +495,8 @@ class Simulator(object):
         if fault is not None:
             if fault.kind == flt.KIND_LOST_REPLY:
                 return _Reply(0, _DROP, fault=fault.kind)
-            reply.fault = fault.kind
+            if fault.kind not in flt.DLPAR_KINDS or len(fault.hits) > hits:
+                reply.fault = fault.kind
         return reply
 
     def _busy(self, path):
@@ -490,13 +505,8 @@ class Simulator(object):
         It names the VIOS the path addresses (the first one of the console
         when the path names none).
         """
-        match = _VIOS_UUID_RE.search(path)
         with self.model.lock:
-            vios = match and self.model.find_partition(vocab.VIOS_KIND,
-                                                       match.group(1))
-            if not vios:
-                vios = next(iter(
-                    self.model.partition_states(vocab.VIOS_KIND)), None)
+            vios = self._addressed_vios(path)
             sysm = vios.system if vios else None
             mtms = ('%s-%s*%s' % (sysm.machine_type, sysm.model, sysm.serial)
                     if sysm else 'unknown')
@@ -504,6 +514,19 @@ class Simulator(object):
         return vocab.SimulatorError(
             500, flt.busy_message(self.console, mtms, vios_id),
             reason=flt.BUSY_REASON)
+
+    def _addressed_vios(self, path):
+        """The VIOS a path names, else the first one of the managed system
+        it names, else the console's first (call with the model lock)."""
+        match = _VIOS_UUID_RE.search(path)
+        vios = match and self.model.find_partition(vocab.VIOS_KIND,
+                                                   match.group(1))
+        if not vios:
+            sysm = self.model.find_system(
+                (_SYSTEM_RE.search(path) or [None, None])[1])
+            vios = next(iter(self.model.partition_states(vocab.VIOS_KIND,
+                                                         sysm)), None)
+        return vios
 
     @staticmethod
     def _error(status, path, reason, message):
@@ -560,9 +583,11 @@ class Simulator(object):
     # ------------------------------------------------------------------
     # /rest/api/uom
     # ------------------------------------------------------------------
-    def _uom(self, method, path, query, body, headers, base):
+    def _uom(self, method, path, query, body, headers, base, fault=None):
         match = urls.resolve(method, path[len(_UOM):])
         req = responses.Request(method, path, query, body, headers, base)
+        if fault is not None and fault.kind in flt.DLPAR_KINDS:
+            req.dlpar_fault = fault
         if match.nested_system is not None:
             with self.model.lock:
                 req.sysm = self.model.find_system(match.nested_system)

@@ -12,6 +12,7 @@ import collections
 import dataclasses
 import itertools
 
+from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import RUNNING
 
@@ -373,7 +374,5 @@ def first_free_client_slot(lpar, used):
     while slot in used:
         slot += 1
     if slot >= lpar.max_slots:
-        raise vocab.SimulatorError(
-            400, 'Partition %s has no free virtual slot (maximum %d)'
-            % (lpar.name, lpar.max_slots))
+        raise vocab.SimulatorError(400, dlpar.slots_message(lpar))
     return slot

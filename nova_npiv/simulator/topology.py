@@ -244,6 +244,11 @@ def _norm_system(system):
               if isinstance(v, dict) and v.get('captured')
               else _norm_vios(v, where) for v in system.get('vioses', [])]
     lpars = [_norm_lpar(lp, where) for lp in system.get('lpars', [])]
+    if system.get('system_feed'):
+        # Identity and size as captured; explicit keys still win.
+        system = dict(capture.system_from_file(system['system_feed'], name),
+                      **{k: v for k, v in system.items()
+                         if k != 'system_feed'})
     mgmt = _norm_mgmt(system.get('mgmt_partition'), name)
     feed = system.get('vios_feed')
     _check(not (feed and vioses), '%s: give vioses or vios_feed, not both',
@@ -263,6 +268,18 @@ def _norm_system(system):
         vioses = [_norm_captured_vios(v, where)
                   for v in capture.vioses_from_file(feed)]
         feed = None
+    if system.get('lpar_feed'):
+        _check(not mgmt, '%s: a captured lpar_feed brings its own '
+               'management partition', where)
+        lpars += [dict(lp) for lp in
+                  capture.lpars_from_file(system['lpar_feed'])]
+    # Captured ports carry no fabric: ``port_fabrics`` ({port name:
+    # fabric}) gives them one, for a driver to be configured on them.
+    for vios in vioses:
+        for port in vios['ports']:
+            if port.get('fabric') is None:
+                port['fabric'] = system.get('port_fabrics', {}).get(
+                    port['name'])
     vcpus = _int(system.get('vcpus', 64), where + ' vcpus', 1)
     return {
         'name': name,

@@ -20,6 +20,7 @@ Both run under the model's lock (the caller holds it).
 import collections
 import dataclasses
 
+from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import state
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import SimulatorError
@@ -159,9 +160,7 @@ class VfcUpdate(object):
                     400, 'Virtual slot %d of partition %s is already in use'
                     % (slot, lpar.name))
             if slot >= lpar.max_slots:
-                raise SimulatorError(
-                    400, 'Virtual slot %d exceeds the maximum (%d) of '
-                    'partition %s' % (slot, lpar.max_slots, lpar.name))
+                raise SimulatorError(400, dlpar.slots_message(lpar, slot))
             return slot
         return state.first_free_client_slot(lpar, used)
 

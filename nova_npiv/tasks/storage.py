@@ -5,6 +5,7 @@ touched VIOS); these tasks queue work onto them, record the outcome in the
 instance's metadata, and undo what landed when a later step fails.
 """
 
+import re
 import time
 
 from oslo_config import cfg
@@ -32,6 +33,19 @@ UNREACHABLE_FIRST_WAIT = 0.25
 #: failure was most likely the same outage and the undo is all that stands
 #: between it and VIOSes that disagree with the metadata.
 _UNREACHABLE = (pvm_exc.ConnectionError, pvm_exc.TimeoutError)
+#: A VIOS feed the console answers with a server error: a VIOS in error
+#: fails the whole feed (issue 13, R11), and every undo starts with that
+#: read, so it is waited for like an unreachable console.
+_VIOS_FEED = re.compile(r'/VirtualIOServer(\?|$)')
+
+
+def _worth_waiting(err):
+    if isinstance(err, _UNREACHABLE):
+        return True
+    resp = getattr(err, 'response', None)
+    return (isinstance(err, pvm_exc.HttpError) and resp is not None and
+            (resp.status or 0) >= 500 and resp.reqmethod == 'GET' and
+            bool(_VIOS_FEED.search(resp.reqpath or '')))
 
 
 def _undo_budget():
@@ -42,8 +56,9 @@ def _undo_budget():
 def retried(what, func, *args, **kwargs):
     """Run the undo ``func`` until it works; the last failure raises.
 
-    A failure is tried once more; while the console is unreachable, tries
-    go on (with growing waits) for ``[powervm] undo_retry_seconds``.
+    A failure is tried once more; while the console is unreachable or
+    cannot assemble the VIOS feed, tries go on (with growing waits) for
+    ``[powervm] undo_retry_seconds``.
     """
     deadline = time.monotonic() + _undo_budget()
     wait = UNREACHABLE_FIRST_WAIT
@@ -53,7 +68,7 @@ def retried(what, func, *args, **kwargs):
         try:
             return func(*args, **kwargs)
         except Exception as err:
-            away = isinstance(err, _UNREACHABLE)
+            away = _worth_waiting(err)
             left = deadline - time.monotonic()
             if attempt >= UNDO_ATTEMPTS and not (away and left > 0):
                 raise

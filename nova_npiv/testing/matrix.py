@@ -33,8 +33,26 @@ KIND_LOST = 'lost_reply'
 #: Hostile replies instead of carrying the request out (200 OK).
 KIND_GARBAGE = 'bad_xml'
 KIND_DTD = 'entities'
+#: The strict console's own failures (issue 13): a busy VIOS (HTTP 500
+#: HSCL3205/VIOS0014, at VIOS writes), a job that answers NOT_STARTED and
+#: ends COMPLETED_WITH_ERROR on a later poll (job runs; every job of that
+#: run is asynchronous), a VIOS that goes into error for VIOS_ERROR_SECONDS
+#: (at VIOS feed reads), and a DLPAR that fails or takes SLOW_DLPAR_SECONDS
+#: more (at the VIOS writes that add or remove client adapters of a running
+#: partition in the clean run).
+KIND_BUSY = 'vios_busy'
+KIND_JOB_MID = 'job_mid'
+KIND_VIOS_ERROR = 'vios_error'
+KIND_DLPAR_FAIL = 'dlpar_fail'
+KIND_SLOW_DLPAR = 'slow_dlpar'
+CONSOLE_KINDS = (KIND_BUSY, KIND_JOB_MID, KIND_VIOS_ERROR, KIND_DLPAR_FAIL,
+                 KIND_SLOW_DLPAR)
 KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_MIDWAY, KIND_LOST,
-         KIND_GARBAGE, KIND_DTD)
+         KIND_GARBAGE, KIND_DTD) + CONSOLE_KINDS
+#: Seconds an asynchronous job of a ``job_mid`` run takes.
+JOB_SECONDS = 0.2
+VIOS_ERROR_SECONDS = 1.0
+SLOW_DLPAR_SECONDS = 0.5
 #: The console unreachable: the request is not carried out, its connection
 #: closes, and every connection is refused for OUTAGE_SECONDS; then the
 #: console is back (same sessions).  Not in KINDS: see :func:`outage_matrix`.
@@ -60,13 +78,16 @@ VIOLATED = 'VIOLATED'
 NOT_FIRED = 'fault never fired'
 
 _JOB_RUN = re.compile(r'/do/(\w+)$')
+_VIOS_WRITE = re.compile(r'/VirtualIOServer/[^/]+$')
+_VIOS_FEED = re.compile(r'/VirtualIOServer$')
 _JOB_ID = re.compile(r'^(/rest/api/uom/jobs/)\d+')
 
 
 # --------------------------------------------------------------------------
 # Aiming faults at a learned request sequence
 
-Target = collections.namedtuple('Target', 'index method path regex nth job')
+Target = collections.namedtuple('Target', 'index method path regex nth job '
+                                'dlpar', defaults=(0,))
 
 
 def targets(records):
@@ -84,22 +105,48 @@ def targets(records):
             seen[('job', match.group(1))] += 1
             job = (match.group(1), seen[('job', match.group(1))])
         out.append(Target(index, rec.method, rec.path, regex,
-                          seen[(rec.method, regex)], job))
+                          seen[(rec.method, regex)], job,
+                          getattr(rec, 'dlpar', 0)))
     return out
 
 
+def _applies(kind, target):
+    if kind in (KIND_JOB, KIND_JOB_MID):
+        return bool(target.job)
+    if kind == KIND_MIDWAY:
+        return bool(target.job) and target.job[0] == 'Migrate'
+    if kind == KIND_412:
+        return target.method == 'POST'
+    if kind == KIND_BUSY:
+        return target.method == 'POST' and bool(
+            _VIOS_WRITE.search(target.path))
+    if kind == KIND_VIOS_ERROR:
+        return target.method == 'GET' and bool(_VIOS_FEED.search(
+            target.path))
+    if kind in (KIND_DLPAR_FAIL, KIND_SLOW_DLPAR):
+        return target.dlpar > 0
+    return True
+
+
 def kinds_for(target, kinds=KINDS):
-    return [k for k in kinds
-            if (k != KIND_JOB or target.job) and
-            (k != KIND_MIDWAY or (target.job and
-                                  target.job[0] == 'Migrate')) and
-            (k != KIND_412 or target.method == 'POST')]
+    return [k for k in kinds if _applies(k, target)]
 
 
 def arm(sim, target, kind):
     if kind in (KIND_JOB, KIND_MIDWAY):
         return sim.fail_job(target.job[0], nth=target.job[1],
                             midway=kind == KIND_MIDWAY)
+    if kind == KIND_JOB_MID:
+        sim.job_seconds = JOB_SECONDS
+        return sim.fail_job(target.job[0], nth=target.job[1])
+    if kind in (KIND_BUSY, KIND_DLPAR_FAIL):
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind=kind)
+    if kind in (KIND_VIOS_ERROR, KIND_SLOW_DLPAR):
+        return sim.inject_fault(
+            target.method, target.regex, nth=target.nth, kind=kind,
+            delay=(VIOS_ERROR_SECONDS if kind == KIND_VIOS_ERROR
+                   else SLOW_DLPAR_SECONDS))
     if kind == KIND_OUTAGE:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='outage', delay=OUTAGE_SECONDS)
@@ -224,7 +271,10 @@ def run_one(sc, learned, target, kind, retry=True, plant=None,
         world.sim.reset_counters()
         fault = arm(world.sim, target, kind)
         fault2 = arm(world.sim, *second) if second else None
-        world.double = bool(second) or kind == KIND_OUTAGE
+        # The revert or rollback meets the outage, or the VIOS in error,
+        # too: it cannot be clean.
+        world.double = bool(second) or kind in (KIND_OUTAGE,
+                                                KIND_VIOS_ERROR)
         error = None
         try:
             sc.operate(world)
@@ -243,6 +293,8 @@ def run_one(sc, learned, target, kind, retry=True, plant=None,
             raise AssertionError('the console outage did not end')
         if error is not None and retry:
             world.sim.clear_faults()
+            world.sim.job_seconds = 0.0
+            _vioses_back(world)
             world.notes = []
             if retry == RETRY_DELETE:
                 retried = retried_delete(world, learned)
@@ -252,6 +304,14 @@ def run_one(sc, learned, target, kind, retry=True, plant=None,
                       retried, time.monotonic() - started, second, requests)
     finally:
         world.close()
+
+
+def _vioses_back(world):
+    """Every VIOS out of error, as an operator brings them back before
+    trying again."""
+    model = world.sim.model
+    for vios in model.vioses():
+        model.set_vios_error(vios.system, vios.name, None)
 
 
 def _retried(sc, world, learned):

@@ -204,6 +204,13 @@ class AllocateAndStage(_ConnectorTask):
             feed = npiv_vios.read_feed(npiv.adapter, npiv.system_uuid,
                                        npiv_vios.XAGS_PORTS)
             active = npiv_vios.active(feed)
+            if to_stage:
+                # Before WWPNs are drawn or anything is mapped: no room on
+                # the staging partition is an error that leaves nothing.
+                npiv.staging.require_slots(
+                    feed, npiv.instance, records.entries(to_stage),
+                    new_pairs=npiv.settings.ports_per_fabric * len(
+                        [f for f in to_stage if not records[f].entries]))
             if to_derive:
                 derive_port_maps(npiv, to_derive, active)
             if to_stage:

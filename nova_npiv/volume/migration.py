@@ -416,6 +416,7 @@ class NPIVMigration(object):
                 entries.extend(placement.place(
                     npiv.settings, rec.fabric, active, usable,
                     [e.flipped().pair for e in rec.entries], found=0))
+            npiv.staging.require_slots(feed, self.instance, entries)
             vfc_ops.stage(npiv.adapter, npiv.system_uuid, self.instance,
                           npiv.staging_uuid, entries, feed,
                           'stage_partners')

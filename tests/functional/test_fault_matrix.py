@@ -307,16 +307,16 @@ class RegressionTestCase(base.WorldTestCase):
         self.assertEqual(staged, invariants.snapshot(world))
 
     def test_a_failing_revert_does_not_stop_the_others(self):
-        # The spawn's feed read fails, and so do both reads of the
-        # connect's revert (it tries once more): the LPAR must still be
-        # deleted (the staging stays, as the metadata says) and the spawn's
-        # own error reported.
-        world = self.world()
+        # The spawn's feed read fails, and so do all reads of the
+        # connect's revert (a VIOS feed that fails is waited for, up to
+        # undo_retry_seconds): the LPAR must still be deleted (the staging
+        # stays, as the metadata says) and the spawn's own error reported.
+        world = self.world(undo_retry_seconds=1)
         conn = world.connector()
         staged = invariants.snapshot(world)
         world.sim.reset_counters()
         world.sim.inject_fault('GET', 'VirtualIOServer$', status=500,
-                               times=3, message='console busy')
+                               times=1000, message='console busy')
         err = self.assertRaises(pvm_exc.HttpError, world.spawn,
                                 connector=conn)
         self.assertIn('console busy', str(err))

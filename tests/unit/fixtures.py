@@ -27,6 +27,7 @@ from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
+from nova_npiv import staging as npiv_staging
 from nova_npiv.testing import fake_cinder
 from nova_npiv import vm
 from nova_npiv.volume import npiv
@@ -91,9 +92,15 @@ def load_feed(adapter, extra_files=()):
 class Staging(object):
     """Stand-in for :class:`nova_npiv.staging.StagingPartition`."""
 
-    def __init__(self, uuid=STAGING_UUID, name='novalink'):
+    def __init__(self, uuid=STAGING_UUID, name='novalink', max_slots=None):
         self.uuid = uuid
         self.name = name
+        #: None: unknown, the slot check is skipped.
+        self.max_slots = max_slots
+
+    # The real check, on this stand-in's attributes.
+    _staged = npiv_staging.StagingPartition._staged
+    require_slots = npiv_staging.StagingPartition.require_slots
 
 
 class FakeDB(object):

@@ -29,3 +29,11 @@ class TestMain(testtools.TestCase):
         self.assertEqual({40}, {v['physical_volumes'] for s in
                                 serve.call_args[0][0]['systems']
                                 for v in s['vioses']})
+
+    def test_dlpar_seconds(self):
+        with mock.patch.object(cli, 'serve_forever') as serve:
+            cli.main(['--dlpar-seconds', '0.5'])
+        self.assertEqual(0.5, serve.call_args[1]['dlpar_seconds'])
+        with mock.patch.object(cli, 'serve_forever') as serve:
+            cli.main([])
+        self.assertEqual(0.0, serve.call_args[1]['dlpar_seconds'])

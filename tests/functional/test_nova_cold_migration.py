@@ -9,6 +9,8 @@ systems at once.
 """
 
 from nova_npiv import fabric_meta
+from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import topology
 from nova_npiv.tasks import moves
 from nova_npiv import vm
 from tests.functional import test_nova_resize
@@ -141,6 +143,26 @@ class TestColdMigrateToAnotherSystem(ColdMigrationTestBase):
         self.assert_on(server, 'sys-b', 'sys-a', running=False)
         server = self._start_server(server)
         self.assert_on(server, 'sys-b', 'sys-a')
+
+
+class TestColdMigrateOnAnHMC(ColdMigrationTestBase):
+    """No staging partition: the destination's connect chooses the ports."""
+
+    TOPOLOGY = default_topology(console=topology.CONSOLE_HMC)
+
+    def test_migrate_confirm_and_revert(self):
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        before = self.san_view(server)
+        wwpns = self.wwpn_set(server)
+        server = self._migrate_server(server)
+        server = self._revert_resize(server)
+        self.assert_on(server, 'sys-a', 'sys-b')
+        self.assertEqual(before, self.san_view(server))
+
+        server = self._migrate_server(server)
+        server = self._confirm_resize(server)
+        self.assert_on(server, 'sys-b', 'sys-a')
+        self.assertEqual(wwpns, self.wwpn_set(server))
 
 
 class TestResizeToAnotherSystem(ColdMigrationTestBase):

@@ -14,9 +14,9 @@ nova's connector call on the destination (``finish_resize``)
     another system, so it chooses ports here for the same WWPNs and stages
     them (``mgmt_mapped``); Cinder is given the same WWPNs.
 ``finish_migration`` (destination)
-    :func:`arrive`: create the LPAR (with the derived UUID unless the
-    console refuses it because the source LPAR still holds it: then the
-    platform chooses, and the UUID is recorded), map the adapters to it,
+    :func:`arrive`: create the LPAR (with the derived UUID unless a
+    partition of another system, the source LPAR, holds it: then with a
+    UUID of our own, recorded before the create), map the adapters to it,
     start it.  The spawn's tasks, reverted the same way.
 ``confirm_migration`` (source)
     :func:`confirm`: delete the source LPAR, found by its recorded UUID,
@@ -85,7 +85,7 @@ def leave(drv, instance, migration, timeout):
     flow.add(moves.SetKey(instance, moves.SOURCE_LPAR_KEY,
                           lpar_w.uuid.upper(), ledger, 'record_source'),
              moves.FindLpar(drv.adapter, drv.system_uuid, instance,
-                            lpar_w.uuid),
+                            lpar_w.uuid, lpar_w=lpar_w),
              moves.Stop(instance, ledger, hard=not timeout),
              moves.UnmapSource(npiv, ledger))
     try:
@@ -125,10 +125,11 @@ def arrive(drv, instance, block_device_info, power_on):
     ledger = moves.Ledger()
     flow = tf_lf.Flow('migrate_dest_%s' % instance.uuid)
     flow.add(moves.UnstageOnFailure(drv._npiv(instance), ledger))
-    flow.add(moves.KeepKey(instance, vm.LPAR_UUID_KEY, ledger))
+    flow.add(moves.ChooseIdentity(drv.adapter, drv.system_uuid, instance,
+                                  ledger))
     flow.add(tf_vm.Create(drv.adapter, drv.system_uuid, instance,
                           fabrics=drv.settings.fabrics,
-                          host_w=drv.host_wrapper))
+                          host_w=drv.host_wrapper, uuid_from_flow=True))
     for npiv in volumes:
         flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
     flow.add(stg_ftsk)
@@ -163,7 +164,8 @@ def come_back(drv, instance, block_device_info, power_on):
     own = None if uuid == vm.lpar_uuid(instance) else uuid
     flow = tf_lf.Flow('migrate_revert_%s' % instance.uuid)
     flow.add(moves.UnstageOnFailure(drv._npiv(instance), ledger),
-             moves.FindLpar(drv.adapter, drv.system_uuid, instance, uuid),
+             moves.FindLpar(drv.adapter, drv.system_uuid, instance, uuid,
+                            lpar_w=lpar_w),
              moves.SetKey(instance, vm.LPAR_UUID_KEY, own, ledger,
                           'identity_of_before'))
     for npiv in volumes:

@@ -78,42 +78,64 @@ class SetKey(task.Task):
                          _set_key, self.instance, self.key, self.old)
 
 
-class KeepKey(task.Task):
-    """Nothing now; the key's value of now back if a later step fails.
+class ChooseIdentity(task.Task):
+    """The UUID the destination LPAR is created with, recorded first.
 
-    Before ``vm.create``, which records the UUID the platform chose: a
-    failed move must not leave the instance pointing at a deleted LPAR.
+    The derived UUID when the console has no partition holding it (a
+    console of its own, a second move); otherwise one of our own
+    (:func:`vm.fresh_uuid`), recorded in ``vm.LPAR_UUID_KEY`` and saved
+    before the create, so that even a create whose reply is lost leaves a
+    partition provably the instance's.  Undo: the key of before.
     """
 
-    def __init__(self, instance, key, ledger):
-        super().__init__('keep_%s_%s' % (key, instance.uuid))
+    def __init__(self, adapter, system_uuid, instance, ledger):
+        super().__init__('choose_identity_%s' % instance.uuid,
+                         provides='lpar_uuid')
+        self.adapter = adapter
+        self.system_uuid = system_uuid
         self.instance = instance
-        self.key = key
         self.ledger = ledger
         self.old = None
+        self.chosen = None
 
     def execute(self):
-        self.old = (self.instance.system_metadata or {}).get(self.key)
+        self.old = (self.instance.system_metadata or {}).get(
+            vm.LPAR_UUID_KEY)
+        self.chosen = vm.fresh_uuid(self.adapter, self.system_uuid,
+                                    self.instance)
+        if self.chosen:
+            LOG.info('The derived LPAR UUID is held by the source LPAR: '
+                     'creating this one as %s', self.chosen,
+                     instance=self.instance)
+            _set_key(self.instance, vm.LPAR_UUID_KEY, self.chosen)
+        return self.chosen
 
     def revert(self, *args, **kwargs):
-        if (self.instance.system_metadata or {}).get(self.key) == self.old:
+        if self.chosen is None:
             return
-        self.ledger.undo('Putting back %s of %s' % (self.key,
+        self.ledger.undo('Putting back %s of %s' % (vm.LPAR_UUID_KEY,
                                                      self.instance.uuid),
-                         _set_key, self.instance, self.key, self.old)
+                         _set_key, self.instance, vm.LPAR_UUID_KEY, self.old)
 
 
 class FindLpar(task.Task):
-    """The LPAR ``lpar_uuid`` of the system, proved by its UUID."""
+    """The LPAR ``lpar_uuid`` of the system, proved by its UUID.
 
-    def __init__(self, adapter, system_uuid, instance, lpar_uuid):
+    ``lpar_w``: that LPAR as the caller just read it (no second GET).
+    """
+
+    def __init__(self, adapter, system_uuid, instance, lpar_uuid,
+                 lpar_w=None):
         super().__init__('find_lpar_%s' % instance.uuid, provides='lpar_wrap')
         self.adapter = adapter
         self.system_uuid = system_uuid
         self.instance = instance
         self.lpar_uuid = lpar_uuid
+        self.lpar_w = lpar_w
 
     def execute(self):
+        if self.lpar_w is not None:
+            return self.lpar_w
         lpar_w = vm.get_by_uuid(self.adapter, self.system_uuid,
                                 self.lpar_uuid)
         if lpar_w is None:

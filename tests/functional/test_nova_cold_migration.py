@@ -75,8 +75,8 @@ class TestColdMigrateToAnotherSystem(ColdMigrationTestBase):
         self.assertEqual('host-b', server['OS-EXT-SRV-ATTR:host'])
         inst = self.instance(server)
         # Until confirm both LPARs live: the source, stopped and unmapped,
-        # keeps the derived UUID; the destination has the one the platform
-        # chose (the console refused the derived one), recorded.
+        # keeps the derived UUID; the destination has one of nova-npiv's
+        # own (the source holds the derived one), recorded.
         src_uuid = inst.system_metadata[moves.SOURCE_LPAR_KEY]
         self.assertEqual(vm.lpar_uuid(inst), src_uuid)
         src = [lp for lp in self.sim.model.lpars('sys-a')

@@ -22,6 +22,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import managed_system as pvm_ms
 from taskflow.patterns import linear_flow as tf_lf
 
+from nova_npiv import cold_migration
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
@@ -395,41 +396,58 @@ class NPIVDriver(driver.ComputeDriver):
                 # One instance's failure must not leave the others stuck.
                 LOG.error('Hard reboot failed: %s', exc, instance=instance)
 
-    # -- resize (same managed system) ------------------------------------
+    # -- resize and cold migration ---------------------------------------
 
     def migrate_disk_and_power_off(self, context, instance, dest, flavor,
                                    network_info, block_device_info=None,
                                    timeout=0, retry_interval=0):
-        """Stop the LPAR for a resize on this host; refuse any other host.
+        """Stop the LPAR; unmap it too when it leaves this host.
 
-        No disk is copied (every disk is a Cinder volume) and the vFC
-        mappings stay as they are: the LPAR is the same one afterwards.
+        No disk is copied (every disk is a Cinder volume).  On this host the
+        vFC mappings stay (the LPAR is the same one afterwards); to another
+        host they go, so the destination can map the same WWPNs
+        (:mod:`nova_npiv.cold_migration`).
         """
-        resize.check_same_host(context, instance, self.settings.host,
-                               self.nodename)
-        resize.power_off(self.adapter, self.system_uuid, instance, timeout)
+        migration = resize.check_migration(context, instance,
+                                           self.settings.host, self.nodename)
+        if cold_migration.leaves_host(migration):
+            cold_migration.leave(self, instance, migration, timeout)
+        else:
+            resize.power_off(self.adapter, self.system_uuid, instance,
+                             timeout)
         return '[]'
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        """Reshape the LPAR to the new flavor (``instance.flavor``)."""
+        """Reshape the LPAR to ``instance.flavor``, or build it here."""
+        if cold_migration.leaves_host(migration):
+            cold_migration.arrive(self, instance, block_device_info,
+                                  power_on)
+            return
         self._run(resize.reshape_flow(self.adapter, self.host_wrapper,
                                       instance, 'resize', power_on),
                   instance)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        """Nothing to clean: on one system the old and new guest are the
-        same LPAR, already in its new shape, with the same mappings."""
+        """On one system old and new guest are the same LPAR, already in its
+        new shape: nothing to clean.  Else the source LPAR goes."""
+        if cold_migration.leaves_host(migration):
+            cold_migration.confirm(self, instance)
+            return
         LOG.info('Resize confirmed: nothing to clean up on the same '
                  'managed system', instance=instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
-        """Reshape the LPAR back: nova has restored the old flavor as
-        ``instance.flavor`` before this call."""
+        """Reshape the LPAR back, or map the source LPAR again: nova has
+        restored the old flavor as ``instance.flavor`` before this call."""
+        if cold_migration.leaves_host(migration):
+            cold_migration.come_back(self, instance, block_device_info,
+                                     power_on)
+            return
         self._run(resize.reshape_flow(self.adapter, self.host_wrapper,
                                       instance, 'resize_revert', power_on),
                   instance)

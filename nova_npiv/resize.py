@@ -8,8 +8,7 @@ The vFC adapters, their mappings and the instance's WWPNs are never
 touched: the LPAR keeps its slots, the SAN keeps its zoning.
 
 Resize and cold migration to another host (so another managed system) are
-not implemented: they are refused before anything changes, the way nova
-rolls back cleanly (see :func:`check_same_host`).
+:mod:`nova_npiv.cold_migration`'s; :func:`check_migration` tells them apart.
 
 Which host nova resizes to is read from the migration record, not from the
 ``dest`` argument: that is the destination's ``my_ip``, which two
@@ -49,33 +48,30 @@ def migration_of(context, instance):
         return None
 
 
-def _same_host(migration, host, nodename):
-    return (migration is not None and
-            migration.source_compute == host and
-            migration.dest_compute == host and
-            migration.dest_node in (None, nodename))
+def check_migration(context, instance, host, nodename):
+    """nova's migration record of the resize, when this driver can do it.
 
-
-def check_same_host(context, instance, host, nodename):
-    """Refuse a resize or migration that leaves this managed system.
-
-    Raised as nova's ``InstanceFaultRollback`` around a
-    ``MigrationPreCheckError``: nova's ``resize_instance`` then puts the
-    instance back in the state it had (ACTIVE or STOPPED, task cleared),
-    sets the migration to error, gives the allocations back to the source
-    and records the reason as the instance fault.  Any other exception
-    would leave the instance in ERROR.
+    The migration is taken if it stays on this host and node (the LPAR is
+    reshaped) or leaves for another host (see :mod:`.cold_migration`).
+    Without a record nothing proves where the instance goes; a node of this
+    host that is not ours cannot be a destination either.  Both are refused
+    as nova's ``InstanceFaultRollback`` around a ``MigrationPreCheckError``:
+    nova's ``resize_instance`` then puts the instance back in the state it
+    had (ACTIVE or STOPPED, task cleared), sets the migration to error,
+    gives the allocations back to the source and records the reason as the
+    instance fault.  Any other exception would leave the instance in ERROR.
     """
     migration = migration_of(context, instance)
-    if _same_host(migration, host, nodename):
-        return
-    where = ('to host %s (node %s)' % (migration.dest_compute,
-                                        migration.dest_node)
+    if migration is not None and (
+            migration.dest_compute != host or
+            migration.dest_node in (None, nodename)):
+        return migration
+    where = ('to node %s of this host, which drives %s'
+             % (migration.dest_node, nodename)
              if migration is not None
              else 'without a migration record to prove the destination')
-    reason = ('nova-npiv resizes an instance on the same managed system '
-              'only (allow_resize_to_same_host); resize or cold migration %s '
-              'is not supported: nothing was changed' % where)
+    reason = ('nova-npiv cannot resize or migrate instance %s %s: nothing '
+              'was changed' % (instance.uuid, where))
     LOG.warning(reason, instance=instance)
     raise nova_exc.InstanceFaultRollback(
         inner_exception=nova_exc.MigrationPreCheckError(reason=reason))

@@ -19,6 +19,7 @@ their names apart, the name part keeps them readable for operators.
 
 import copy
 import re
+import uuid as uuid_lib
 
 from nova.compute import power_state
 from nova import exception as nova_exc
@@ -292,7 +293,8 @@ def _create(lpar_w, system_uuid, attempt, asked_uuid):
         raise
 
 
-def create(adapter, system_uuid, instance, attempt=None, host_w=None):
+def create(adapter, system_uuid, instance, attempt=None, host_w=None,
+           uuid=None):
     """Create the LPAR, with the UUID derived from the instance if possible.
 
     An HMC refuses a UUID that a partition of another managed system still
@@ -303,12 +305,16 @@ def create(adapter, system_uuid, instance, attempt=None, host_w=None):
     then nothing is created and InstanceExists is raised.
 
     ``host_w``: the managed system's wrapper (read when None), which
-    shapes the LPAR (:func:`build`).
+    shapes the LPAR (:func:`build`).  ``uuid``: the UUID to ask for instead
+    of the derived one, already recorded by the caller (see
+    :func:`fresh_uuid`).
     """
     attempt = attempt if attempt is not None else CreateAttempt()
     if host_w is None:
         host_w = pvm_ms.System.get(adapter, uuid=system_uuid)
     lpar_w = build(adapter, instance, host_w=host_w)
+    if uuid:
+        lpar_w.uuid = uuid
     try:
         return _create(lpar_w, system_uuid, attempt, lpar_w.uuid)
     except pvm_exc.HttpError as err:
@@ -329,6 +335,26 @@ def create(adapter, system_uuid, instance, attempt=None, host_w=None):
     instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
     instance.save()
     return created
+
+
+def fresh_uuid(adapter, system_uuid, instance):
+    """A UUID of our own for the LPAR, if the derived one is taken, or None.
+
+    None when no partition of the console holds the derived UUID, or one of
+    this system does (then :func:`create` finds the instance's own LPAR).
+    Otherwise (the source LPAR of a move to this system still holds it) a
+    UUID of the instance on this system, derived from both UUIDs, which
+    the caller records *before* the create: a create whose reply is lost
+    then leaves a partition its UUID proves to be the instance's, which
+    the revert can delete, where a UUID the platform chose would leave one
+    nothing proves.  Derived, not random, so that a retry asks for the
+    same one.
+    """
+    holder = _holder(adapter, lpar_uuid(instance))
+    if holder is None or on_system(holder, system_uuid):
+        return None
+    return lpar_uuid_of(str(uuid_lib.uuid5(
+        uuid_lib.UUID(str(instance.uuid)), str(system_uuid).lower())))
 
 
 def _holder(adapter, uuid):

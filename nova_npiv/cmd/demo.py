@@ -15,6 +15,7 @@ from nova.compute import task_states
 from nova import objects
 
 from nova_npiv.cmd import tables
+from nova_npiv import cold_migration
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
@@ -64,6 +65,8 @@ class Demo(object):
                 ('attach a third volume', self.step_attach),
                 ('detach the third volume', self.step_detach),
                 ('live-migrate to host-b', self.step_migrate),
+                ('resize to host-a (bigger flavor), confirm',
+                 self.step_resize),
                 ('delete', self.step_delete),
             ]
             for index, (name, func) in enumerate(steps, 1):
@@ -204,16 +207,56 @@ class Demo(object):
                          'fabric %s: partner WWPN is not the active one '
                          'after migration' % fabric)
 
+    def step_resize(self):
+        """Resize to the other system: nova's calls on both hosts.
+
+        The source's ``migrate_disk_and_power_off`` checks nova's migration
+        record (the demo has no nova database) and then runs
+        :func:`cold_migration.leave`, which is called here.
+        """
+        src, dst = self.drivers['host-b'], self.drivers['host-a']
+        migration = objects.Migration(
+            source_compute='host-b', source_node='sys-b',
+            dest_compute='host-a', dest_node='sys-a')
+        wwpns = sorted(fabric_meta.active_wwpns(self.inst, ['A', 'B']))
+        pairs = set(fabric_meta.all_wwpns(self.inst, ['A', 'B']))
+        cold_migration.leave(src, self.inst, migration, 60)
+        # One WWPN is never logged in twice: the source maps none of them
+        # any more before the destination stages them.
+        still = [m for m in self.sim.model.mappings()
+                 if m.system == 'sys-b' and pairs & set(m.wwpns)]
+        self._expect(not still, 'the source still maps %d adapter(s) of '
+                     'the instance' % len(still))
+        self.inst.host, self.inst.node = 'host-a', 'sys-a'
+        self.inst.flavor = objects.Flavor(memory_mb=8192, vcpus=4,
+                                          root_gb=0, extra_specs={})
+        conn = dst.get_volume_connector(self.inst)
+        self._expect(sorted(conn['wwpns']) == wwpns,
+                     'the destination connector must carry the same WWPNs')
+        for bdm in self.bdms:
+            bdm['connection_info'] = self.cinder.connection_info(
+                bdm['connection_info']['serial'], conn)
+        dst.finish_migration(
+            self.ctxt, migration, self.inst, '[]', None, None, True, {},
+            block_device_info={'block_device_mapping': self.bdms})
+        src.confirm_migration(self.ctxt, migration, self.inst, None)
+        self._expect_instance_on('sys-a')
+        self._expect(not self._staging(), 'staging mappings left behind')
+        lpar = self._lpars()[0]
+        self._expect((lpar.memory_mb, lpar.vcpus) == (8192, 4),
+                     'LPAR is %d MB / %d vCPUs, not 8192 / 4'
+                     % (lpar.memory_mb, lpar.vcpus))
+
     def step_delete(self):
-        self.drivers['host-b'].destroy(self.ctxt, self.inst, None,
-                                       {'block_device_mapping': self.bdms})
-        uuid = vm.lpar_uuid(self.inst)
+        host = self.inst.host
+        self.drivers[host].destroy(self.ctxt, self.inst, None,
+                                   {'block_device_mapping': self.bdms})
+        uuids = set(vm.known_uuids(self.inst))
         left = [m for m in self.sim.model.mappings()
-                if m.client_lpar_uuid == uuid]
+                if (m.client_lpar_uuid or '').upper() in uuids]
         self._expect(not left, '%d mapping(s) of the instance left'
                      % len(left))
-        self._expect(not [lp for lp in self.sim.model.lpars()
-                          if lp.uuid == uuid], 'LPAR left behind')
+        self._expect(not self._lpars(), 'LPAR left behind')
         self._expect(not self._staging(), 'staging mappings left behind')
         self._expect(self._capacity() == self.capacity_at_start,
                      'NPIV capacity not back to where it started')
@@ -237,15 +280,21 @@ class Demo(object):
         self._expect(posts == 0, '%d VIOS update(s) sent, expected none'
                      % posts)
 
+    def _lpars(self):
+        """The instance's LPARs, by the UUIDs that prove them its."""
+        uuids = set(vm.known_uuids(self.inst))
+        return [lp for lp in self.sim.model.lpars()
+                if lp.uuid.upper() in uuids]
+
     def _expect_instance_on(self, system):
-        uuid = vm.lpar_uuid(self.inst)
-        lpars = [lp for lp in self.sim.model.lpars() if lp.uuid == uuid]
+        lpars = self._lpars()
+        uuids = {lp.uuid for lp in lpars}
         self._expect(len(lpars) == 1 and lpars[0].system == system,
                      'LPAR is not (only) on %s' % system)
         self._expect(lpars[0].state == 'running', 'LPAR is %s, not running'
                      % lpars[0].state)
         maps = [m for m in self.sim.model.mappings()
-                if m.client_lpar_uuid == uuid]
+                if m.client_lpar_uuid in uuids]
         self._expect(len(maps) == 2 and {m.system for m in maps} == {system},
                      'expected 2 instance mappings on %s, found %s'
                      % (system, [(m.system, m.vios) for m in maps]))

@@ -25,9 +25,12 @@ class Create(task.Task):
     """
 
     def __init__(self, adapter, system_uuid, instance, fabrics=(),
-                 host_w=None):
+                 host_w=None, uuid_from_flow=False):
+        # ``uuid_from_flow``: the UUID to ask for is an earlier task's
+        # ``lpar_uuid`` (None: the derived one).
         super().__init__('create_lpar_%s' % instance.uuid,
-                         provides='lpar_wrap')
+                         provides='lpar_wrap',
+                         requires=('lpar_uuid',) if uuid_from_flow else ())
         self.adapter = adapter
         self.host_w = host_w
         self.system_uuid = system_uuid
@@ -35,12 +38,13 @@ class Create(task.Task):
         self.fabrics = list(fabrics)
         self.attempt = vm.CreateAttempt()
 
-    def execute(self):
+    def execute(self, lpar_uuid=None):
         self.attempt = vm.CreateAttempt()
         return vm.create(self.adapter, self.system_uuid, self.instance,
-                         attempt=self.attempt, host_w=self.host_w)
+                         attempt=self.attempt, host_w=self.host_w,
+                         uuid=lpar_uuid)
 
-    def revert(self, result, flow_failures):
+    def revert(self, result, flow_failures, **kwargs):
         lpar_uuid = getattr(result, 'uuid', None)
         try:
             if lpar_uuid is None:

@@ -23,6 +23,7 @@ import collections
 import re
 
 from nova_npiv import fabric_meta
+from nova_npiv.tasks import moves
 from nova_npiv.testing import world as world_lib
 from nova_npiv import vm
 from nova_npiv.volume import migration as migration_data
@@ -34,7 +35,8 @@ State = collections.namedtuple(
 
 def _meta(inst):
     prefixes = (fabric_meta.STATE_PREFIX, fabric_meta.MAP_PREFIX,
-                migration_data.KEY_PREFIX)
+                migration_data.KEY_PREFIX, vm.LPAR_UUID_KEY,
+                moves.SOURCE_LPAR_KEY)
     return tuple(sorted((k, v) for k, v in inst.system_metadata.items()
                         if k.startswith(prefixes)))
 
@@ -64,12 +66,31 @@ def _partitions(model):
 OWN = '*'
 
 
-def _owned(lpar_uuid, wwpns, client_uuid, href_uuid, slot_wwpns):
-    return (lpar_uuid in (client_uuid, href_uuid) or
+def own_uuids(inst):
+    """Every partition UUID that is the instance's: the derived one, the
+    one recorded when the platform chose it, and the source LPAR's of a
+    move to another system until confirm or revert."""
+    uuids = set(vm.known_uuids(inst))
+    if moves.source_lpar_uuid(inst):
+        uuids.add(moves.source_lpar_uuid(inst))
+    return uuids
+
+
+def _uuid_set(lpar_uuids):
+    if lpar_uuids is None:
+        return set()
+    if isinstance(lpar_uuids, str):
+        return {lpar_uuids.upper()}
+    return {u.upper() for u in lpar_uuids}
+
+
+def _owned(lpar_uuids, wwpns, client_uuid, href_uuid, slot_wwpns):
+    return (bool(lpar_uuids & {client_uuid, href_uuid}) or
             bool(set(slot_wwpns) & wwpns))
 
 
 def _slots(model, lpar_uuid, wwpns):
+    lpar_uuid = _uuid_set(lpar_uuid)
     slots, own = [], collections.defaultdict(list)
     for m in model.mappings():
         client_uuid = (m.client_lpar_uuid or '-').upper()
@@ -101,8 +122,7 @@ def snapshot(world):
     """
     model = world.sim.model
     meta = _meta(world.inst)
-    slots, own = _slots(model, world.lpar_uuid.upper(),
-                        _recorded(meta))
+    slots, own = _slots(model, own_uuids(world.inst), _recorded(meta))
     return State(_partitions(model), slots, own,
                  world_lib.capacity(world.sim), meta)
 
@@ -168,30 +188,52 @@ def outside(state, lpar_uuid, wwpns):
     replaced by ``available + slots bound to the port``, which only a
     leaked or stolen NPIV port changes whoever owns the slots.
     """
-    uuid = lpar_uuid.upper()
+    uuids = _uuid_set(lpar_uuid)
     slots = tuple(s for s in state.mappings
-                  if not _owned(uuid, wwpns, s.client_uuid, s.href_uuid,
+                  if not _owned(uuids, wwpns, s.client_uuid, s.href_uuid,
                                 s.wwpns))
     bound = collections.Counter((s.system, s.vios, s.port)
                                 for s in state.mappings if s.port)
     cap = tuple((system, vios, port, free + bound[(system, vios, port)])
                 for system, vios, port, free in state.capacity)
-    return State(tuple(p for p in state.partitions if p.uuid != uuid),
+    return State(tuple(p for p in state.partitions if p.uuid not in uuids),
                  slots, (), cap, ())
 
 
 def console_problems(world, before, state, wwpns=()):
     """Everything that changed on the console and is not the instance's."""
     wwpns = recorded_wwpns(before, state) | set(wwpns)
+    uuids = own_uuids(world.inst) | _recorded_uuids(before, state)
     return ['outside the instance: %s' % d for d in describe_diff(
-        outside(before, world.lpar_uuid, wwpns),
-        outside(state, world.lpar_uuid, wwpns))]
+        outside(before, uuids, wwpns),
+        outside(state, uuids, wwpns))]
+
+
+def _recorded_uuids(*states):
+    """LPAR UUIDs the instance's metadata names in any of ``states``: a
+    revert forgets the destination LPAR it deleted."""
+    keys = (vm.LPAR_UUID_KEY, moves.SOURCE_LPAR_KEY)
+    return {v.upper() for st in states for k, v in st.metadata
+            if k in keys and v}
 
 
 def instance_lpars(world, inst=None):
     """The LPARs (on any system) of ``inst`` (default: the world's)."""
-    uuid = vm.lpar_uuid(inst or world.inst).upper()
+    uuids = own_uuids(inst or world.inst)
+    return [lp for lp in world.sim.model.lpars() if lp.uuid.upper() in uuids]
+
+
+def source_lpars(world):
+    """The LPAR a move to another system left, until confirm or revert."""
+    uuid = moves.source_lpar_uuid(world.inst)
     return [lp for lp in world.sim.model.lpars() if lp.uuid.upper() == uuid]
+
+
+def _moved_lpars(world, inst=None):
+    """The instance's LPARs but the source one of a move."""
+    source = moves.source_lpar_uuid(inst or world.inst)
+    return [lp for lp in instance_lpars(world, inst)
+            if lp.uuid.upper() != source]
 
 
 def consistency_problems(world, fabrics=world_lib.FABRICS, instances=None):
@@ -241,8 +283,8 @@ def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
                        explained):
     problems = []
     name = '' if inst is world.inst else 'instance %s: ' % inst.uuid
-    uuid = vm.lpar_uuid(inst).upper()
-    inst_lpars = instance_lpars(world, inst)
+    uuids = own_uuids(inst)
+    inst_lpars = _moved_lpars(world, inst)
     if len(inst_lpars) > 1:
         problems.append('%sLPAR of the instance on %d systems'
                         % (name, len(inst_lpars)))
@@ -259,7 +301,7 @@ def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
             mine.add(key)
             found = by_pair.get(key, [])
             to_inst = [m for m in found
-                       if (m.client_lpar_uuid or '').upper() == uuid]
+                       if (m.client_lpar_uuid or '').upper() in uuids]
             to_stg = [m for m in found
                       if (m.system, m.client_lpar_id) in staging]
             if rec.state == fabric_meta.INST_MAPPED:
@@ -287,7 +329,7 @@ def _instance_problems(world, inst, fabrics, by_pair, maps, staging,
                                  for m in found)))
     for m in maps:
         pair = frozenset(w.lower() for w in m.wwpns)
-        if (m.client_lpar_uuid or '').upper() == uuid and pair not in mine:
+        if (m.client_lpar_uuid or '').upper() in uuids and pair not in mine:
             problems.append('%smapping %s/%s %s of the instance (%s) is not '
                             'in its metadata'
                             % (name, m.system, m.vios, m.vfchost,
@@ -315,16 +357,17 @@ def unmapped_with_wwpns(world, fabrics=world_lib.FABRICS, allow_absent=True):
 def mapped_to_instance(world, system, fabrics=world_lib.FABRICS,
                        state='running'):
     """Problems unless the instance runs on ``system`` with every fabric
-    mapped to it (and nowhere else)."""
+    mapped to it (and nowhere else).  The LPAR a move to another system
+    left behind until confirm is not counted (see :func:`source_lpars`)."""
     problems = []
-    lpars = instance_lpars(world)
+    lpars = _moved_lpars(world)
     if [(lp.system, lp.state) for lp in lpars] != [(system, state)]:
         problems.append('instance LPAR is %s, expected %s on %s'
                         % ([(lp.system, lp.state) for lp in lpars] or
                            'missing', state, system))
-    uuid = world.lpar_uuid.upper()
+    uuids = own_uuids(world.inst)
     maps = [m for m in world.sim.model.mappings()
-            if (m.client_lpar_uuid or '').upper() == uuid]
+            if (m.client_lpar_uuid or '').upper() in uuids]
     for fabric in fabrics:
         try:
             rec = fabric_meta.get_fabric(world.inst, fabric)
@@ -356,9 +399,9 @@ def gone(world):
         except Exception:
             continue
         pairs.update(frozenset(p.split()) for _, p in rec.port_map)
-    uuid = world.lpar_uuid.upper()
+    uuids = own_uuids(world.inst)
     left = [m for m in world.sim.model.mappings()
-            if (m.client_lpar_uuid or '').upper() == uuid or
+            if (m.client_lpar_uuid or '').upper() in uuids or
             frozenset(w.lower() for w in m.wwpns) in pairs]
     if left:
         problems.append('%d mapping(s) of the instance left' % len(left))

@@ -16,6 +16,7 @@ import abc
 from nova import objects
 
 from nova_npiv import fabric_meta
+from nova_npiv.tasks import moves
 from nova_npiv.testing import invariants
 from nova_npiv.testing import world as world_lib
 
@@ -290,6 +291,95 @@ class ResizeRevert(Resize):
                 _shape_problems(world, self.old_flavor, 'running'))
 
 
+class ColdMigrate(Scenario):
+    """Cold migration of a running instance from sys-a (host-a) to sys-b:
+    the source stops and unmaps its LPAR, the destination maps the same
+    WWPNs to a new one (nova's connector call, then finish_migration).
+
+    A failure on the source leaves everything as before.  A failure on
+    the destination leaves nothing there: the source LPAR stopped and
+    unmapped, the fabrics unmapped with their WWPNs (nova puts the server
+    in ERROR).  The retry runs what failed again."""
+
+    name = 'cold migration'
+    hosts = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        world.cold_migrate_source()
+        world.cold_migrate_destination()
+
+    def retry(self, world):
+        if world.inst.host == 'host-a':
+            world.cold_migrate_source()
+        world.cold_migrate_destination()
+
+    def done(self, world):
+        return (invariants.mapped_to_instance(world, 'sys-b') +
+                _left_source(world))
+
+    def rolled_back(self, world, before):
+        if world.inst.host == 'host-a':
+            return ['not as before']   # the source's failure: undone
+        problems = _left_source(world)
+        if [lp for lp in invariants.instance_lpars(world)
+                if lp.system == 'sys-b']:
+            problems.append('an LPAR of the instance is left on sys-b')
+        return problems + invariants.unmapped_with_wwpns(world)
+
+
+class ColdMigrateRevert(ColdMigrate):
+    """Revert of that cold migration: the destination's destroy, then the
+    source LPAR mapped again (nova's connector call on the source, then
+    finish_revert_migration) and started.
+
+    A failure leaves the source LPAR on sys-a stopped (never deleted), and
+    at most the destination's LPAR on sys-b, as the metadata says: the
+    destroy cannot be undone, a failed map-back is unmapped again.  The
+    retry runs the revert again."""
+
+    name = 'cold migration revert'
+
+    def prepare(self, world):
+        super().prepare(world)
+        super().operate(world)
+
+    def operate(self, world):
+        world.revert_cold_migration()
+
+    def retry(self, world):
+        world.revert_cold_migration()
+
+    def done(self, world):
+        problems = invariants.mapped_to_instance(world, 'sys-a')
+        if world.inst.system_metadata.get(moves.SOURCE_LPAR_KEY):
+            problems.append('the source LPAR is still recorded')
+        return problems
+
+    def rolled_back(self, world, before):
+        problems = _left_source(world)
+        if len([lp for lp in invariants.instance_lpars(world)
+                if lp.system == 'sys-b']) > 1:
+            problems.append('more than one LPAR of the instance on sys-b')
+        return problems
+
+
+def _left_source(world):
+    """Problems unless the source LPAR is on sys-a, stopped, unmapped."""
+    lpars = invariants.source_lpars(world)
+    if [(lp.system, lp.state) for lp in lpars] != \
+            [('sys-a', 'not activated')]:
+        return ['source LPAR is %s, expected stopped on sys-a'
+                % [(lp.system, lp.state) for lp in lpars]]
+    uuid = lpars[0].uuid.upper()
+    if [m for m in world.sim.model.mappings()
+            if (m.client_lpar_uuid or '').upper() == uuid]:
+        return ['the source LPAR is still mapped']
+    return []
+
+
 def _shape_problems(world, flavor, state):
     lpars = invariants.instance_lpars(world)
     got = [(lp.memory_mb, lp.vcpus, lp.state) for lp in lpars]
@@ -299,7 +389,8 @@ def _shape_problems(world, flavor, state):
 
 
 SCENARIOS = (Spawn(), Attach(), AttachNewFabric(), Detach(), Delete(),
-             DeleteStaged(), LiveMigrate(), Resize(), ResizeRevert())
+             DeleteStaged(), LiveMigrate(), Resize(), ResizeRevert(),
+             ColdMigrate(), ColdMigrateRevert())
 
 
 def scenario(name):

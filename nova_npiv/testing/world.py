@@ -13,6 +13,7 @@ one place, next to the reasons for it.
 from nova.compute import task_states
 from nova import objects
 
+from nova_npiv import cold_migration
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
@@ -168,6 +169,62 @@ class World(object):
 
 class MigrationRolledBack(Exception):
     """The live migration failed and nova's rollback ran (its status)."""
+
+    # -- resize / cold migration to another system -----------------------
+
+    def migration(self, src_host='host-a', dst_host='host-b'):
+        return objects.Migration(
+            source_compute=src_host, source_node=self.systems[src_host],
+            dest_compute=dst_host, dest_node=self.systems[dst_host])
+
+    def cold_migrate_source(self, src_host='host-a', dst_host='host-b'):
+        """The source's ``migrate_disk_and_power_off``, after the check of
+        nova's migration record (which the harness has no database for):
+        :func:`cold_migration.leave`, as the driver calls it."""
+        cold_migration.leave(self.drivers[src_host], self.inst,
+                             self.migration(src_host, dst_host), 60)
+        # resize_instance: the instance is the destination's from now on.
+        self.inst.host, self.inst.node = dst_host, self.systems[dst_host]
+
+    def cold_migrate_destination(self, src_host='host-a', dst_host='host-b'):
+        """finish_resize on the destination: the attachments updated with
+        its connector, then finish_migration."""
+        dst = self.drivers[dst_host]
+        inst = self.inst
+        inst.task_state = task_states.RESIZE_FINISH
+        try:
+            self._reconnect(dst)
+            dst.finish_migration(
+                self.ctxt, self.migration(src_host, dst_host), inst, '[]',
+                None, None, False, {},
+                block_device_info={'block_device_mapping': self.bdms})
+        finally:
+            inst.task_state = None
+
+    def revert_cold_migration(self, src_host='host-a', dst_host='host-b'):
+        """revert_resize: destroy on the destination; then, on the source,
+        the attachments updated with its connector and
+        finish_revert_migration."""
+        src, dst = self.drivers[src_host], self.drivers[dst_host]
+        inst = self.inst
+        inst.task_state = task_states.RESIZE_REVERTING
+        try:
+            if inst.host == dst_host:
+                dst.destroy(self.ctxt, inst, None,
+                            {'block_device_mapping': self.bdms})
+                inst.host, inst.node = src_host, self.systems[src_host]
+            self._reconnect(src)
+            src.finish_revert_migration(
+                self.ctxt, inst, None, self.migration(src_host, dst_host),
+                block_device_info={'block_device_mapping': self.bdms})
+        finally:
+            inst.task_state = None
+
+    def _reconnect(self, drv):
+        conn = drv.get_volume_connector(self.inst)
+        for bdm in self.bdms:
+            bdm['connection_info'] = self.cinder.connection_info(
+                bdm['connection_info']['serial'], conn)
 
 
 def capacity(sim):

@@ -381,6 +381,17 @@ class Deployment(object):
         check(before == after, 'start-up reconciliation touched mappings',
               before, after)
 
+        # Cold migration back to sys-a: the same WWPNs, mapped there once
+        # sys-b's mappings are gone; Cinder re-attaches with them.
+        t0 = time.monotonic()
+        self.action(sid, {'migrate': None})
+        self.wait_server(sid, 'VERIFY_RESIZE')
+        self.action(sid, {'confirmResize': None})
+        self.wait_server(sid, 'ACTIVE', task=lambda s: s[
+            'OS-EXT-SRV-ATTR:host'] == 'host-a')
+        self.timings['cold migration (s)'] = round(time.monotonic() - t0, 1)
+        self.verify('cold-migrate to sys-a', sid, [root], 'sys-a')
+
         api.nova('DELETE', '/servers/%s' % sid)
         self.wait_gone(sid)
         self.wait_volume(root, 'available')
@@ -410,14 +421,15 @@ class Deployment(object):
                    ('POST', '/servers/%s/action' % sid, {'suspend': None},
                     None),
                    ('POST', '/servers/%s/action' % sid,
-                    {'migrate': None}, None),
+                    {'changePassword': {'adminPass': 'n0t-settable'}},
+                    None),
                    ('GET', '/os-hosts/host-a/reboot', None, '2.42')]
         for method, path, body, version in refused:
             kw = {'version': version} if version else {}
             resp = self.api.nova(method, path, body, ok=None, **kw)
             check(resp.status_code == 403, 'not refused by the policy file',
                   method, path, body, resp.status_code, resp.text)
-        print('  ok  %-38s pause, suspend, cold migrate, host reboot: 403'
+        print('  ok  %-38s pause, suspend, password, host reboot: 403'
               % 'etc/nova/policy.d/nova-npiv.yaml')
 
     def staging_rationale(self, flavor, data):

@@ -56,7 +56,8 @@ class TestDemo(CLITestCase):
         self.assertEqual(0, code, out)
         for step in ('connector', 'boot from two volumes',
                      'attach a third volume', 'detach the third volume',
-                     'live-migrate to host-b', 'delete'):
+                     'live-migrate to host-b',
+                     'resize to host-a (bigger flavor), confirm', 'delete'):
             self.assertIn('%s ... ok' % step, out)
         self.assertIn('vfchost', out)
         self.assertIn('REST calls:', out)
@@ -67,7 +68,7 @@ class TestDemo(CLITestCase):
         self.assertEqual(0, code)
         doc = json.loads(out)
         self.assertTrue(doc['ok'])
-        self.assertEqual(6, len(doc['steps']))
+        self.assertEqual(7, len(doc['steps']))
         boot = doc['steps'][1]
         self.assertEqual('boot from two volumes', boot['step'])
         inst_maps = [m for m in boot['mappings']
@@ -78,17 +79,23 @@ class TestDemo(CLITestCase):
         attach = doc['steps'][2]
         self.assertEqual(0, attach['rest_calls'].get('POST VirtualIOServer',
                                                      0))
-        delete = doc['steps'][5]
+        resize = doc['steps'][5]
+        self.assertEqual({'sys-a'}, {m['system'] for m in resize['mappings']
+                                     if (m['client_lpar_name'] or '')
+                                     .startswith('instance-00000001-')})
+        delete = doc['steps'][6]
         self.assertEqual([], delete['mappings'])
 
     def test_demo_fails_when_the_driver_misbehaves(self):
-        # A driver whose delete forgets the vFC mappings must be caught.
+        # A driver that forgets to remove vFC mappings must be caught: the
+        # resize to the other system is the first step that removes some.
         self.useFixture(fixtures.MockPatch(
             'nova_npiv.volume.npiv.NPIVVolumeDriver.'
             'queue_instance_unmapping'))
         code, out = self.run_cli('demo')
         self.assertEqual(1, code)
-        self.assertIn('delete ... FAILED', out)
+        self.assertIn('resize to host-a (bigger flavor), confirm ... FAILED',
+                      out)
         self.assertIn('The demo FAILED.', out)
 
 

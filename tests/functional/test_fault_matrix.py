@@ -152,6 +152,31 @@ class MatrixTestCase(base.WorldTestCase):
                           ('POST', 'LogicalPartition')],
                          [(r.method, r.kind) for r in learn.requests][:2])
 
+    def test_cold_migration_500_everywhere_and_lost_updates(self):
+        # To another system and back: a fault on the source leaves the
+        # server as it was, one on the destination leaves nothing there
+        # (the source LPAR stopped and unmapped); a lost create reply
+        # leaves an LPAR its recorded UUID proves, which the revert
+        # deletes (the retry would otherwise meet its name).
+        self.run_matrix('cold migration', [matrix.KIND_500], runs=18)
+        learn = learned('cold migration')
+        updates = [t.index for t in learn.targets
+                   if t.method in ('POST', 'PUT')]
+        self.run_matrix('cold migration', [matrix.KIND_LOST],
+                        indexes=updates, runs=9)
+        # The source reads its LPAR once; the destination asks whether
+        # the derived UUID is held elsewhere, then creates with its own.
+        # One POST per VIOS: the source's unmapping, the destination's
+        # staging, the destination's mapping.
+        kinds = [(r.method, r.kind) for r in learn.requests]
+        self.assertEqual(2, kinds.count(('GET', 'LogicalPartition')))
+        self.assertEqual(1, kinds.count(('PUT', 'LogicalPartition')))
+        self.assertEqual(6, kinds.count(('POST', 'VirtualIOServer')))
+
+    def test_cold_migration_revert_500_everywhere(self):
+        self.run_matrix('cold migration revert', [matrix.KIND_500],
+                        runs=22)
+
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there
         # tests nothing, and says so; so does a count that is off.

@@ -1,9 +1,8 @@
 """Resize through nova's REST API, nova's services in-process.
 
 On one compute host (``allow_resize_to_same_host``) the instance's LPAR is
-reshaped offline; its WWPNs and vFC mappings never change.  A resize the
-scheduler sends to another host is refused by the source before anything
-changes, and the instance stays ACTIVE where it was.
+reshaped offline; its WWPNs and vFC mappings never change.  Resize and
+cold migration to another host: test_nova_cold_migration.
 """
 
 from nova_npiv import fabric_meta
@@ -155,54 +154,3 @@ class TestResizeSameHost(ResizeTestBase):
         self.assertEqual('running', self.lpar(server).state)
         self.assertEqual(before, self.san_view(server))
         self.assertEqual(4096, self.instance(server).flavor.memory_mb)
-
-
-class TestResizeToAnotherHost(ResizeTestBase):
-    """Two hosts; the source is excluded, so the scheduler picks host-b."""
-
-    def setUp(self):
-        super().setUp()
-        self.flags(allow_resize_to_same_host=False)
-
-    def test_refused_and_left_active_on_the_source(self):
-        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
-        before = self.san_view(server)
-        self.sim.reset_counters()
-
-        self.api.post_server_action(
-            server['id'], {'resize': {'flavorRef': self.big_flavor_id}})
-        migration = self._wait_for_migration_status(server, ['error'])
-        self.assertEqual('host-b', migration['dest_compute'])
-        self._wait_for_instance_action_event(
-            server, 'resize', 'compute_resize_instance', 'error')
-        # InstanceFaultRollback: nova puts the instance back as it was.
-        server = self._wait_for_state_change(server, 'ACTIVE')
-        self.assertIsNone(server['OS-EXT-STS:task_state'])
-        self.assertEqual('host-a', server['OS-EXT-SRV-ATTR:host'])
-        self.assertEqual(self.flavor_id, self._flavor_id(server))
-        self.assertEqual((4096, 2), self.shape(server))
-        self.assertEqual('running', self.lpar(server).state)
-        self.assertEqual(before, self.san_view(server))
-        self.assertEqual([], self.lpars_of(server, 'sys-b'))
-        self.assertEqual([], self.mappings_of(server, 'sys-b'))
-        self.assertEqual([], self.staging_mappings())
-        # Nothing was written to the console: no job, no update.
-        self.assertEqual({}, {k: n for k, n in self.sim.counters().items()
-                              if not k.startswith('GET')})
-
-        # The reason is recorded for the operator.
-        action = self.api.api_get(
-            '/servers/%s/os-instance-actions' % server['id']
-        ).body['instanceActions'][0]
-        events = self.api.api_get(
-            '/servers/%s/os-instance-actions/%s' % (server['id'],
-                                                    action['request_id'])
-        ).body['instanceAction']['events']
-        resize_events = [e for e in events
-                         if e['event'] == 'compute_resize_instance']
-        self.assertEqual('Error', resize_events[0]['result'])
-        self.assertIn('same managed system only', resize_events[0]['details'])
-        self.assertIn('to host host-b', resize_events[0]['details'])
-
-    def _flavor_id(self, server):
-        return self.instance(server).flavor.flavorid

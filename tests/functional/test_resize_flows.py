@@ -82,11 +82,12 @@ class TestResizeFlows(base.WorldTestCase):
         self.assertEqual((8192, 4), self.shape())
         self.assertEqual('not activated', self.lpar().state)
 
-    def test_other_host_is_refused_before_anything_changes(self):
+    def test_other_node_of_this_host_is_refused_before_anything_changes(
+            self):
         self.w.inst.migration_context = objects.MigrationContext(
             instance_uuid=self.w.inst.uuid, migration_id=7)
         migration = objects.Migration(source_compute='host-a',
-                                      dest_compute='host-b',
+                                      dest_compute='host-a',
                                       dest_node='sys-b')
         self.w.sim.reset_counters()
         with mock.patch.object(objects.Migration, 'get_by_id',
@@ -97,9 +98,8 @@ class TestResizeFlows(base.WorldTestCase):
                 self.w.inst, '127.0.0.1', None, None)
         self.assertIsInstance(err.inner_exception,
                               nova_exc.MigrationPreCheckError)
-        self.assertIn('same managed system only',
+        self.assertIn('to node sys-b of this host',
                       err.inner_exception.format_message())
-        self.assertIn('host-b', err.inner_exception.format_message())
         self.assertEqual('running', self.lpar().state)
         self.assertEqual(0, sum(n for k, n in self.w.sim.counters().items()
                                 if not k.startswith('GET')))

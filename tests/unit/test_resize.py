@@ -29,7 +29,7 @@ class TestHostChecks(testtools.TestCase):
 
     def refusal(self):
         err = self.assertRaises(nova_exc.InstanceFaultRollback,
-                                resize.check_same_host, self.ctxt, self.inst,
+                                resize.check_migration, self.ctxt, self.inst,
                                 'host-a', 'sys-a')
         self.assertIsInstance(err.inner_exception,
                               nova_exc.MigrationPreCheckError)
@@ -37,18 +37,23 @@ class TestHostChecks(testtools.TestCase):
 
     def test_same_host_and_node_is_taken(self):
         with self.migration('host-a', 'host-a') as get:
-            resize.check_same_host(self.ctxt, self.inst, 'host-a', 'sys-a')
+            migration = resize.check_migration(self.ctxt, self.inst,
+                                               'host-a', 'sys-a')
         get.assert_called_once_with(self.ctxt, 3)
+        self.assertEqual('host-a', migration.dest_compute)
 
-    def test_other_host_is_refused(self):
-        with self.migration('host-a', 'host-b'):
-            message = self.refusal()
-        self.assertIn('same managed system only', message)
-        self.assertIn('to host host-b', message)
+    def test_other_host_is_taken(self):
+        with self.migration('host-a', 'host-b', dest_node='sys-b'):
+            migration = resize.check_migration(self.ctxt, self.inst,
+                                               'host-a', 'sys-a')
+        self.assertEqual('host-b', migration.dest_compute)
 
     def test_other_node_of_this_host_is_refused(self):
         with self.migration('host-a', 'host-a', dest_node='sys-b'):
-            self.refusal()
+            message = self.refusal()
+        self.assertIn('to node sys-b of this host, which drives sys-a',
+                      message)
+        self.assertIn('nothing was changed', message)
 
     def test_no_migration_context_is_refused(self):
         self.inst.migration_context = None

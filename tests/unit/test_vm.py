@@ -175,6 +175,39 @@ class TestIdentity(testtools.TestCase):
                                       'ab-CE'))
 
 
+class TestFreshUuid(testtools.TestCase):
+    """The UUID a moved instance's LPAR gets while the source holds the
+    derived one: ours, the same on every try, recordable before the
+    create."""
+
+    def fresh(self, holder):
+        with mock.patch.object(vm, '_holder', return_value=holder) as get:
+            uuid = vm.fresh_uuid(mock.sentinel.adapter, 'SYS-B',
+                                 _SimInstance())
+        get.assert_called_once_with(mock.sentinel.adapter,
+                                    vm.lpar_uuid_of(fx.INSTANCE_UUID))
+        return uuid
+
+    def test_derived_uuid_when_nobody_holds_it(self):
+        self.assertIsNone(self.fresh(None))
+
+    def test_derived_uuid_when_this_system_holds_it(self):
+        # The instance's own LPAR: vm.create refuses with InstanceExists.
+        self.assertIsNone(self.fresh(mock.Mock(assoc_sys_uuid='sys-b')))
+
+    def test_own_uuid_when_another_system_holds_it(self):
+        uuid = self.fresh(mock.Mock(assoc_sys_uuid='SYS-A'))
+        self.assertNotEqual(vm.lpar_uuid_of(fx.INSTANCE_UUID), uuid)
+        self.assertEqual(uuid, uuid.upper())
+        # Derived from the instance and the system: a retry asks for it
+        # again; another system gets another.
+        self.assertEqual(uuid, self.fresh(mock.Mock(assoc_sys_uuid='SYS-A')))
+        with mock.patch.object(vm, '_holder', return_value=mock.Mock(
+                assoc_sys_uuid='SYS-A')):
+            self.assertNotEqual(uuid, vm.fresh_uuid(
+                mock.sentinel.adapter, 'SYS-C', _SimInstance()))
+
+
 class TestAnswered(testtools.TestCase):
 
     def test_http_error_replies_were_answered(self):

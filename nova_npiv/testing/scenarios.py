@@ -366,6 +366,39 @@ class ColdMigrateRevert(ColdMigrate):
         return problems
 
 
+class ColdMigrateConfirm(ColdMigrate):
+    """Confirm of that cold migration: the source LPAR is deleted.
+
+    A delete cannot be undone: a failure leaves the instance running on
+    sys-b as the migration left it, and the source LPAR (stopped,
+    unmapped, still recorded) or not.  The retry confirms again."""
+
+    name = 'cold migration confirm'
+
+    def prepare(self, world):
+        super().prepare(world)
+        super().operate(world)
+
+    def operate(self, world):
+        world.confirm_cold_migration()
+
+    def retry(self, world):
+        world.confirm_cold_migration()
+
+    def done(self, world):
+        problems = invariants.mapped_to_instance(world, 'sys-b')
+        if invariants.source_lpars(world) or \
+                world.inst.system_metadata.get(moves.SOURCE_LPAR_KEY):
+            problems.append('the source LPAR is still there or recorded')
+        return problems
+
+    def rolled_back(self, world, before):
+        problems = invariants.mapped_to_instance(world, 'sys-b')
+        if invariants.source_lpars(world):
+            problems += _left_source(world)
+        return problems
+
+
 def _left_source(world):
     """Problems unless the source LPAR is on sys-a, stopped, unmapped."""
     lpars = invariants.source_lpars(world)
@@ -390,7 +423,7 @@ def _shape_problems(world, flavor, state):
 
 SCENARIOS = (Spawn(), Attach(), AttachNewFabric(), Detach(), Delete(),
              DeleteStaged(), LiveMigrate(), Resize(), ResizeRevert(),
-             ColdMigrate(), ColdMigrateRevert())
+             ColdMigrate(), ColdMigrateRevert(), ColdMigrateConfirm())
 
 
 def scenario(name):

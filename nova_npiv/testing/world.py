@@ -201,6 +201,11 @@ class MigrationRolledBack(Exception):
         finally:
             inst.task_state = None
 
+    def confirm_cold_migration(self, src_host='host-a', dst_host='host-b'):
+        """confirm_resize: confirm_migration on the source."""
+        self.drivers[src_host].confirm_migration(
+            self.ctxt, self.migration(src_host, dst_host), self.inst, None)
+
     def revert_cold_migration(self, src_host='host-a', dst_host='host-b'):
         """revert_resize: destroy on the destination; then, on the source,
         the attachments updated with its connector and

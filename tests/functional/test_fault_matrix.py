@@ -177,6 +177,13 @@ class MatrixTestCase(base.WorldTestCase):
         self.run_matrix('cold migration revert', [matrix.KIND_500],
                         runs=22)
 
+    def test_cold_migration_confirm_500_and_lost_replies(self):
+        # A delete cannot be undone: a failed confirm leaves the server on
+        # sys-b and the source LPAR recorded, stopped and unmapped; the
+        # retry deletes it.
+        self.run_matrix('cold migration confirm',
+                        [matrix.KIND_500, matrix.KIND_LOST], runs=12)
+
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there
         # tests nothing, and says so; so does a count that is off.

@@ -76,8 +76,10 @@ class TestFactory(testtools.TestCase):
         for bad in (None, 'fibre_channel', ['fibre_channel']):
             err = self.assertRaises(exception.InvalidConnectionInfo,
                                     volume.driver_class, bad)
-            self.assertIn('field connection_info is %s, not a dict'
-                          % type(bad).__name__, str(err))
+            # No volume can be named: the message says so, not None.
+            self.assertEqual('Invalid Fibre Channel connection_info for '
+                             'volume unknown: field connection_info is %s, '
+                             'not a dict' % type(bad).__name__, str(err))
 
     def test_unhashable_type(self):
         self._not_found({'driver_volume_type': ['fibre_channel']},

@@ -36,6 +36,7 @@ the source.  No call looks an LPAR up by name.
 from nova import exception as nova_exc
 from nova.virt import driver as nova_driver
 from oslo_log import log as logging
+from pypowervm.wrappers import base_partition as pvm_bp
 from taskflow.patterns import linear_flow as tf_lf
 
 from nova_npiv import exception
@@ -188,23 +189,57 @@ def confirm(drv, instance):
     uuid = moves.source_lpar_uuid(instance)
     lpar_w = (vm.get_by_uuid(drv.adapter, drv.system_uuid, uuid)
               if uuid else None)
-    ledger = moves.Ledger()
-    flow = tf_lf.Flow('migrate_confirm_%s' % instance.uuid)
     if lpar_w is None:
         LOG.warning('No source LPAR (%s) on managed system %s to delete',
                     uuid, drv.nodename, instance=instance)
-    else:
+    drv._run(_delete_source(drv, instance, drv.system_uuid, lpar_w,
+                            'migrate_confirm'), instance)
+
+
+def remove_source(drv, instance):
+    """On delete: the source LPAR of a move that never finished.
+
+    A server left in ERROR by a failed ``finish_migration`` (or
+    ``finish_revert_migration``) keeps, stopped and unmapped, the source
+    LPAR that confirm would have deleted; nova's delete only reaches the
+    host the server is on now.  The LPAR is found by its recorded UUID on
+    any system of this console and deleted if it is stopped; one that
+    runs, or that this console does not have (another console's), is
+    reported for the operator and left alone.
+    """
+    uuid = moves.source_lpar_uuid(instance)
+    if not uuid:
+        return
+    lpar_w = vm.holder(drv.adapter, uuid)
+    if lpar_w is None or lpar_w.state != pvm_bp.LPARState.NOT_ACTIVATED:
+        LOG.warning('The source LPAR %s of an unfinished move is %s: left '
+                    'for the operator', uuid,
+                    'not on this console (deleted, or another console\'s)'
+                    if lpar_w is None else lpar_w.state, instance=instance)
+        return
+    LOG.warning('Deleting the source LPAR %s of an unfinished move',
+                uuid, instance=instance)
+    drv._run(_delete_source(drv, instance,
+                            lpar_w.assoc_sys_uuid or drv.system_uuid,
+                            lpar_w, 'remove_source'), instance)
+
+
+def _delete_source(drv, instance, system_uuid, lpar_w, name):
+    uuid = moves.source_lpar_uuid(instance)
+    ledger = moves.Ledger()
+    flow = tf_lf.Flow('%s_%s' % (name, instance.uuid))
+    if lpar_w is not None:
         flow.add(tf_vm.PowerOff(lpar_w, hard=True),
-                 moves.RemoveLeftovers(drv.adapter, drv.system_uuid,
+                 moves.RemoveLeftovers(drv.adapter, system_uuid,
                                        instance, lpar_w.uuid),
-                 tf_vm.CloseVterm(drv.adapter, drv.system_uuid, lpar_w),
-                 tf_vm.Delete(drv.adapter, drv.system_uuid, instance,
+                 tf_vm.CloseVterm(drv.adapter, system_uuid, lpar_w),
+                 tf_vm.Delete(drv.adapter, system_uuid, instance,
                               lpar_uuid=lpar_w.uuid))
     if uuid and vm.recorded_uuid(instance) == uuid:
         # The destination's LPAR has the derived UUID: the source's
-        # platform-chosen one names nothing any more.
+        # own UUID names nothing any more.
         flow.add(moves.SetKey(instance, vm.LPAR_UUID_KEY, None, ledger,
                               'forget_source_identity'))
     flow.add(moves.SetKey(instance, moves.SOURCE_LPAR_KEY, None, ledger,
                           'forget_source'))
-    drv._run(flow, instance)
+    return flow

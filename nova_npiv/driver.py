@@ -9,6 +9,7 @@ reverts what already landed.
 """
 
 from nova.compute import power_state
+from nova.compute import task_states
 from nova import context as nova_context
 from nova import exception as nova_exc
 from nova import objects
@@ -317,7 +318,10 @@ class NPIVDriver(driver.ComputeDriver):
             return
         # After an evacuation the instance belongs to another host: clean up
         # here, but leave its metadata to the new owner.
-        self._destroy(instance, instance.host in (None, self.settings.host))
+        ours = instance.host in (None, self.settings.host)
+        self._destroy(instance, ours)
+        if ours and instance.task_state != task_states.RESIZE_REVERTING:
+            cold_migration.remove_source(self, instance)
 
     def _destroy(self, instance, ours):
         npiv = self._npiv(instance)

@@ -357,6 +357,11 @@ def fresh_uuid(adapter, system_uuid, instance):
         uuid_lib.UUID(str(instance.uuid)), str(system_uuid).lower())))
 
 
+def holder(adapter, uuid):
+    """The partition of any system of this console with ``uuid``, or None."""
+    return _holder(adapter, uuid)
+
+
 def _holder(adapter, uuid):
     """The partition of any system of this console holding ``uuid``."""
     try:

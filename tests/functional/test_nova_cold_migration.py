@@ -233,3 +233,12 @@ class TestFailedColdMigration(ColdMigrationTestBase):
         for fabric in ('A', 'B'):
             self.assertEqual(fabric_meta.UNMAPPED,
                              fabric_meta.get_fabric(inst, fabric).state)
+
+        # Deleting the server in ERROR (nova asks host-b only) removes the
+        # source LPAR too, found by its recorded UUID: nothing is left.
+        self.sim.clear_faults()
+        self._delete_server(server)
+        self.assertEqual([], [lp for lp in self.sim.model.lpars()
+                              if lp.uuid.upper() == src_uuid])
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual([], self.staging_mappings())

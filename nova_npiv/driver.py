@@ -28,6 +28,7 @@ from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import recovery
+from nova_npiv import remote_console
 from nova_npiv import resize
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
@@ -477,8 +478,9 @@ class NPIVDriver(driver.ComputeDriver):
                                            src_compute_info, dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        return lpm.destination_check(instance, self.settings,
+        data = lpm.destination_check(instance, self.settings,
                                      block_migration)
+        return remote_console.advertise(data, self.adapter)
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -487,11 +489,15 @@ class NPIVDriver(driver.ComputeDriver):
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
         self._npiv(instance).migration.check_source()
+        remote_console.offer_key(self.adapter, instance)
         return dest_check_data
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
-        """Destination: choose the ports the instance's adapters move to."""
+        """Destination: trust the source console, choose the ports the
+        instance's adapters move to."""
+        remote_console.trust_source(self.adapter, context, instance,
+                                    instance.node)
         self._npiv(instance).migration.prepare_destination()
         return migrate_data
 

@@ -18,6 +18,7 @@ import threading
 import uuid as uuidlib
 
 from nova_npiv.simulator import build
+from nova_npiv.simulator import consoles
 from nova_npiv.simulator import jobs
 from nova_npiv.simulator import lpars
 from nova_npiv.simulator import queries
@@ -57,6 +58,11 @@ class Model(queries.SnapshotQueries):
         self._reserved = set()  # WWPNs handed out by GetNextWWPNs
         self.job_service = jobs.JobService(self)
         self.generation = 0
+        #: The ManagementConsole object; ``registry``: the other consoles
+        #: of this process, when there are any (see consoles.Registry).
+        self.mc = consoles.ConsoleState(spec, self.seed)
+        self.registry = None
+        self.touch(self.mc)
         with self.lock:
             for index, sys_spec in enumerate(spec['systems']):
                 build.build_system(self, index, sys_spec)

@@ -40,6 +40,7 @@ from pypowervm.tasks import migration as pvm_mig
 
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import remote_console
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv.tasks import storage as tf_stg
@@ -273,8 +274,10 @@ class NPIVMigration(object):
                     context, self.instance.uuid,
                     expected_attrs=['system_metadata']))
             lpar_w = self._lpar()
-            pvm_mig.migrate_lpar(lpar_w, system,
-                                 virtual_fc_mappings=self.mappings(targets))
+            pvm_mig.migrate_lpar(
+                lpar_w, system, virtual_fc_mappings=self.mappings(targets),
+                **remote_console.migration_kwargs(
+                    self.npiv.adapter, self.instance, system, migrate_data))
         except Exception:
             if lpar_w is None or not left_source(
                     self.npiv.adapter, self.instance, self.npiv.system_uuid):

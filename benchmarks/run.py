@@ -253,9 +253,13 @@ class Bench(object):
             self._adopt = adopt
 
         with Meter(sim) as whole:
-            data = dst.check_can_live_migrate_destination(ctxt, inst, None,
-                                                          None)
-            data = src.check_can_live_migrate_source(ctxt, inst, data)
+            with Meter(sim) as checks:
+                data = dst.check_can_live_migrate_destination(
+                    ctxt, inst, None, None)
+                # The source's public key, for a destination console.
+                data = src.check_can_live_migrate_source(ctxt, inst, data)
+            rows.append(self._row('LM: checks (both hosts)', label,
+                                  len(bdms), checks))
             data.migration = objects.Migration(dest_compute='host-b',
                                                dest_node='sys-b')
             inst.task_state = task_states.MIGRATING

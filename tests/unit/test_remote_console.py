@@ -17,7 +17,9 @@ from nova_npiv import exception
 from nova_npiv import remote_console as rc
 from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Estate
+from nova_npiv.simulator import hmc_topology
 from nova_npiv.simulator import novalink_pair
+from nova_npiv.simulator.topology import STAGING_PARTITION
 from nova_npiv.testing import harness
 from nova_npiv.testing import world as world_lib
 from nova_npiv import vm
@@ -178,3 +180,27 @@ class DriverBetweenNovaLinksTestCase(testtools.TestCase):
         self.assertEqual(
             self.world.sim.console_for('sys-a').model.mc.public_key,
             rc._get_key(self.world.inst))
+
+
+class DriverBetweenHmcsTestCase(testtools.TestCase):
+    """HMC to HMC: the user the destination advertises is its REST user,
+    and a named staging partition stands in for NovaLink's."""
+
+    def test_migrates_hmc_to_hmc(self):
+        self.addCleanup(harness.reset_conf)
+        consoles = [dict(hmc_topology(systems=(name,), seed=seed),
+                         name='hmc-%s' % name)
+                    for seed, name in ((1, 'sys-a'), (2, 'sys-b'))]
+        world = world_lib.World(
+            hosts=(('host-a', 'sys-a'), ('host-b', 'sys-b')),
+            topology=consoles, staging_partition=STAGING_PARTITION)
+        self.addCleanup(world.close)
+        world.spawn()
+        data = world.drivers['host-b'].check_can_live_migrate_destination(
+            world.ctxt, world.inst, None, None)
+        self.assertEqual('admin@127.0.0.1', data.target_connect_addr)
+        world.live_migrate()
+        lpar = world.sim.model.lpar(vm.lpar_uuid(world.inst))
+        self.assertEqual('sys-b', lpar.system)
+        self.assertEqual(2, len([m for m in world.sim.model.mappings('sys-b')
+                                 if m.client_lpar_uuid == lpar.uuid]))

@@ -537,6 +537,9 @@ class NPIVDriver(driver.ComputeDriver):
                                                block_device_info,
                                                destroy_disks=True,
                                                migrate_data=None):
+        # The source console's key, if pre_live_migration never used it
+        # (saved with the rollback's own changes).
+        remote_console.forget_key(instance)
         self._npiv(instance).migration.rollback_destination()
 
     def rollback_live_migration_at_source(self, context, instance,

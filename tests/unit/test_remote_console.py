@@ -182,6 +182,16 @@ class DriverBetweenNovaLinksTestCase(testtools.TestCase):
             rc._get_key(self.world.inst))
 
 
+    def test_rollback_at_destination_drops_an_unused_key(self):
+        self.world.drivers['host-a'].check_can_live_migrate_source(
+            self.world.ctxt, self.world.inst,
+            migrate_data_obj.LibvirtLiveMigrateData())
+        self.assertIsNotNone(rc._get_key(self.world.inst))
+        self.world.drivers['host-b'].rollback_live_migration_at_destination(
+            self.world.ctxt, self.world.inst, None, None)
+        self.assertIsNone(rc._get_key(self.world.inst))
+
+
 class DriverBetweenHmcsTestCase(testtools.TestCase):
     """HMC to HMC: the user the destination advertises is its REST user,
     and a named staging partition stands in for NovaLink's."""

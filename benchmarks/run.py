@@ -40,7 +40,7 @@ from pypowervm.utils import transaction as pvm_tx
 
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
@@ -132,7 +132,7 @@ class Bench(object):
 
     def round_trips(self):
         rows = []
-        topo = default_topology()
+        topo = co_managed_topology()
         with Simulator(topo) as sim:
             sim.latency = self.latency
             ctxt = harness.admin_context()
@@ -296,7 +296,7 @@ class Bench(object):
         rows = []
         points = []
         for count in counts:
-            topo = copy.deepcopy(default_topology())
+            topo = copy.deepcopy(co_managed_topology())
             for system in topo['systems']:
                 per_port = count // 4 + 64
                 for vios in system['vioses']:
@@ -345,7 +345,7 @@ class Bench(object):
                        the check, to plant broken state (``--self-check``).
         :returns: True if every check of this table passed.
         """
-        topo = default_topology()
+        topo = co_managed_topology()
         failures = []
         with Simulator(topo) as sim:
             sim.latency = self.latency

@@ -48,6 +48,20 @@ console_opts = [
         'ca_path',
         help='CA bundle (file or directory) used to verify the management '
              'console certificate instead of the system store.'),
+    cfg.HostAddressOpt(
+        'console_address',
+        help='Address at which other management consoles reach this '
+             "host's console, for a live migration to this host from "
+             'another console (NovaLink to NovaLink, HMC to HMC): the '
+             "source console's TargetRemoteHMCIPAddress. Default: the "
+             "'host' option, or nova's my_ip when that is a loopback name "
+             '(nova-compute on the NovaLink partition itself).'),
+    cfg.StrOpt(
+        'console_migration_user',
+        help="User of this host's console that another console logs on to "
+             'for a live migration to this host (TargetRemoteHMCUserID). '
+             "Default: 'wlp' on a NovaLink, the 'username' option on an "
+             'HMC.'),
     cfg.IntOpt(
         'conn_timeout', default=60, min=1,
         help='Seconds to wait for the management console to answer a read '

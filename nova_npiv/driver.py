@@ -30,6 +30,7 @@ from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import recovery
+from nova_npiv import remote_console
 from nova_npiv import resize
 from nova_npiv import staging as npiv_staging
 from nova_npiv.tasks import base as tf_base
@@ -504,7 +505,7 @@ class NPIVDriver(driver.ComputeDriver):
         data = lpm.destination_check(instance, self.settings,
                                      block_migration)
         self._npiv(instance).migration.offer(self.nodename)
-        return data
+        return remote_console.advertise(data, self.adapter)
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -513,12 +514,16 @@ class NPIVDriver(driver.ComputeDriver):
     def check_can_live_migrate_source(self, context, instance,
                                       dest_check_data, block_device_info=None):
         """Our records, then the platform's checks (MigrateValidate)."""
-        self._npiv(instance).migration.check_source()
+        self._npiv(instance).migration.check_source(dest_check_data)
+        remote_console.offer_key(self.adapter, instance)
         return dest_check_data
 
     def pre_live_migration(self, context, instance, block_device_info,
                            network_info, disk_info, migrate_data):
-        """Destination: choose the ports the instance's adapters move to."""
+        """Destination: trust the source console, choose the ports the
+        instance's adapters move to."""
+        remote_console.trust_source(self.adapter, context, instance,
+                                    instance.node)
         self._npiv(instance).migration.prepare_destination()
         return migrate_data
 
@@ -587,6 +592,9 @@ class NPIVDriver(driver.ComputeDriver):
                                                block_device_info,
                                                destroy_disks=True,
                                                migrate_data=None):
+        # The source console's key, if pre_live_migration never used it
+        # (saved with the rollback's own changes).
+        remote_console.forget_key(instance)
         self._npiv(instance).migration.rollback_destination()
 
     def rollback_live_migration_at_source(self, context, instance,

@@ -6,6 +6,12 @@ order nova's compute manager calls it.  Cinder is played by a few lines that
 build FC connection_info from the connector, as an FC volume driver does.
 After every step the VIOS mappings and the REST calls the step cost are
 printed, and the state the step must leave is checked.
+
+Two estates: ``novalink`` (the default), two systems each managed by its own
+NovaLink, so the live migration goes console to console (the destination
+console trusts the source's SSH key first); ``hmc``, one HMC over both
+systems with a staging partition named in nova.conf on each, migrating on
+the one console.
 """
 
 import json
@@ -17,13 +23,19 @@ from nova import objects
 from nova_npiv.cmd import tables
 from nova_npiv import cold_migration
 from nova_npiv import fabric_meta
-from nova_npiv.simulator import default_topology
-from nova_npiv.simulator import Simulator
+from nova_npiv.simulator import Estate
+from nova_npiv.simulator import topology as topo
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
 from nova_npiv import vm
 
 HOSTS = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
+TOPOLOGIES = {
+    'novalink': topo.novalink_pair,
+    'hmc': topo.hmc_topology,
+}
+DEFAULT_TOPOLOGY = 'novalink'
+
 INSTANCE_UUID = '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01'
 
 
@@ -36,7 +48,13 @@ class Demo(object):
     def __init__(self, out, as_json=False, latency=0.0, topology=None):
         self.out = out
         self.as_json = as_json
-        self.topology = topology or default_topology()
+        topology = topology or DEFAULT_TOPOLOGY
+        if isinstance(topology, str):
+            if topology not in TOPOLOGIES:
+                raise ValueError('topology must be one of %s, not %r'
+                                 % (', '.join(TOPOLOGIES), topology))
+            topology = TOPOLOGIES[topology]()
+        self.topology = topology
         self.latency = latency
         self.results = []
         self.cinder = fake_cinder.FakeCinder()
@@ -45,13 +63,22 @@ class Demo(object):
     # -- set-up ----------------------------------------------------------
 
     def _load_drivers(self, sim):
-        return {host: harness.load_driver(sim, host, system)
-                for host, system in HOSTS}
+        drivers = {}
+        for host, system in HOSTS:
+            # Without a management partition (a plain HMC) nova.conf names
+            # the staging partition; a NovaLink's is found by itself.
+            named = sim.model.lpar(topo.STAGING_PARTITION, system)
+            overrides = ({'staging_partition': topo.STAGING_PARTITION}
+                         if named is not None else {})
+            drivers[host] = harness.load_driver(sim, host, system,
+                                                **overrides)
+            sim.track_session(drivers[host].adapter)
+        return drivers
 
     # -- steps -----------------------------------------------------------
 
     def run(self):
-        with Simulator(self.topology) as sim:
+        with Estate(self.topology) as sim:
             sim.latency = self.latency
             self.sim = sim
             self.drivers = self._load_drivers(sim)
@@ -308,7 +335,7 @@ class Demo(object):
 
     def _staging(self):
         mgmt = {(lp.system, lp.id) for lp in self.sim.model.lpars()
-                if lp.is_mgmt}
+                if lp.is_mgmt or lp.name == topo.STAGING_PARTITION}
         return [m for m in self.sim.model.mappings()
                 if (m.system, m.client_lpar_id) in mgmt]
 

@@ -34,7 +34,8 @@ def _load_config(args):
 
 def cmd_demo(args):
     from nova_npiv.cmd import demo
-    return demo.run(sys.stdout, as_json=args.json, latency=args.latency)
+    return demo.run(sys.stdout, as_json=args.json, latency=args.latency,
+                    topology=args.topology)
 
 
 def cmd_sim(args):
@@ -79,6 +80,11 @@ def build_parser():
                       help='machine-readable output')
     demo.add_argument('--latency', type=float, default=0.0, metavar='SEC',
                       help='injected delay per REST request')
+    demo.add_argument('--topology', choices=('novalink', 'hmc'),
+                      default='novalink',
+                      help='novalink: two systems, a NovaLink each, migrating '
+                           'console to console (default); hmc: one HMC over '
+                           'both systems with a named staging partition')
     demo.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser(

@@ -32,9 +32,9 @@ def console_adapter(use_sim):
         finally:
             adapter.session._logoff()
         return
-    from nova_npiv.simulator import default_topology
+    from nova_npiv.simulator import co_managed_topology
     from nova_npiv.simulator import Simulator
-    with Simulator(default_topology()) as sim:
+    with Simulator(co_managed_topology()) as sim:
         for key, value in sim.powervm_conf('sys-a').items():
             if key != 'managed_system':
                 CONF.set_override(key, value, group='powervm')

@@ -16,10 +16,15 @@ from nova_npiv.simulator.state import Vios  # noqa: F401
 from nova_npiv.simulator.request_log import RequestRecord  # noqa: F401
 from nova_npiv.simulator.cli import serve_forever  # noqa: F401
 from nova_npiv.simulator.server import Simulator  # noqa: F401
+from nova_npiv.simulator.estate import Estate  # noqa: F401
+from nova_npiv.simulator.topology import co_managed_topology  # noqa: F401,E501
+from nova_npiv.simulator.topology import hmc_topology  # noqa: F401
+from nova_npiv.simulator.topology import novalink_pair  # noqa: F401
 from nova_npiv.simulator.topology import default_topology  # noqa: F401
 from nova_npiv.simulator.topology import load_topology  # noqa: F401
 from nova_npiv.simulator.topology import normalize as normalize_topology  # noqa: F401,E501
 
-__all__ = ['Simulator', 'default_topology', 'load_topology',
+__all__ = ['Simulator', 'Estate', 'default_topology', 'novalink_pair',
+           'hmc_topology', 'co_managed_topology', 'load_topology',
            'normalize_topology', 'serve_forever', 'Model', 'System', 'Vios',
            'Lpar', 'Port', 'Mapping', 'SimulatorError', 'RequestRecord']

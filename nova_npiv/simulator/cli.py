@@ -1,9 +1,10 @@
 """The simulator's command line: ``python -m nova_npiv.simulator``.
 
-Serves one :class:`~nova_npiv.simulator.server.Simulator` on 127.0.0.1
-until Ctrl-C or SIGTERM and prints, per managed system, the ``[powervm]``
-nova.conf options that point a nova-compute at it (``nova-npiv sim`` calls
-:func:`serve_forever` too).
+Serves the consoles of a topology on 127.0.0.1 (by default two
+NovaLinks, one system each, one port each; ``--console hmc``: one HMC over
+two systems with a staging partition on each) until Ctrl-C or SIGTERM, and
+prints, per managed system, the ``[powervm]`` nova.conf options that point
+a nova-compute at it (``nova-npiv sim`` calls :func:`serve_forever` too).
 """
 
 import argparse
@@ -12,7 +13,7 @@ import signal
 import sys
 import threading
 
-from nova_npiv.simulator import server
+from nova_npiv.simulator import estate
 from nova_npiv.simulator import topology as topo
 
 
@@ -33,8 +34,11 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
                   dlpar_seconds=0.0):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
-    :param topology: a topology dict (default: ``default_topology()``).
+    :param topology: a console's topology dict, or a list of them, one per
+                     console (default: ``novalink_pair()``).
     :param topology_file: or a JSON file holding one.
+    :param port: the first console's port; the others take the next ones
+                 (0: any free port for each).
     :param out: where to print the listening URL and, per managed system,
                 the ``[powervm]`` nova.conf options (default: stdout).
     :param vios_busy: background busy VIOS writes, a topology
@@ -44,26 +48,31 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
     :param dlpar_seconds: how long each DLPAR operation (a client adapter
                           added to or removed from a running partition)
                           makes its VIOS update take.
-    :returns: the stopped :class:`Simulator` (its instruments stay
-              readable).
+    :returns: the stopped :class:`~nova_npiv.simulator.estate.Estate`
+              (its consoles' instruments stay readable).
     """
     if topology_file:
         with open(topology_file) as fh:
             topology = json.load(fh)
+    if topology is None:
+        topology = topo.novalink_pair()
+    specs = [topology] if isinstance(topology, dict) else list(topology)
     if vios_busy:
-        topology = dict(topology or topo.default_topology(),
-                        vios_busy=vios_busy)
+        specs = [dict(spec, vios_busy=vios_busy) for spec in specs]
     out = out or sys.stdout
     stop_event = stop_event or threading.Event()
-    sim = server.Simulator(topology, port=port)
-    sim.job_seconds = float(job_seconds)
-    sim.dlpar_seconds = float(dlpar_seconds)
-    sim.start()
+    est = estate.Estate(specs)
+    for index, sim in enumerate(est.consoles):
+        sim._req_port = port + index if port else 0
+    est.job_seconds = float(job_seconds)
+    est.dlpar_seconds = float(dlpar_seconds)
+    est.start()
     try:
-        out.write('PowerVM REST simulator (%s) listening on %s\n\n'
-                  % (sim.console, sim.url))
-        for system in sim.model.systems():
-            out.write(format_conf(sim, system.name) + '\n')
+        for sim in est.consoles:
+            out.write('PowerVM REST simulator (%s %s) listening on %s\n\n'
+                      % (sim.console, sim.model.mc.name, sim.url))
+            for system in sim.model.systems():
+                out.write(format_conf(sim, system.name) + '\n')
         out.flush()
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, lambda *a: stop_event.set())
@@ -73,8 +82,8 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
         except KeyboardInterrupt:
             pass
     finally:
-        sim.stop()
-    return sim
+        est.stop()
+    return est
 
 
 def main(argv=None):
@@ -84,10 +93,14 @@ def main(argv=None):
     parser.add_argument('--port', type=int, default=0,
                         help='TCP port on 127.0.0.1 (default: any free port)')
     parser.add_argument('--topology', metavar='FILE',
-                        help='JSON topology spec (default: two NovaLink '
-                             'systems, two VIOSes each)')
+                        help='JSON topology spec: one console\'s, or a list '
+                             'of them (default: two NovaLink consoles, one '
+                             'system each, two VIOSes per system)')
     parser.add_argument('--console', choices=topo.CONSOLES,
-                        help='with the default topology: novalink or hmc')
+                        help='with the default topology: novalink (two '
+                             'NovaLinks) or hmc (one HMC over both systems, '
+                             'with a staging partition %r on each)'
+                             % topo.STAGING_PARTITION)
     parser.add_argument('--existing-mappings', type=int, default=0,
                         help='with the default topology: pre-populated vFC '
                              'mappings per system')
@@ -115,10 +128,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     spec = None
     if not args.topology:
-        spec = topo.default_topology(
-            console=args.console or topo.CONSOLE_NOVALINK,
-            existing_mappings=args.existing_mappings,
-            physical_volumes=args.physical_volumes)
+        kwargs = dict(existing_mappings=args.existing_mappings,
+                      physical_volumes=args.physical_volumes)
+        spec = (topo.hmc_topology(**kwargs) if args.console == topo.CONSOLE_HMC
+                else topo.novalink_pair(**kwargs))
     busy = {k: v for k, v in (('every', args.vios_busy_every),
                               ('probability', args.vios_busy_probability))
             if v}

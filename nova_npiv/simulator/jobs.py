@@ -25,6 +25,7 @@ import dataclasses
 import itertools
 import threading
 
+from nova_npiv.simulator import consoles
 from nova_npiv.simulator import state
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import JobFailure
@@ -269,7 +270,9 @@ class JobService(object):
         lpar.vterm_open = False
 
     def _job_MigrateValidate(self, lpar, params):
-        self._plan_migration(lpar, params)
+        peer, target = consoles.migration_target(self.model, lpar, params)
+        with consoles.locked(peer):
+            self._plan_migration(lpar, params, target)
 
     def _job_MigrateAbort(self, lpar, params):
         """Stop a migration under way: the partition stays on the source."""
@@ -295,18 +298,14 @@ class JobService(object):
         self.model.set_migration(lpar, NOT_MIGRATING, restore)
 
     def _job_Migrate(self, lpar, params):
-        target, plan = self._plan_migration(lpar, params)
-        self._migrate(lpar, target, plan)
+        peer, target = consoles.migration_target(self.model, lpar, params)
+        with consoles.locked(peer):
+            target, plan = self._plan_migration(lpar, params, target)
+            self._migrate(lpar, target, plan, peer)
 
-    def _plan_migration(self, lpar, params):
+    def _plan_migration(self, lpar, params, target):
         src = lpar.system
-        tname = params.get('TargetManagedSystemName')
-        if not tname:
-            raise JobFailure('TargetManagedSystemName is required')
-        target = self.model.system_by_name(tname)
-        if target is None:
-            raise JobFailure('Target managed system %s is not known to this '
-                             'management console' % tname)
+        tname = target.name
         if target is src:
             raise JobFailure('Partition %s is already on managed system %s'
                              % (lpar.name, tname))
@@ -433,23 +432,27 @@ class JobService(object):
         raise JobFailure('No VIOS on %s can host the virtual FC adapter in '
                          'slot %d' % (target.name, slot))
 
-    def _migrate(self, lpar, target, plan):
+    def _migrate(self, lpar, target, plan, peer):
+        """Move ``lpar`` to ``target``, a system of console ``peer``
+        (this console's model, or another's: see consoles.hand_over)."""
         src = lpar.system
         for vios, m in self.model.client_maps(lpar):
             self.model.drop_map(src, vios, m)
         # Server adapters still pointing at the old id (orphans) stay behind.
         taken = (lpar.id in target.ids or lpar.id in target.client_maps
                  or lpar.id in target.reserved_ids)
-        new_id = self.model.next_part_id(target) if taken else lpar.id
+        new_id = peer.next_part_id(target) if taken else lpar.id
         del src.lpars[lpar.uuid]
         self.model.forget_id(src, lpar.id)
+        consoles.hand_over(self.model, lpar, peer, target)
         lpar.system = target
         lpar.id = new_id
         target.lpars[lpar.uuid] = lpar
         target.ids[new_id] += 1
         for slot, src_map, tv, pname, server_slot in plan:
-            self.model.add_map(target, tv, lpar, pname, src_map.wwpns, slot,
-                          server_slot=server_slot,
-                          href=self.model.lpar_href(target, lpar),
-                          flipped=not src_map.flipped)
-        self.model.touch(lpar, src, target)
+            peer.add_map(target, tv, lpar, pname, src_map.wwpns, slot,
+                         server_slot=server_slot,
+                         href=peer.lpar_href(target, lpar),
+                         flipped=not src_map.flipped)
+        self.model.touch(src)
+        peer.touch(lpar, target)

@@ -19,6 +19,7 @@ import uuid as uuidlib
 
 from nova_npiv.simulator import build
 from nova_npiv.simulator import dlpar
+from nova_npiv.simulator import consoles
 from nova_npiv.simulator import jobs
 from nova_npiv.simulator import lpars
 from nova_npiv.simulator import queries
@@ -63,6 +64,11 @@ class Model(queries.SnapshotQueries, rmc.RmcControl):
         self.rmc_seconds = spec['rmc_seconds']
         #: Images without RSCT: no client LPAR's RMC becomes active.
         self.rmc_down = spec['rmc_down']
+        #: The ManagementConsole object; ``registry``: the other consoles
+        #: of this process, when there are any (see consoles.Registry).
+        self.mc = consoles.ConsoleState(spec, self.seed)
+        self.registry = None
+        self.touch(self.mc)
         with self.lock:
             for index, sys_spec in enumerate(spec['systems']):
                 build.build_system(self, index, sys_spec)

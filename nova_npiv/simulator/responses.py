@@ -22,6 +22,7 @@ from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
 from nova_npiv.simulator import render_jobs
+from nova_npiv.simulator import responses_console
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.vocab import SimulatorError
 
@@ -111,7 +112,7 @@ def atom_reply(elem, status=200, etag=None):
     return Reply(status, render.tostring(elem), headers)
 
 
-class Responses(object):
+class Responses(responses_console.ConsoleHandlers):
     """The handlers; each takes the :class:`Request` and the route's args.
 
     :param model: the :class:`~nova_npiv.simulator.model.Model`.

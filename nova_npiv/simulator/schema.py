@@ -57,6 +57,9 @@ def orders():
         out[(kind, 'PartitionProcessorConfiguration',
              'SharedProcessorConfiguration')] = of(
             bp.SharedProcessorConfiguration)
+    from pypowervm.wrappers import management_console as mc
+    out[('ManagementConsole',)] = of(mc.ManagementConsole)
+    out[('ManagementConsole', 'AuthorizedKeys')] = LIST + ('AuthorizedKey',)
     pvs = (vocab.VIOS_KIND, 'PhysicalVolumes')
     out[pvs] = LIST + ('PhysicalVolume',)
     out[pvs + ('PhysicalVolume',)] = of(stor.PV)

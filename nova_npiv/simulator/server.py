@@ -24,6 +24,7 @@ import urllib.parse
 import uuid as uuidlib
 import weakref
 
+from nova_npiv.simulator import consoles
 from nova_npiv.simulator import faults as flt
 from nova_npiv.simulator import model as mdl
 from nova_npiv.simulator import parse
@@ -124,11 +125,14 @@ class Simulator(object):
     of the attributes are instruments.
     """
 
-    def __init__(self, topology=None, host=LOOPBACK, port=0):
+    def __init__(self, topology=None, host=LOOPBACK, port=0, registry=None):
         if host not in _LOOPBACK_NAMES:
             raise ValueError('The simulator only listens on loopback '
                              '(127.0.0.1), not %r' % host)
         self.model = mdl.Model(topology)
+        if registry is not None:
+            # The other consoles of this process (see estate.Estate).
+            registry.register(self.model)
         self.host = LOOPBACK
         self._req_port = int(port)
         self.latency = 0.0
@@ -312,6 +316,8 @@ class Simulator(object):
             'host': self.host, 'port': self.port, 'protocol': 'http',
             'username': self.username, 'password': self.password,
             'managed_system': self.model.system(system_name).name,
+            # What other consoles reach this one at (remote migration).
+            'console_address': self.model.mc.address,
             'fabrics': list(fabrics),
         }
         for fabric, wwpns in fabrics.items():
@@ -437,7 +443,7 @@ class Simulator(object):
                                                                 self.port))
         fault = None
         if path.rstrip('/') == FABRIC_LOGINS and method == 'GET':
-            body = json.dumps(self.model.fabric_logins()).encode()
+            body = json.dumps(consoles.fabric_logins(self.model)).encode()
             return _Reply(200, body, {'Content-Type': 'application/json'})
         try:
             if path.rstrip('/') != _LOGON or method != 'PUT':

@@ -10,6 +10,10 @@ Shape (every key but ``systems[].name`` is optional)::
 
     {
       'console': 'novalink' | 'hmc',
+      'name': 'hmc1',                   # ManagementConsoleName
+      'address': '127.0.0.1',           # what TargetRemoteHMCIPAddress names
+      'ssh_user': 'wlp' | username,     # what TargetRemoteHMCUserID names
+      'authorized_keys': [],            # public SSH keys it trusts
       'username': 'admin', 'password': 's3cret-pass',
       'seed': 1,
       'systems': [
@@ -31,6 +35,12 @@ Shape (every key but ``systems[].name`` is optional)::
       'vios_busy': {'every': 0, 'probability': 0.0, 'seed': 1},
       'rmc_seconds': 0.0, 'rmc_down': False,
     }
+
+A NovaLink manages exactly the system it runs on: a NovaLink spec with more
+than one system is refused.  Several consoles (two NovaLinks, two HMCs) are
+a list of such specs, served by :class:`~nova_npiv.simulator.estate.Estate`
+(see :func:`novalink_pair`); :func:`hmc_topology` is one HMC over two
+systems with a named staging partition on each.
 
 ``vios_busy`` makes VIOS writes busy in the background (HTTP 500
 HSCL3205/VIOS0014, see :class:`~nova_npiv.simulator.faults.BusyVios`).
@@ -65,21 +75,37 @@ PARTITION_STATES = ('running', 'not activated', 'error', 'not available',
 RMC_STATES = ('active', 'inactive', 'none', 'unknown', 'busy')
 
 
-def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
+#: The user a NovaLink's peers migrate through (nova-powervm always named
+#: ``wlp``, the NovaLink REST server's user, and pypowervm's captured
+#: NovaLink key is ``wlp@...``).
+NOVALINK_SSH_USER = 'wlp'
+#: The name of the staging partition of :func:`hmc_topology`.
+STAGING_PARTITION = 'npiv-staging'
+
+
+def default_topology(console=None, systems=('sys-a', 'sys-b'),
                      vioses_per_system=2, fabrics=('A', 'B'),
                      total_ports=DEFAULT_TOTAL_PORTS, existing_mappings=0,
-                     seed=1, physical_volumes=0):
-    """The estate the demo and most tests run against.
+                     seed=1, physical_volumes=0, mgmt_partition=None):
+    """One console's estate: the building block of demo and tests.
 
-    Two managed systems, each with two VIOSes; every VIOS has one FC port per
+    Managed systems with two VIOSes each; every VIOS has one FC port per
     fabric (``fcs0`` on the first fabric, ``fcs1`` on the second), so each
     fabric has one port per VIOS and a mapping can be spread over both
-    VIOSes.  On NovaLink each system has its management partition; on a
-    plain HMC there is none.  ``physical_volumes`` SAN LUNs per VIOS make
-    its ``ViosStorage`` replies the size of a real one's.
+    VIOSes.  On NovaLink the system has its management partition; on a
+    plain HMC there is none.  ``console`` defaults to NovaLink for one
+    system and to an HMC for several (a NovaLink manages only its own
+    system).  ``mgmt_partition`` (default: on NovaLink only) True on an
+    HMC gives each system a NovaLink partition too: systems co-managed by
+    an HMC and their NovaLinks, as the HMC sees them.  ``physical_volumes``
+    SAN LUNs per VIOS make its ``ViosStorage`` replies the size of a real
+    one's.
     """
+    if console is None:
+        console = CONSOLE_NOVALINK if len(systems) == 1 else CONSOLE_HMC
     if console not in CONSOLES:
         raise ValueError('console must be one of %s' % ', '.join(CONSOLES))
+    _check_novalink(console, list(systems))
     spec_systems = []
     for sys_name in systems:
         suffix = sys_name.rsplit('-', 1)[-1]
@@ -95,7 +121,9 @@ def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
             'name': sys_name,
             'memory_mb': 262144,
             'vcpus': 64,
-            'mgmt_partition': console == CONSOLE_NOVALINK,
+            'mgmt_partition': (console == CONSOLE_NOVALINK
+                               if mgmt_partition is None
+                               else bool(mgmt_partition)),
             'vioses': vioses,
             'lpars': [],
             'existing_mappings': existing_mappings,
@@ -107,6 +135,41 @@ def default_topology(console=CONSOLE_NOVALINK, systems=('sys-a', 'sys-b'),
         'seed': seed,
         'systems': spec_systems,
     }
+
+
+def novalink_pair(systems=('sys-a', 'sys-b'), seed=1, **kwargs):
+    """Two NovaLink consoles, one system each: the demo's default.
+
+    A list of console specs for :class:`~nova_npiv.simulator.estate.Estate`;
+    each console gets its own seed, so UUIDs, serials and WWPN pools do not
+    collide between them.  ``kwargs`` go to :func:`default_topology`.
+    """
+    return [dict(default_topology(CONSOLE_NOVALINK, systems=(name,),
+                                  seed=seed + index, **kwargs),
+                 name='novalink-%s' % name)
+            for index, name in enumerate(systems)]
+
+
+def co_managed_topology(systems=('sys-a', 'sys-b'), **kwargs):
+    """One HMC over systems that each run a NovaLink too (co-management):
+    migrations stay on the HMC, staging uses each NovaLink partition.  What
+    tests of one console over several systems with staging run on."""
+    return default_topology(CONSOLE_HMC, systems=systems, mgmt_partition=True,
+                            **kwargs)
+
+
+def hmc_topology(systems=('sys-a', 'sys-b'), staging=STAGING_PARTITION,
+                 **kwargs):
+    """One HMC over several systems, each with a running LPAR named
+    ``staging`` to stage vFC adapters on (an HMC has no management
+    partition; nova.conf names the partition, ``staging_partition``)."""
+    spec = default_topology(CONSOLE_HMC, systems=systems, **kwargs)
+    if staging:
+        for system in spec['systems']:
+            system['lpars'].append({'name': staging, 'state': 'running',
+                                    'memory_mb': 2048, 'vcpus': 1,
+                                    'max_virtual_slots': MAX_VIRTUAL_SLOTS})
+    return spec
 
 
 def load_topology(path):
@@ -313,9 +376,23 @@ def normalize(spec):
     systems = [_norm_system(s) for s in spec.get('systems', [])]
     names = [s['name'] for s in systems]
     _check(len(set(names)) == len(names), 'system names repeat')
+    _check_novalink(console, names)
+    username = str(spec.get('username', DEFAULT_USERNAME))
+    keys = spec.get('authorized_keys') or []
+    _check(isinstance(keys, (list, tuple)) and
+           all(isinstance(k, str) for k in keys),
+           'authorized_keys must be a list of public keys')
     return {
         'console': console,
-        'username': str(spec.get('username', DEFAULT_USERNAME)),
+        'name': str(spec.get('name') or (
+            'novalink-%s' % names[0] if console == CONSOLE_NOVALINK and names
+            else 'hmc-%d' % _int(spec.get('seed', 1), 'seed'))),
+        'address': str(spec.get('address', '127.0.0.1')),
+        'ssh_user': str(spec.get('ssh_user') or (
+            NOVALINK_SSH_USER if console == CONSOLE_NOVALINK
+            else username)),
+        'authorized_keys': list(keys),
+        'username': username,
         'password': str(spec.get('password', DEFAULT_PASSWORD)),
         'seed': _int(spec.get('seed', 1), 'seed'),
         'systems': systems,
@@ -339,6 +416,14 @@ def _flag(value, what):
     _check(isinstance(value, bool), '%s must be true or false, not %r',
            what, value)
     return value
+
+
+def _check_novalink(console, names):
+    _check(console != CONSOLE_NOVALINK or len(names) <= 1,
+           'a NovaLink console manages only the system it runs on, not %d '
+           '(%s): give each system a NovaLink console of its own '
+           '(nova_npiv.simulator.Estate) or use an HMC', len(names),
+           ', '.join(names))
 
 
 def _norm_busy(busy):

@@ -57,6 +57,11 @@ _TABLE = (
     ('DELETE', _KIND + '/' + _UUID, _R.delete),
     (ANY, _KIND + '/' + _UUID, _R.not_allowed),
     (ANY, _KIND + '/' + _UUID + r'/.+', _R.unknown_child),
+    # The console itself (its SSH keys: remote migration).
+    ('GET', r'ManagementConsole', _R.console_feed),
+    ('GET', r'ManagementConsole/' + _UUID, _R.console_get),
+    ('POST', r'ManagementConsole/' + _UUID, _R.console_update),
+    (ANY, r'ManagementConsole(/' + _UUID + ')?', _R.console_not_allowed),
     # Everything else under /rest/api/uom exists on a console.
     (ANY, r'', _R.uom_root),
     (ANY, r'(?P<kind>[^/]+)(/.*)?', _R.unknown_type),

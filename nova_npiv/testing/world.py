@@ -14,7 +14,8 @@ from nova.compute import task_states
 from nova import objects
 
 from nova_npiv import cold_migration
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
+from nova_npiv.simulator import Estate
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
@@ -28,7 +29,7 @@ def bystander_topology():
     """The default estate plus partitions nova does not know, on every
     system: a running LPAR with one vFC mapping per fabric and a stopped
     LPAR.  Whatever the driver does to them, the judge sees."""
-    spec = default_topology(existing_mappings=len(FABRICS))
+    spec = co_managed_topology(existing_mappings=len(FABRICS))
     for system in spec['systems']:
         system.setdefault('lpars', []).append(
             {'name': 'idle-%s' % system['name'], 'state': 'not activated'})
@@ -43,8 +44,10 @@ class World(object):
         self.overrides = overrides
         if topology is None:
             topology = (bystander_topology() if bystanders
-                        else default_topology())
-        self.sim = Simulator(topology)
+                        else co_managed_topology())
+        # A list: one console per spec (two NovaLinks), an Estate.
+        self.sim = (Estate(topology) if isinstance(topology, list)
+                    else Simulator(topology))
         self.sim.start()
         self.drivers = {}
         self._replaced = []

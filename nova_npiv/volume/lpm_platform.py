@@ -54,22 +54,30 @@ def _target(lpar_w):
 
 
 def run_migrate(lpar_w, system_name, mappings, validate_only=False,
-                conf=CONF):
-    """The Migrate (or MigrateValidate) job, bounded by ``job_timeout``."""
+                conf=CONF, **remote):
+    """The Migrate (or MigrateValidate) job, bounded by ``job_timeout``.
+
+    :param remote: ``tgt_mgmt_svr``/``tgt_mgmt_usr`` when the destination
+                   system is on another console (:mod:`.remote_console`).
+    """
     seconds = jobs.timeout(conf)
     op = 'MigrateValidate' if validate_only else 'Migrate'
     with jobs.reported(op, _target(lpar_w), seconds):
         pvm_mig.migrate_lpar(lpar_w, system_name,
                              virtual_fc_mappings=mappings or None,
-                             validate_only=validate_only, timeout=seconds)
+                             validate_only=validate_only, timeout=seconds,
+                             **remote)
 
 
-def precheck(instance, lpar_w, system_name, mappings, conf=CONF):
+def precheck(instance, lpar_w, system_name, mappings, validate=True,
+             conf=CONF):
     """The platform's checks of a live migration, before nova commits.
 
     :param system_name: the destination managed system's name.
     :param mappings: the ``VirtualFCMappings`` to validate (None: the
                      console chooses, as it would for a Migrate without).
+    :param validate: run the ``MigrateValidate`` job (False: the partition's
+                     own readiness only).
     :raises MigrationPreCheckError: naming the platform's reason.
     """
     # host_w is only read for IBM i partitions, which nova-npiv never builds.
@@ -82,6 +90,8 @@ def precheck(instance, lpar_w, system_name, mappings, conf=CONF):
         raise nova_exc.MigrationPreCheckError(
             reason='partition %s of instance %s has MigrationState %s'
             % (lpar_w.name, instance.uuid, lpar_w.migration_state))
+    if not validate:
+        return
     try:
         run_migrate(lpar_w, system_name, mappings, validate_only=True,
                     conf=conf)

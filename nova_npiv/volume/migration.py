@@ -46,6 +46,7 @@ from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import exception
 from nova_npiv import fabric_meta
+from nova_npiv import remote_console
 from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv.tasks import storage as tf_stg
@@ -191,25 +192,6 @@ def dest_system(context, dest, migrate_data):
     return node.hypervisor_hostname
 
 
-def left_source(adapter, instance, system_uuid):
-    """Whether the LPAR is no longer on the managed system ``system_uuid``.
-
-    Decided from the partition's own AssociatedManagedSystem, read at the
-    root path: a nested lookup's 404 proves nothing on a lenient HMC, which
-    serves a partition of any system under any system.  No system of this
-    console has it: it went to another console.
-    """
-    try:
-        lpar_w = vm.locate(adapter, instance)
-    except Exception:
-        LOG.debug('Cannot tell where the LPAR of %s is', instance.uuid,
-                  exc_info=True)
-        return False
-    if lpar_w is None:
-        return True
-    return not vm.on_system(lpar_w, system_uuid)
-
-
 class NPIVMigration(object):
     """The live migration of one instance's vFC adapters.
 
@@ -252,12 +234,18 @@ class NPIVMigration(object):
 
     # -- source ------------------------------------------------------------
 
-    def check_source(self, conf=None):
+    def check_source(self, migrate_data=None, conf=None):
         """Before nova commits: our records, then the platform's checks.
 
         The platform validates the VirtualFCMappings built from the
         destination's offer (the ports it would choose at its check; it
-        chooses again in pre_live_migration, from the same feed).
+        chooses again in pre_live_migration, from the same feed).  To a
+        system on another console the MigrateValidate job cannot run yet:
+        the destination's console trusts this console's key only from
+        pre_live_migration on (the key travels in this check's result), and
+        a console validates a remote migration over that trust; the Migrate
+        job validates it then, and its refusal is rolled back like any
+        failed migration.
         """
         not_mapped = self.npiv.records.fabrics_where(
             lambda rec: rec.state != fabric_meta.INST_MAPPED)
@@ -274,8 +262,10 @@ class NPIVMigration(object):
                 % OFFER_KEY)
         system, targets = offer
         lpar_w = self._lpar()
+        validate = not remote_console.migration_kwargs(
+            self.npiv.adapter, self.instance, system, migrate_data)
         lpm_platform.precheck(self.instance, lpar_w, system,
-                              self.mappings(targets),
+                              self.mappings(targets), validate=validate,
                               **({'conf': conf} if conf else {}))
 
     def offer(self, system_name):
@@ -342,8 +332,10 @@ class NPIVMigration(object):
                 expected_attrs=['system_metadata']))
         lpar_w = self._lpar()
         mappings = self.mappings(targets)
+        remote = remote_console.migration_kwargs(
+            self.npiv.adapter, self.instance, system, migrate_data)
         try:
-            lpm_platform.run_migrate(lpar_w, system, mappings)
+            lpm_platform.run_migrate(lpar_w, system, mappings, **remote)
         except Exception as err:
             where = lpm_platform.settle(self.npiv.adapter, self.instance,
                                         self.npiv.system_uuid, err)

@@ -26,7 +26,8 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova_npiv import conf as npiv_conf
 from nova_npiv import fabric_meta
 from nova_npiv.simulator import Simulator
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
+from nova_npiv.simulator import Estate
 from nova_npiv.testing import fake_cinder
 from nova_npiv import vm
 from nova_npiv import wwpn as wwpn_util
@@ -88,7 +89,10 @@ class NPIVServicesTestCase(test.TestCase,
         super().setUp()
         self.flags(api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        self.sim = Simulator(self.TOPOLOGY or default_topology())
+        topology = self.TOPOLOGY or co_managed_topology()
+        # A list: one console per spec (two NovaLinks), an Estate.
+        self.sim = (Estate(topology) if isinstance(topology, list)
+                    else Simulator(topology))
         self.sim.start()
         self.addCleanup(self.sim.stop)
 

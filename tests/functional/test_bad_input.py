@@ -23,7 +23,7 @@ from oslo_config import cfg
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import fabric_meta
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.testing import harness
 from nova_npiv.testing import invariants
 from tests.functional import base
@@ -125,7 +125,7 @@ class ConfigTestCase(base.WorldTestCase):
                        ports_per_fabric=value)
 
     def test_fabric_without_npiv_capacity(self):
-        topology = copy.deepcopy(default_topology())
+        topology = copy.deepcopy(co_managed_topology())
         for vios in topology['systems'][0]['vioses']:
             vios['ports'][1]['available'] = 0
         world = self.world(topology=topology)

@@ -9,6 +9,7 @@ leaving nothing half-done.
 
 from pypowervm import exceptions as pvm_exc
 
+from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import faults
 from nova_npiv.testing import invariants
 from tests.functional import base
@@ -18,7 +19,9 @@ class BusyVIOSTestCase(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        self.w = self.world(vios_busy_retries=2, vios_busy_retry_delay=0)
+        # One NovaLink over its own system (a NovaLink answers VIOS0014).
+        self.w = self.world(topology=default_topology(systems=('sys-a',)),
+                            vios_busy_retries=2, vios_busy_retry_delay=0)
         self.sim = self.w.sim
 
     def one_vios(self):

@@ -13,7 +13,7 @@ from oslo_config import cfg
 import testtools
 
 from nova_npiv.cmd import main as cli
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv import vm
 from tests.functional import conffile
@@ -103,7 +103,7 @@ class TestConsoleCommands(CLITestCase):
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator(default_topology())
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.conf = self.config_for(self.sim, 'sys-a')
@@ -243,7 +243,11 @@ class TestSimCommand(testtools.TestCase):
                                    protocol='http', username='admin',
                                    password='s3cret-pass')
         vioses = pvm_vios.VIOS.get(pvm_adpt.Adapter(session))
-        self.assertEqual(4, len(vioses))
+        # Two NovaLinks by default: the first one sees its own system.
+        self.assertEqual(['vios-a1', 'vios-a2'],
+                         sorted(v.name for v in vioses))
+        self.assertEqual(2, len(set(re.findall(r'http://127\.0\.0\.1:(\d+)',
+                                               text))))
         session._logoff()
 
         proc.send_signal(signal.SIGTERM)
@@ -255,7 +259,7 @@ class TestShow(CLITestCase):
     def test_show_puts_metadata_next_to_the_vioses(self):
         from nova_npiv.testing import fake_cinder
         from nova_npiv.testing import harness
-        with Simulator(default_topology()) as sim:
+        with Simulator(co_managed_topology()) as sim:
             drv = harness.load_driver(sim, 'host-a', 'sys-a')
             sim.track_session(drv.adapter)
             inst = harness.new_instance(

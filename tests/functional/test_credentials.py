@@ -18,7 +18,8 @@ import testtools
 
 from nova_npiv.cmd import demo
 from nova_npiv import console
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
+from nova_npiv.simulator import novalink_pair
 from nova_npiv.simulator import cli as sim_cli
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import harness
@@ -74,8 +75,9 @@ class TestPasswordNeverLogged(testtools.TestCase):
                              % (secret, len(leaks)))
 
     def test_full_lifecycle_and_logon_trouble(self):
-        topology = default_topology()
-        topology['password'] = PASSWORD
+        topology = novalink_pair()
+        for spec in topology:
+            spec['password'] = PASSWORD
         out = io.StringIO()
         self.assertEqual(0, demo.run(out, topology=topology), out.getvalue())
         self.assertIn('All steps behaved as expected.', out.getvalue())
@@ -166,7 +168,7 @@ class TestTLSVerification(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator(default_topology()).start()
+        self.sim = Simulator(co_managed_topology()).start()
         self.addCleanup(self.sim.stop)
         for key, value in self.sim.powervm_conf('sys-a').items():
             if not key.startswith('fabric'):
@@ -235,9 +237,9 @@ class TestSimulatorLoopbackOnly(testtools.TestCase):
 
     def test_bound_socket_and_command_line(self):
         for host in ('0.0.0.0', '::', '192.0.2.1', 'example.com'):
-            self.assertRaises(ValueError, Simulator, default_topology(),
+            self.assertRaises(ValueError, Simulator, co_managed_topology(),
                               host=host)
-        with Simulator(default_topology(), host='localhost') as sim:
+        with Simulator(co_managed_topology(), host='localhost') as sim:
             self.assertEqual('127.0.0.1',
                              sim._server.socket.getsockname()[0])
         # The command line has no way to ask for another address.

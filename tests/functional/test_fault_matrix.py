@@ -119,6 +119,8 @@ class MatrixTestCase(base.WorldTestCase):
     def test_live_migration_http_500_everywhere(self):
         # A failed migration is retried, as an operator would: the retry
         # must migrate the instance.
+        # 16: the source's public key (GET ManagementConsole) and where
+        # each side's peer system is (GET ManagedSystem, twice) count too.
         results = self.run_matrix('live migration', [matrix.KIND_500],
                                   runs=19)
         self.assertNotEqual([], [r for r in results if r.retried == []])

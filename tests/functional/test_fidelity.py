@@ -88,6 +88,14 @@ ALLOWED = {
     ('ManagedSystem', 'ManagedSystem/AssociatedSystemCapabilities',
      r'child PowerVMLogicalPartitionSimplifiedRemoteRestartCapable extra'):
         OLDER_CAPTURE,
+    ('HMC ManagementConsole', r'HMC ManagementConsole(/.*)?',
+     r'attribute schemaVersion=V1_3_0, capture V1_0'):
+        'the HMC capture is of schema V1_0; the simulated console speaks '
+        'V1_3_0, as the NovaLink capture with SSH keys does',
+    ('HMC ManagementConsole', 'HMC ManagementConsole',
+     r'child (PublicSSHKey|AuthorizedKeys) extra'):
+        'the SSH key children came with schema V1_3_0 (their ksv); the '
+        'V1_0 HMC capture predates them, the NovaLink capture has them',
     ('feed', r'feed(/entry)?/link', r'href .*'):
         'read at the root here, the capture nested under '
         'ManagedSystem/<uuid>/ (SELF links keep the path of the request)',
@@ -465,6 +473,27 @@ class TestEntries(FidelityTestCase):
         self.check('ManagedSystem',
                    first_content(self.read('ManagedSystem', uuid)),
                    first_content(capture('managedsystem.txt')))
+
+    def test_management_console_with_ssh_keys(self):
+        """A NovaLink's console object against the captured one, which
+        shows the public key and the authorized keys (issue 13, R1)."""
+        from pypowervm.tasks import management_console as mgmt
+        mgmt.add_authorized_key(self.adpt, 'ssh-rsa AAAAB3Nza peer@x')
+        ours = self.read('ManagementConsole')
+        self.check('ManagementConsole', first_content(ours),
+                   first_content(capture('managementconsole_ssh.txt')))
+
+    def test_management_console_of_an_hmc(self):
+        """Its managed systems and network interface, as an HMC's."""
+        sim = Simulator(default_topology(console='hmc'))
+        sim.start()
+        self.addCleanup(sim.stop)
+        ours = self.read_from(sim.adapter(), 'ManagementConsole')
+        self.check('HMC ManagementConsole', first_content(ours),
+                   first_content(capture('managementconsole.txt')))
+
+    def read_from(self, adpt, *args, **kwargs):
+        return etree.fromstring(adpt.read(*args, **kwargs).body.encode())
 
     def test_logical_partition(self):
         lpar = self.sim.model.add_lpar('sys-a', 'vm1', state='running')

@@ -15,7 +15,7 @@ from oslo_config import fixture as config_fixture
 from pypowervm import exceptions as pvm_exc
 import testtools
 
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.testing import fake_cinder
@@ -49,7 +49,7 @@ class TestDriverFlowsAreLogged(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(config_fixture.Config(cfg.CONF))
-        self.sim = Simulator(default_topology())
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.drv = harness.load_driver(self.sim, 'host-a', 'sys-a')

@@ -16,17 +16,20 @@ from nova.compute import task_states
 from nova import context as nova_context
 from nova import objects
 from nova.objects import base as obj_base
+from oslo_config import cfg
 from oslo_serialization import jsonutils
 import testtools
 
 from nova_npiv import fabric_meta
 from nova_npiv.volume import migration as migration_data
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
 from nova_npiv import conf as npiv_conf
 from nova_npiv import driver as npiv_driver
+
+CONF = cfg.CONF
 
 # What runs in the process that stands for the conductor.
 _RELAY = textwrap.dedent('''
@@ -71,6 +74,8 @@ class TestMigrationDataRelay(testtools.TestCase):
         self.useFixture(fixtures.MockPatch(
             'nova_npiv.volume.migration.NPIVMigration.targets',
             return_value=offered))
+        # A NovaLink's session (the user it advertises is wlp).
+        drv.adapter = mock.Mock(session=mock.Mock(mc_type='PVM'))
         data = drv.check_can_live_migrate_destination(ctxt, inst, None, None)
 
         ser = obj_base.NovaObjectSerializer()
@@ -92,6 +97,9 @@ class TestMigrationDataRelay(testtools.TestCase):
                          fabric_meta.get_fabric(relayed, 'A').port_map)
         relayed_data = ser.deserialize_entity(ctxt, back['migrate_data'])
         self.assertTrue(relayed_data.is_shared_block_storage)
+        # The destination console's address and user survive the relay.
+        self.assertEqual('wlp@%s' % CONF.my_ip,
+                         relayed_data.target_connect_addr)
 
 
 class TestUnfinishedMigration(testtools.TestCase):
@@ -100,7 +108,7 @@ class TestUnfinishedMigration(testtools.TestCase):
     def test_next_connector_call_adopts_what_the_migration_left(self):
         self.useFixture(fixtures.MockPatch(
             'nova_npiv.volume.migration.ADOPT_RETRY_DELAY', 0))
-        with Simulator(default_topology()) as sim:
+        with Simulator(co_managed_topology()) as sim:
             src = harness.load_driver(sim, 'host-a', 'sys-a')
             dst = harness.load_driver(sim, 'host-b', 'sys-b')
             for drv in (src, dst):

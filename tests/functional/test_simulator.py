@@ -45,7 +45,9 @@ class SimTestCase(testtools.TestCase):
     """A running simulator and a logged-on pypowervm Adapter per test."""
 
     def topology(self):
-        return default_topology()
+        # Two systems on one console, each with a NovaLink partition to map
+        # to: an HMC co-managing them (a NovaLink manages only its own).
+        return default_topology(console='hmc', mgmt_partition=True)
 
     def setUp(self):
         super().setUp()

@@ -54,7 +54,7 @@ class TestNotSimulated(base.SimTestCase):
 
     def test_types_children_and_services_not_simulated(self):
         self.assert_not_simulated(self.adpt.read, 'SharedStoragePool')
-        self.assert_not_simulated(self.adpt.read, 'ManagementConsole')
+        self.assert_not_simulated(self.adpt.read, 'ManagementFrame')
         self.assert_not_simulated(self.adpt.read, MS, self.sys_uuid(),
                                   child_type='VirtualSwitch')
         self.assert_not_simulated(self.adpt.read, 'ManagedSystem',

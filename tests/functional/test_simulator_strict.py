@@ -7,6 +7,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 import testtools
 
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 
@@ -18,7 +19,7 @@ class StrictTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator(default_topology())
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.adpt = self.sim.adapter()
@@ -193,7 +194,7 @@ class TestViosInError(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        topo = default_topology()
+        topo = co_managed_topology()
         topo['systems'][0]['vioses'][1]['error'] = 'RMC connection lost'
         self.sim = Simulator(topo)
         self.sim.start()

@@ -9,7 +9,7 @@ from nova_npiv import audit
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import inventory
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv import vm
 from tests.unit import fixtures as fx
@@ -171,7 +171,7 @@ class TestFixOnConsole(testtools.TestCase):
         super().setUp()
         self.logs = self.useFixture(fixtures.FakeLogger(
             name='nova_npiv.audit', level=logging.INFO))
-        self.sim = Simulator(default_topology(systems=('sys-a', 'sys-b')))
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.adpt = self.sim.adapter()

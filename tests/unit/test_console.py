@@ -19,6 +19,7 @@ import testtools
 from nova_npiv import conf as npiv_conf
 from nova_npiv import console
 from nova_npiv import exception
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 
@@ -40,7 +41,7 @@ class SimTestCase(testtools.TestCase):
         super().setUp()
         self.logs = self.useFixture(fixtures.FakeLogger(
             name='nova_npiv.console', level=logging.INFO))
-        self.sim = Simulator(default_topology(systems=('sys-a', 'sys-b')))
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
 

@@ -26,6 +26,7 @@ from nova_npiv import driver as npiv_driver
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv import host_info
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
@@ -60,7 +61,10 @@ class DriverTestCase(testtools.TestCase):
         self.node = self.useFixture(fixtures.MockPatch(
             'nova.virt.node.get_local_node_uuid',
             return_value=NODE_UUID)).mock
-        self.sim = Simulator(default_topology(console=self.console))
+        # Two systems: a NovaLink's view is an HMC co-managing them.
+        self.sim = Simulator(
+            co_managed_topology() if self.console == 'novalink'
+            else default_topology(console=self.console))
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.model = self.sim.model

@@ -9,7 +9,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 import testtools
 
 from nova_npiv import inventory
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv import vios as npiv_vios
 
@@ -34,7 +34,7 @@ class InventoryTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator(default_topology(systems=('sys-a', 'sys-b')))
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.adpt = self.sim.adapter()

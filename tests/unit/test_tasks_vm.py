@@ -16,7 +16,7 @@ from taskflow import task as tf_task
 import testtools
 
 from nova_npiv import fabric_meta
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.tasks import vm as tf_vm
 from nova_npiv import vm
@@ -59,7 +59,7 @@ class TasksTestCase(testtools.TestCase):
         super().setUp()
         self.logs = self.useFixture(fixtures.FakeLogger(
             name='nova_npiv.tasks.vm', level=logging.DEBUG))
-        self.sim = Simulator(default_topology(systems=('sys-a', 'sys-b')))
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.adpt = self.sim.adapter()

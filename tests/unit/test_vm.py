@@ -15,7 +15,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 import testtools
 
 from nova_npiv import exception
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv import vm
 from tests.unit import fixtures as fx
@@ -231,7 +231,7 @@ class SimTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.sim = Simulator(default_topology(systems=('sys-a', 'sys-b')))
+        self.sim = Simulator(co_managed_topology())
         self.sim.start()
         self.addCleanup(self.sim.stop)
         self.adpt = self.sim.adapter()

@@ -10,7 +10,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 import testtools
 
 from nova_npiv.simulator import cli
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 
 
@@ -19,7 +19,7 @@ class AsyncJobTestCase(testtools.TestCase):
     def setUp(self):
         super().setUp()
         self.useFixture(fixtures.FakeLogger(level=logging.INFO))
-        spec = default_topology()
+        spec = co_managed_topology()
         spec['systems'][0]['lpars'] = [{'name': 'idle',
                                         'state': 'not activated'}]
         self.sim = Simulator(spec)

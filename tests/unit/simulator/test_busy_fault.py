@@ -25,7 +25,8 @@ class BusyTestCase(testtools.TestCase):
     console = 'novalink'
 
     def topology(self):
-        return default_topology(console=self.console, existing_mappings=1)
+        return default_topology(console=self.console, systems=('sys-a',),
+                                existing_mappings=1)
 
     def setUp(self):
         super().setUp()

@@ -26,9 +26,11 @@ class TestMain(testtools.TestCase):
                          serve.call_args[1]['topology_file'])
         with mock.patch.object(cli, 'serve_forever') as serve:
             cli.main(['--physical-volumes', '40'])
-        self.assertEqual({40}, {v['physical_volumes'] for s in
-                                serve.call_args[0][0]['systems']
-                                for v in s['vioses']})
+        consoles = serve.call_args[0][0]
+        self.assertEqual(['novalink', 'novalink'],
+                         [c['console'] for c in consoles])
+        self.assertEqual({40}, {v['physical_volumes'] for c in consoles
+                                for s in c['systems'] for v in s['vioses']})
 
     def test_dlpar_seconds(self):
         with mock.patch.object(cli, 'serve_forever') as serve:

@@ -15,11 +15,27 @@ from nova_npiv.simulator import Simulator
 
 class TestTopology(testtools.TestCase):
 
-    def test_default_topology_novalink(self):
-        model = Model(default_topology())
+    def test_default_topology_of_two_systems_is_an_hmc(self):
+        self.assertEqual('hmc', Model(default_topology()).console)
+        self.assertEqual('novalink',
+                         Model(default_topology(systems=('s',))).console)
+
+    def test_novalink_over_two_systems_is_refused(self):
+        """R1: a NovaLink manages only the system it runs on."""
+        spec = default_topology(console='hmc')
+        spec['console'] = 'novalink'
+        exc = self.assertRaises(ValueError, Model, spec)
+        self.assertIn('a NovaLink console manages only the system it runs '
+                      'on, not 2 (sys-a, sys-b)', str(exc))
+        self.assertRaises(ValueError, default_topology, console='novalink')
+        self.assertEqual('novalink',
+                         Model(default_topology(systems=('s',))).console)
+
+    def test_co_managed_default_topology(self):
+        model = Model(default_topology(console='hmc', mgmt_partition=True))
         self.assertEqual(['sys-a', 'sys-b'],
                          [s.name for s in model.systems()])
-        self.assertEqual('novalink', model.console)
+        self.assertEqual('hmc', model.console)
         for system in ('sys-a', 'sys-b'):
             vioses = model.vioses(system)
             self.assertEqual(2, len(vioses))
@@ -172,7 +188,7 @@ class TestModelHelpers(testtools.TestCase):
         self.assertEqual(5, self.model.add_lpar('sys-a', 'vm1').id)
 
     def test_next_wwpns_are_unique_across_systems(self):
-        model = Model(default_topology())
+        model = Model(default_topology(console='hmc', mgmt_partition=True))
         wwpns = model.next_wwpns('sys-a', 8) + model.next_wwpns('sys-b', 8)
         self.assertEqual(32, len(set(wwpns)))
         planted = model.add_mapping('sys-a', 'vios-a1', lpar='novalink-sys-a',

@@ -116,8 +116,12 @@ class JobService(object):
             self.model.set_state(target, STARTING)
             return lambda: self.model.set_state(target, NOT_ACTIVATED)
         if job.operation == 'Migrate':
+            params = dict(job.params)
             try:
-                self._plan_migration(target, dict(job.params))
+                peer, system = consoles.migration_target(self.model, target,
+                                                         params)
+                with consoles.locked(peer):
+                    self._plan_migration(target, params, system)
             except JobFailure:
                 return None
             before = target.state

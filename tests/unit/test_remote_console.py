@@ -167,6 +167,20 @@ class DriverBetweenNovaLinksTestCase(testtools.TestCase):
         a = self.world.sim.console_for('sys-a')
         self.assertEqual([a.model.mc.public_key], b.model.mc.authorized_keys)
 
+    def _destination_data(self):
+        # The destination's check makes the offer the source validates.
+        return self.world.drivers['host-b'].check_can_live_migrate_destination(
+            self.world.ctxt, self.world.inst, None, None)
+
+    def test_source_does_not_validate_towards_another_console(self):
+        # The destination trusts this console's key only from
+        # pre_live_migration on: a MigrateValidate now would be refused.
+        self.world.sim.reset_counters()
+        self.world.drivers['host-a'].check_can_live_migrate_source(
+            self.world.ctxt, self.world.inst, self._destination_data())
+        self.assertEqual(0, self.world.sim.count(
+            'PUT', 'job:MigrateValidate'))
+
     def test_destination_advertises_its_console(self):
         data = self.world.drivers['host-b'].check_can_live_migrate_destination(
             self.world.ctxt, self.world.inst, None, None)
@@ -175,8 +189,7 @@ class DriverBetweenNovaLinksTestCase(testtools.TestCase):
     def test_source_offers_its_key(self):
         drv = self.world.drivers['host-a']
         drv.check_can_live_migrate_source(
-            self.world.ctxt, self.world.inst,
-            migrate_data_obj.LibvirtLiveMigrateData())
+            self.world.ctxt, self.world.inst, self._destination_data())
         self.assertEqual(
             self.world.sim.console_for('sys-a').model.mc.public_key,
             rc._get_key(self.world.inst))
@@ -184,8 +197,7 @@ class DriverBetweenNovaLinksTestCase(testtools.TestCase):
 
     def test_rollback_at_destination_drops_an_unused_key(self):
         self.world.drivers['host-a'].check_can_live_migrate_source(
-            self.world.ctxt, self.world.inst,
-            migrate_data_obj.LibvirtLiveMigrateData())
+            self.world.ctxt, self.world.inst, self._destination_data())
         self.assertIsNotNone(rc._get_key(self.world.inst))
         self.world.drivers['host-b'].rollback_live_migration_at_destination(
             self.world.ctxt, self.world.inst, None, None)

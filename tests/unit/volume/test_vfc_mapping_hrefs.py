@@ -78,3 +78,33 @@ class TestUntouchedViosNotPosted(npiv_base.NPIVTestCase):
         drv.rollback_connect()
         self.assertEqual(self.touched, sorted(self.fx.updated()))
         self.assertEqual({}, self.fx.staging_maps())
+
+
+class TestSharedStagingPartition(npiv_base.NPIVTestCase):
+    """The staging partition holds the adapters of every instance waiting
+    for its LPAR: one instance's swap or undo must leave the others' alone.
+    """
+
+    OTHER = '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d'
+
+    def setUp(self):
+        super().setUp()
+        self.other = self.fx.instance(uuid=self.OTHER)
+        self.connector(self.other)
+        self.other_staged = self.fx.staging_maps()
+        self.assertEqual(2, sum(len(m) for m in self.other_staged.values()))
+
+    def test_swap_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.connect()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())
+
+    def test_removal_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.fx.npiv(self.inst).remove_instance_mappings()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())
+
+    def test_rollback_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.connect().rollback_connect()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())

@@ -35,3 +35,76 @@ class TestClientHrefs(npiv_base.NPIVTestCase):
         self.connect()
         self.assertUnderThisSystem(vm.lpar_uuid(self.inst), 2)
         self.assertEqual([], self.hrefs(fx.STAGING_UUID))
+
+
+class TestUntouchedViosNotPosted(npiv_base.NPIVTestCase):
+    """A VIOS that carries none of the instance's ports gets no POST.
+
+    Each POST of a VIOS is a round trip and an etag race with every other
+    operation on that VIOS; the functors say whether they changed it, and a
+    VIOS they did not change must not be written.
+    """
+
+    extra_vios = ('fake_vios.txt',)
+
+    def setUp(self):
+        super().setUp()
+        self.touched = sorted([fx.VIOS1, fx.VIOS2])
+        self.assertEqual(3, len(self.fx.feed))
+
+    def test_staging(self):
+        self.fx.reset_counts()
+        self.connector()
+        self.assertEqual(self.touched, sorted(self.fx.updated()))
+
+    def test_swap_to_the_instance(self):
+        self.connector()
+        self.fx.reset_counts()
+        self.connect()
+        self.assertEqual(self.touched, sorted(self.fx.updated()))
+
+    def test_removal(self):
+        self.connector()
+        self.connect()
+        self.fx.reset_counts()
+        self.fx.npiv(self.inst).remove_instance_mappings()
+        self.assertEqual(self.touched, sorted(self.fx.updated()))
+        self.assertEqual({}, self.fx.instance_maps(self.inst))
+
+    def test_rollback_of_a_connect(self):
+        self.connector()
+        drv = self.connect()
+        self.fx.reset_counts()
+        drv.rollback_connect()
+        self.assertEqual(self.touched, sorted(self.fx.updated()))
+        self.assertEqual({}, self.fx.staging_maps())
+
+
+class TestSharedStagingPartition(npiv_base.NPIVTestCase):
+    """The staging partition holds the adapters of every instance waiting
+    for its LPAR: one instance's swap or undo must leave the others' alone.
+    """
+
+    OTHER = '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d'
+
+    def setUp(self):
+        super().setUp()
+        self.other = self.fx.instance(uuid=self.OTHER)
+        self.connector(self.other)
+        self.other_staged = self.fx.staging_maps()
+        self.assertEqual(2, sum(len(m) for m in self.other_staged.values()))
+
+    def test_swap_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.connect()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())
+
+    def test_removal_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.fx.npiv(self.inst).remove_instance_mappings()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())
+
+    def test_rollback_keeps_the_other_instances_staging(self):
+        self.connector()
+        self.connect().rollback_connect()
+        self.assertEqual(self.other_staged, self.fx.staging_maps())

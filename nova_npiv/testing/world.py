@@ -169,10 +169,6 @@ class World(object):
             # The driver rolled back without raising, as nova expects.
             raise MigrationRolledBack(rolled_back[0])
 
-
-class MigrationRolledBack(Exception):
-    """The live migration failed and nova's rollback ran (its status)."""
-
     # -- resize / cold migration to another system -----------------------
 
     def migration(self, src_host='host-a', dst_host='host-b'):
@@ -233,6 +229,10 @@ class MigrationRolledBack(Exception):
         for bdm in self.bdms:
             bdm['connection_info'] = self.cinder.connection_info(
                 bdm['connection_info']['serial'], conn)
+
+
+class MigrationRolledBack(Exception):
+    """The live migration failed and nova's rollback ran (its status)."""
 
 
 def capacity(sim):

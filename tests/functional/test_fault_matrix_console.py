@@ -62,12 +62,12 @@ class ConsoleFaultsTestCase(base.WorldTestCase):
             migration, 'ADOPT_RETRY_DELAY', 1.0))
         self.run_everywhere(matrix.KIND_VIOS_ERROR, {
             'spawn': 2, 'attach (new fabric)': 2, 'delete': 1,
-            'delete before spawn': 1, 'live migration': 4})
+            'delete before spawn': 1, 'live migration': 6})
 
     def test_jobs_fail_mid_way_everywhere(self):
         self.run_everywhere(matrix.KIND_JOB_MID, {
             'spawn': 2, 'attach (new fabric)': 1, 'delete': 2,
-            'live migration': 1, 'resize': 1, 'resize revert': 2})
+            'live migration': 2, 'resize': 1, 'resize revert': 2})
 
     def test_busy_vios_and_slow_dlpar_complete(self):
         results = self.run_matrix('spawn', [matrix.KIND_BUSY,
@@ -103,8 +103,9 @@ class ConsoleFaultsRegressionTestCase(base.WorldTestCase):
         learn = tfm.learned('live migration')
         sysb = [t for t in learn.targets if t.method == 'GET' and
                 t.path.endswith('/VirtualIOServer')]
-        # The destination's connector read, then pre_live_migration's.
-        target = sysb[1]
+        # The destination's offer, the source's pre-check, the
+        # destination's connector read, then pre_live_migration's.
+        target = sysb[3]
         result = matrix.run_one(learn.scenario, learn, target,
                                 matrix.KIND_VIOS_ERROR)
         self.assertEqual((matrix.UNCHANGED, [], []),

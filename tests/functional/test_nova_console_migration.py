@@ -47,7 +47,7 @@ class TestNovaLinkToNovaLink(nova_base.NPIVServicesTestCase):
                 raise
 
         self.useFixture(nova_base.fixtures.MockPatch(
-            'nova_npiv.volume.migration.pvm_mig.migrate_lpar',
+            'nova_npiv.volume.lpm_platform.pvm_mig.migrate_lpar',
             side_effect=spy))
         return calls
 
@@ -104,16 +104,14 @@ class TestNovaLinkToNovaLink(nova_base.NPIVServicesTestCase):
 
     def test_console_that_does_not_trust_the_source_refuses(self):
         """Without the key exchange the platform refuses the job; nova
-        rolls back and the partition runs on where it was, untouched (the
-        driver re-raises the job's failure, so nova marks the server ERROR:
-        the failure path itself is not this test's subject)."""
+        rolls back and the partition runs on where it was, untouched: the
+        server stays ACTIVE on the source, the migration ends failed."""
         server = self.boot()
         before = self.mappings_of(server, 'sys-a')
         calls = self.spy_migrate()
         with mock.patch.object(pvm_mgmt, 'add_authorized_key'):
-            server = self._live_migrate(server, 'error',
-                                        server_expected_state='ERROR',
-                                        wait_for_fault_key=False)
+            server = self._live_migrate(server, 'failed',
+                                        server_expected_state='ACTIVE')
         self.assertEqual('host-a', server['OS-EXT-SRV-ATTR:host'])
         (call,) = calls
         self.assertIn('does not trust this management console',

@@ -25,6 +25,9 @@ class RequestRecord:
     kind: str
     duration: float
     fault: object = None  # the fault kind applied, if any
+    #: time.monotonic() when the request arrived: which requests of an
+    #: operation overlapped (sequential round trips, benchmarks).
+    started: float = 0.0
 
 
 def request_kind(path):

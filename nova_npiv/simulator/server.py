@@ -71,6 +71,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog is 5: more clients connecting at once
+    # (32 concurrent operations open connections together) are reset,
+    # which no console's web server does.
+    request_queue_size = 128
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -399,7 +403,8 @@ class Simulator(object):
         # Record before replying: a client that has its answer must find the
         # request in the log and counters.
         record = RequestRecord(method, path, query, status, len(body), out,
-                               kind, time.monotonic() - start, reply.fault)
+                               kind, time.monotonic() - start, reply.fault,
+                               started=start)
         with self._log_lock:
             self._log.append(record)
             self._counters['%s %s' % (method, kind)] += 1

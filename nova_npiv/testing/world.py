@@ -13,6 +13,7 @@ one place, next to the reasons for it.
 from nova.compute import task_states
 from nova import objects
 
+from nova_npiv import job_requests
 from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
@@ -77,6 +78,8 @@ class World(object):
         return drv
 
     def close(self):
+        # Finished jobs the drivers still have to delete go out first.
+        job_requests.drain_all()
         self.sim.stop()
 
     @property

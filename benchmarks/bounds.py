@@ -22,8 +22,14 @@ parallel and count once).
 
 import math
 
+#: Why a VIOS an operation does not change is read (one VIOS, not the feed).
+_UNTOUCHED = ('a VIOS the remembered feed says carries nothing of the '
+              'instance: nothing (no POST\'s etag check) proves that still '
+              'holds, so it is read again (If-None-Match)')
+
 #: operation -> [(method kind, count expression, reason)], seq bound.
-#: A count expression is evaluated with V (touched VIOSes) and J (jobs).
+#: A count expression is evaluated with V (touched VIOSes), N (VIOSes of
+#: the system) and J (jobs).
 BOUNDS = {
     'connector, first': ([
         ('PUT job:GetNextWWPNs', 'J',
@@ -40,25 +46,27 @@ BOUNDS = {
     'connector, later': ([], '0'),
     'spawn': ([
         ('PUT LogicalPartition', '1', 'the LPAR create'),
+        ('GET VirtualIOServer', 'N - V', _UNTOUCHED),
         ('POST VirtualIOServer', 'V',
          'staging swapped for instance mappings in one update per touched '
          'VIOS, written on the etags of the connector\'s replies (a GET '
          'only after a 412)'),
         ('PUT job:PowerOn', '1', 'the power-on job'),
-    ], '3'),
+    ], '3 + (N > V)'),
     'attach (running)': ([], '0'),
     'detach': ([], '0'),
     'delete': ([
         ('GET LogicalPartition', '1',
          'the instance\'s partition, proved by UUID, and its state'),
         ('PUT job:PowerOff', '1', 'the power-off job'),
+        ('GET VirtualIOServer', 'N - V', _UNTOUCHED),
         ('POST VirtualIOServer', 'V',
          'instance and staging mappings removed, one update per touched '
          'VIOS, on the etags the last update left'),
         ('PUT job:CloseVterm', '1',
          'a console refuses to delete a partition with an open terminal'),
         ('DELETE LogicalPartition', '1', 'the LPAR delete'),
-    ], '5'),
+    ], '5 + (N > V)'),
     'LM: destination connector': ([
         ('GET VirtualIOServer', '1',
          'ports for the partner WWPNs, chosen on current capacity'),
@@ -91,25 +99,32 @@ DEFERRED = 'DELETE jobs'
 _JOB_PUT = 'PUT job:'
 
 
-def _eval(expr, vioses, jobs):
-    return int(eval(expr, {'__builtins__': {}}, {'V': vioses, 'J': jobs}))
+def _eval(expr, vioses, jobs, total):
+    return int(eval(expr, {'__builtins__': {}},
+                    {'V': vioses, 'J': jobs, 'N': total}))
 
 
 def jobs_for(pairs):
     return int(math.ceil(pairs / 8.0)) if pairs else 0
 
 
-def bound(operation, vioses, jobs=0):
-    """{kind: count}, total and sequential bound of ``operation``."""
+def bound(operation, vioses, jobs=0, total=None):
+    """{kind: count}, total and sequential bound of ``operation``.
+
+    ``total``: the VIOSes of the system (default ``vioses``: all touched).
+    """
+    total = vioses if total is None else total
     requests, seq = BOUNDS[operation]
-    kinds = {kind: _eval(count, vioses, jobs) for kind, count, _ in requests}
+    kinds = {}
+    for kind, count, _ in requests:
+        kinds[kind] = kinds.get(kind, 0) + _eval(count, vioses, jobs, total)
     kinds = {k: v for k, v in kinds.items() if v}
-    return kinds, sum(kinds.values()), _eval(seq, vioses, jobs)
+    return kinds, sum(kinds.values()), _eval(seq, vioses, jobs, total)
 
 
-def excess(operation, by_kind, vioses, jobs=0):
+def excess(operation, by_kind, vioses, jobs=0, total=None):
     """What ``by_kind`` (on-path requests) sends beyond the bound, in words."""
-    kinds, _total, _seq = bound(operation, vioses, jobs)
+    kinds, _total, _seq = bound(operation, vioses, jobs, total)
     over = []
     for kind, count in sorted(by_kind.items()):
         if count > kinds.get(kind, 0):

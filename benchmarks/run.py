@@ -39,6 +39,7 @@ from oslo_log import log as logging
 from pypowervm.utils import transaction as pvm_tx
 
 from benchmarks import bounds
+from benchmarks import memory as memory_bench
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
 from nova_npiv import job_requests
@@ -94,13 +95,20 @@ class Meter(object):
 
     @property
     def sequential(self):
-        """Round trips one after the other: overlapping requests count once.
+        """Round trips one after the other: parallel requests count once.
+
+        A request is in the current wave if it overlaps it, or if it
+        started less than one injected latency after the wave's first
+        request: one sent after an answer cannot start that early (on a
+        loaded machine, the threads of parallel POSTs may start apart).
         """
-        waves, end = 0, None
+        waves, first, end = 0, None, None
+        latency = self.sim.latency or 0.0
         for rec in sorted(self.log, key=lambda r: r.started):
-            if end is None or rec.started >= end:
+            if end is None or (rec.started >= end and
+                               rec.started >= first + latency):
                 waves += 1
-                end = rec.started + rec.duration
+                first, end = rec.started, rec.started + rec.duration
             else:
                 end = max(end, rec.started + rec.duration)
         return waves
@@ -112,6 +120,11 @@ class Meter(object):
     @property
     def bytes(self):
         return sum((r.bytes_in or 0) + (r.bytes_out or 0) for r in self.all)
+
+
+def _cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _name(record):
@@ -240,8 +253,9 @@ class Bench(object):
             'read once per session).  A live migration is four nova calls '
             'on two hosts, each with its own bound; the last LM row is '
             'their sum.\n')
-        self._print('Declared bounds (benchmarks/bounds.py): V = touched '
-                    'VIOSes, J = WWPN jobs',
+        self._print('Declared bounds (benchmarks/bounds.py): V = VIOSes '
+                    'the instance\'s ports are on, N = VIOSes of the '
+                    'system, J = WWPN jobs',
                     ['operation', 'request', 'count', 'why it is inherent'],
                     bounds.table())
         self._print('Naive reference: spawn with one FeedTask per volume per '
@@ -266,14 +280,17 @@ class Bench(object):
         job_requests.drain(drv.adapter)
         return drv
 
-    def _row(self, op, label, volumes, meter, vioses, jobs=0, bound=None):
+    def _row(self, op, label, volumes, meter, vioses, jobs=0, bound=None,
+             system='sys-a'):
         """A row of the round-trip table; a failed check if over the bound.
 
         ``bound`` (total, seq) replaces the declared one (the LM sum).
         """
         if bound is None:
-            _kinds, total, seq = bounds.bound(op, vioses, jobs)
-            over = bounds.excess(op, meter.by_kind, vioses, jobs)
+            every = len(meter.sim.model.vioses(system)) if hasattr(
+                meter, 'sim') else vioses
+            _kinds, total, seq = bounds.bound(op, vioses, jobs, every)
+            over = bounds.excess(op, meter.by_kind, vioses, jobs, every)
         else:
             total, seq = bound
             over = []
@@ -362,7 +379,8 @@ class Bench(object):
                           ('LM: pre_live_migration', pre),
                           ('LM: live_migration (source)', job),
                           ('LM: post at destination', adopt)):
-            rows.append(self._row(op, label, len(bdms), meter, vioses))
+            rows.append(self._row(op, label, len(bdms), meter, vioses,
+                                  system='sys-b'))
         rows.append(self._row('live migration, all steps', label,
                               len(bdms), whole, vioses, bound=(
                                   sum(int(r[4]) for r in rows),
@@ -416,6 +434,51 @@ class Bench(object):
                                                             rss))
         return rows
 
+    # -- memory ------------------------------------------------------------
+
+    def memory(self, counts):
+        """Peak RSS of the driver in a process of its own (benchmarks/
+        memory.py) with ``count`` existing mappings per system."""
+        rows = []
+        points = []
+        for count in counts:
+            with Simulator(self._crowded(count)) as sim:
+                sim.latency = self.latency
+                sim.job_seconds = self.job_seconds
+                report = memory_bench.measure(sim)
+            peak = report['peak_kib'] / 1024.0
+            times = report['times']
+            points.append((count, peak))
+            rows.append([count, '%.0f' % peak,
+                         '%.0f' % (report['baseline_kib'] / 1024.0),
+                         '%.0f' % (times['connector'] * 1000),
+                         '%.0f' % (times['spawn'] * 1000),
+                         '%.0f' % (times['delete'] * 1000)])
+        self._print('Memory: the driver in its own process (simulator in the '
+                    'benchmark\'s), connector + spawn + delete of two '
+                    'instances',
+                    ['existing mappings', 'peak RSS MiB',
+                     'after import MiB', 'connector ms', 'spawn ms',
+                     'delete ms'], rows)
+        growth = ['%d->%d: x%.2f' % (c1, c2, m2 / m1)
+                  for (c1, m1), (c2, m2) in zip(points, points[1:])]
+        self.out.write('growth of peak RSS: %s\n' % '; '.join(growth))
+        return rows
+
+    @staticmethod
+    def _crowded(count):
+        topo = copy.deepcopy(default_topology())
+        for system in topo['systems']:
+            per_port = count // 4 + 64
+            for vios in system['vioses']:
+                for port in vios['ports']:
+                    port['total'] = per_port
+            system['existing_mappings'] = count
+            # Room for the partitions that own the existing mappings.
+            system['memory_mb'] = 262144 + 2048 * count
+            system['vcpus'] = 64 + count
+        return topo
+
     # -- table 3 ---------------------------------------------------------
 
     def concurrency(self, count=16, tamper=None, quiet=False):
@@ -455,17 +518,20 @@ class Bench(object):
             for phase, func in (('connector + spawn', create),
                                 ('delete', delete)):
                 batches = len(committer.batches)
+                cpu = _cpu_seconds()
                 with Meter(sim) as meter:
                     with concurrent.futures.ThreadPoolExecutor(count) as ex:
                         futures = [ex.submit(func, i) for i in insts]
                         errors = [f.exception() for f in futures
                                   if f.exception() is not None]
+                cpu = _cpu_seconds() - cpu
                 conflicts = len([r for r in meter.log if r.status == 412])
                 vios = len([r for r in meter.log
                             if r.kind == 'VirtualIOServer'])
                 rows.append([phase, count, len(errors), conflicts,
                              meter.total, vios,
-                             len(committer.batches) - batches, meter.ms])
+                             len(committer.batches) - batches,
+                             '%.1f' % cpu, meter.ms])
                 if errors:
                     failures.append('%s: %d of %d failed, first: %r'
                                     % (phase, len(errors), count, errors[0]))
@@ -484,7 +550,7 @@ class Bench(object):
         if not quiet:
             self._print('Concurrency: %d instances on one host' % count,
                         ['phase', 'instances', 'failed', '412 retries',
-                         'calls', 'VIOS requests', 'batches', 'ms'],
+                         'calls', 'VIOS requests', 'batches', 'CPU s', 'ms'],
                         [r[:-1] + ['%.0f' % r[-1]] for r in rows])
             self.out.write('after spawn: %s\nafter delete: %d instance '
                            'mapping(s) left\n' % (check, leftover))
@@ -510,16 +576,21 @@ class Bench(object):
                         serial = single.get(phase, ms) * count
                         rows.append([
                             '%.0f' % (latency * 1000), phase, count, row[2],
-                            row[3], row[4], row[5], row[6], '%.0f' % ms,
-                            '%.0f' % serial, '%.1f' % (serial / ms)])
+                            row[3], row[4], row[5], row[6], row[7],
+                            '%.0f' % ms, '%.0f' % serial,
+                            '%.1f' % (serial / ms)])
         finally:
             self.latency = saved
         self._print('Concurrency: instances at once on one host (jobs %.1f '
                     's); serial = the count times one instance alone'
                     % self.job_seconds,
                     ['latency ms', 'phase', 'instances', 'failed', '412s',
-                     'calls', 'VIOS requests', 'batches', 'ms', 'serial ms',
-                     'speed-up'], rows)
+                     'calls', 'VIOS requests', 'batches', 'CPU s', 'ms',
+                     'serial ms', 'speed-up'], rows)
+        self.out.write('CPU s: the benchmark process\'s CPU time in the '
+                       'phase (driver and simulator together: one process, '
+                       'one GIL); near the wall time, the phase is CPU-bound '
+                       'here, not waiting on the console.\n')
         self.out.write('every mapping checked exactly once after the spawns, '
                        'none left after the deletes: %s\n' % (
                            'OK' if not self.failures else 'see CHECK FAILED'))
@@ -704,8 +775,10 @@ def main(argv=None):
                         help='instances at once for the concurrency table')
     parser.add_argument('--latencies', default='50,300',
                         help='latencies (ms) of the concurrency table')
+    parser.add_argument('--memory', default='5000,10000,20000',
+                        help='existing mapping counts for the memory table')
     parser.add_argument('--only', choices=['round-trips', 'growth',
-                                           'concurrency'])
+                                           'concurrency', 'memory'])
     parser.add_argument('--self-check', action='store_true',
                         help='plant broken mappings in a small concurrency '
                              'run; exit 1 unless the check catches each')
@@ -722,6 +795,8 @@ def main(argv=None):
         bench.round_trips()
     if args.only in (None, 'growth'):
         bench.growth([int(c) for c in args.growth.split(',')])
+    if args.only in (None, 'memory'):
+        bench.memory([int(c) for c in args.memory.split(',')])
     if args.only in (None, 'concurrency'):
         bench.concurrency_table(
             [int(c) for c in args.counts.split(',')],

@@ -89,7 +89,13 @@ class TestFinishedJobs(EconomyTestCase):
         jr = job_requests.of(self.drv.adapter)
         held = threading.Event()
         jr._queue.put((lambda *a, **k: held.wait(30), 'DELETE', 'x', {}))
-        self.w.spawn()
+        # The driver's calls themselves: the World's wait for the clean-up
+        # after each call is what this test holds up.
+        conn = self.drv.get_volume_connector(self.w.inst)
+        self.w.bdms = [self.w.cinder.bdm('vol-0', 0, conn)]
+        self.drv.spawn(self.w.ctxt, self.w.inst, None, [], None, {},
+                       block_device_info={
+                           'block_device_mapping': self.w.bdms})
         self.assertEqual([], _calls(self.sim, 'DELETE', 'jobs'))
         self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-a'))
         held.set()

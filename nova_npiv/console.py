@@ -37,6 +37,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 
 from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
+from nova_npiv import job_requests
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -284,8 +285,16 @@ def log_on(conf=CONF, sleep=time.sleep):
 
 
 def build_adapter(conf=CONF):
-    """A logged-on pypowervm Adapter for the configured console."""
-    return pvm_adpt.Adapter(log_on(conf), helpers=helpers(conf))
+    """A logged-on pypowervm Adapter for the configured console.
+
+    Outermost, the session's job bookkeeping (:mod:`.job_requests`): job
+    templates read once, finished jobs deleted off the operations' path.
+    """
+    jobs = job_requests.JobRequests()
+    adapter = pvm_adpt.Adapter(log_on(conf),
+                               helpers=jobs.helpers() + helpers(conf))
+    adapter.npiv_job_requests = jobs
+    return adapter
 
 
 def find_managed_system(adapter, conf=CONF):

@@ -457,16 +457,18 @@ def close_vterm(adapter, system_uuid, lpar_uuid):
     both consoles, and the template is read under our managed system so
     only our partition is touched.
     """
+    # The template read is answered from the session's cache after the
+    # first time (job_requests), so a partition that is gone shows as a
+    # 404 either on the read or on the job's PUT.
     try:
         resp = adapter.read(pvm_ms.System.schema_type, root_id=system_uuid,
                             child_type=pvm_lpar.LPAR.schema_type,
                             child_id=lpar_uuid, suffix_type='do',
                             suffix_parm='CloseVterm')
+        jobs.run(pvm_job.Job.wrap(resp.entry), lpar_uuid,
+                 'partition %s' % lpar_uuid)
     except pvm_exc.HttpNotFound:
         LOG.info('LPAR %s already gone: no terminal to close', lpar_uuid)
-        return
-    jobs.run(pvm_job.Job.wrap(resp.entry), lpar_uuid,
-             'partition %s' % lpar_uuid)
 
 
 def power_on(lpar_w):

@@ -28,6 +28,9 @@ class RequestRecord:
     #: DLPAR operations of a VIOS update (client adapters added to or
     #: removed from active partitions).
     dlpar: int = 0
+    #: time.monotonic() when the request arrived: which requests of an
+    #: operation overlapped (sequential round trips, benchmarks).
+    started: float = 0.0
 
 
 def request_kind(path):

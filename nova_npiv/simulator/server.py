@@ -73,6 +73,10 @@ class _HTTPServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True
+    # socketserver's default backlog is 5: more clients connecting at once
+    # (32 concurrent operations open connections together) are reset,
+    # which no console's web server does.
+    request_queue_size = 128
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -417,7 +421,7 @@ class Simulator(object):
         # request in the log and counters.
         record = RequestRecord(method, path, query, status, len(body), out,
                                kind, time.monotonic() - start, reply.fault,
-                               reply.dlpar)
+                               reply.dlpar, started=start)
         with self._log_lock:
             self._log.append(record)
             self._counters['%s %s' % (method, kind)] += 1

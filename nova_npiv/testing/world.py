@@ -16,6 +16,7 @@ from nova import objects
 from nova_npiv import cold_migration
 from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Estate
+from nova_npiv import job_requests
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
@@ -81,6 +82,8 @@ class World(object):
         return drv
 
     def close(self):
+        # Finished jobs the drivers still have to delete go out first.
+        job_requests.drain_all()
         self.sim.stop()
 
     @property
@@ -91,22 +94,35 @@ class World(object):
         return self.drivers[host].settings.fabrics
 
     # -- nova's calls ----------------------------------------------------
+    #
+    # Each waits, once the driver has answered, for the finished jobs'
+    # DELETEs the driver sends after it (job_requests), success or not:
+    # what a test counts next is then the next call's alone.
 
     def connector(self, host='host-a'):
-        return self.drivers[host].get_volume_connector(self.inst)
+        try:
+            return self.drivers[host].get_volume_connector(self.inst)
+        finally:
+            job_requests.drain_all()
 
     def spawn(self, host='host-a', volumes=2, connector=None):
         """What nova's build does: connector, then spawn."""
         conn = connector or self.connector(host)
         self.bdms = [self.cinder.bdm('vol-%d' % i, i, conn)
                      for i in range(volumes)]
-        self.drivers[host].spawn(
-            self.ctxt, self.inst, None, [], None, {},
-            block_device_info={'block_device_mapping': self.bdms})
+        try:
+            self.drivers[host].spawn(
+                self.ctxt, self.inst, None, [], None, {},
+                block_device_info={'block_device_mapping': self.bdms})
+        finally:
+            job_requests.drain_all()
 
     def destroy(self, host='host-a'):
-        self.drivers[host].destroy(self.ctxt, self.inst, None,
-                                   {'block_device_mapping': self.bdms})
+        try:
+            self.drivers[host].destroy(self.ctxt, self.inst, None,
+                                       {'block_device_mapping': self.bdms})
+        finally:
+            job_requests.drain_all()
 
     def live_migrate(self, src_host='host-a', dst_host='host-b'):
         """The calls nova's conductor and compute managers make, in order.
@@ -165,6 +181,7 @@ class World(object):
                                migrate_data=data)
         finally:
             inst.task_state = None
+            job_requests.drain_all()
         if rolled_back:
             # The driver rolled back without raising, as nova expects.
             raise MigrationRolledBack(rolled_back[0])

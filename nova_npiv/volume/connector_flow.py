@@ -198,11 +198,36 @@ class AllocateAndStage(_ConnectorTask):
         to_derive, to_stage = self._work()
         if not (to_derive or to_stage):
             return
-        # The feed read here decides the ports and carries the staging
-        # update, so nobody in this process may change the VIOSes between.
-        with npiv_vios.serialized(npiv.system_uuid):
-            feed = npiv_vios.read_feed(npiv.adapter, npiv.system_uuid,
-                                       npiv_vios.XAGS_PORTS)
+        known = pairs = seed = None
+        if to_derive:
+            # Refused before a WWPN is allocated: a fabric with no port on an
+            # active VIOS, or none with capacity.  Checked on the ports of
+            # the last feed this process has of the system (a summary that
+            # outlives its wrappers), or on a read now if there is none,
+            # which the staging is then written on.
+            present, known = npiv_vios.ports_or_feed(npiv.adapter,
+                                                     npiv.system_uuid)
+            seed = known
+            check_ports(npiv, to_derive, present=present)
+            # The WWPN job touches no VIOS: it runs outside the
+            # serialisation, so other operations on the system go on.
+            pairs = placement.allocate_wwpns(
+                npiv.adapter, npiv.system_uuid,
+                npiv.settings.ports_per_fabric * len(to_derive))
+        if not to_stage:
+            # No staging partition: the WWPNs and ports are only recorded,
+            # on the last feed (one the system's FeedTasks do not own).
+            if known is None:
+                known = npiv_vios.read_feed(npiv.adapter, npiv.system_uuid,
+                                            npiv_vios.XAGS_PORTS)
+            derive_port_maps(npiv, to_derive, npiv_vios.active(known), pairs)
+            return
+        chosen = vfc_ops.Chosen()
+
+        def decide(feed):
+            # On the feed the staging is written on (the group commit's):
+            # the ports are chosen there, so nobody in this process changes
+            # the VIOSes between the choice and the update.
             active = npiv_vios.active(feed)
             if to_stage:
                 # Before WWPNs are drawn or anything is mapped: no room on
@@ -212,28 +237,38 @@ class AllocateAndStage(_ConnectorTask):
                     new_pairs=npiv.settings.ports_per_fabric * len(
                         [f for f in to_stage if not records[f].entries]))
             if to_derive:
-                derive_port_maps(npiv, to_derive, active)
-            if to_stage:
-                rehome(npiv, to_stage, active)
-                vfc_ops.stage(
-                    npiv.adapter, npiv.system_uuid, npiv.instance,
-                    npiv.staging_uuid, records.entries(to_stage), feed,
-                    'stage', post_execute=tf_stg.SaveFabricState(
-                        npiv.instance, to_stage, fabric_meta.MGMT_MAPPED))
+                derive_port_maps(npiv, to_derive, active, pairs)
+            rehome(npiv, to_stage, active)
+            chosen.entries = records.entries(to_stage)
+
+        vfc_ops.stage(
+            npiv.adapter, npiv.system_uuid, npiv.instance, npiv.staging_uuid,
+            chosen, None, 'stage', decide=decide, seed=seed,
+            post_execute=tf_stg.SaveFabricState(
+                npiv.instance, to_stage, fabric_meta.MGMT_MAPPED))
 
     def revert(self, *args, **kwargs):
         LOG.info('Instance %s: connector call failed; its WWPNs are kept '
                  'for the next one', self.npiv.instance.uuid)
 
 
-def derive_port_maps(npiv, fabrics, active):
-    """New WWPN pairs for ``fabrics``, placed on this system's ports."""
+def check_ports(npiv, fabrics, present):
+    """Raise unless every fabric has a usable port in the port summary
+    ``present`` (:func:`.vios.port_summary`)."""
+    for fabric in fabrics:
+        placement.usable_ports(npiv.settings, fabric, [], npiv.system_uuid,
+                               present=present)
+
+
+def derive_port_maps(npiv, fabrics, active, pairs):
+    """The new WWPN ``pairs`` for ``fabrics``, placed on this system's ports.
+
+    ``pairs`` holds ``ports_per_fabric`` pairs per fabric, in order.
+    """
     settings = npiv.settings
     per_fabric = settings.ports_per_fabric
     usable = {f: placement.usable_ports(settings, f, active, npiv.system_uuid)
               for f in fabrics}
-    pairs = placement.allocate_wwpns(npiv.adapter, npiv.system_uuid,
-                                     per_fabric * len(fabrics))
     for index, fabric in enumerate(fabrics):
         mine = pairs[index * per_fabric:(index + 1) * per_fabric]
         npiv.records.set(fabric, fabric_meta.UNMAPPED, placement.place(

@@ -56,13 +56,16 @@ def capacity_error(fabric, wanted, found):
                                          found=found)
 
 
-def usable_ports(settings, fabric, active, system):
+def usable_ports(settings, fabric, active, system, present=None):
     """Configured ports of ``fabric`` on ``active`` VIOSes with capacity.
 
     ``system`` names the managed system in the error when none is there.
+    ``present``: :func:`present_ports` of them (or the port summary of
+    :meth:`.vios._FeedCache.ports`), when the caller has it.
     """
     wanted = settings.ports[fabric]
-    present = present_ports(active)
+    if present is None:
+        present = present_ports(active)
     missing = [p for p in wanted if p not in present]
     if len(missing) == len(wanted):
         raise exception.FabricPortsNotFound(

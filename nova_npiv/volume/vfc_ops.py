@@ -91,30 +91,56 @@ def unstage(adapter, system_uuid, instance, staging_uuid, entries):
     ftsk.execute()
 
 
+class Chosen(object):
+    """The entries a staging maps: known up front, or chosen by a
+    ``decide`` step on the feed the change is made on (group commit)."""
+
+    def __init__(self, entries=()):
+        self.entries = list(entries)
+
+
+def map_chosen_to_staging(vios_w, system_uuid, staging_uuid, chosen):
+    return map_to_staging(vios_w, system_uuid, staging_uuid,
+                          fabric_records.pvm(chosen.entries))
+
+
 def stage(adapter, system_uuid, instance, staging_uuid, entries, feed,
-          name, post_execute=None):
+          name, post_execute=None, remembered=False, decide=None,
+          seed=None):
     """Map ``entries`` to the staging partition, undoing it on failure.
 
     A FeedTask POSTs to its VIOSes in parallel: when one update fails after
     another landed, the undo removes what landed.  ``feed`` is the read the
-    decision was made on (the caller holds the VIOS lock).
+    decision was made on (the caller holds the VIOS lock), read with
+    :data:`.XAGS_PORTS` as choosing the ports needs; ``remembered`` if it
+    is not a read made under the lock (see :func:`.vios.feed_task`).
+    Without a feed, ``entries`` is a :class:`Chosen` that ``decide(feed)``
+    fills in on the feed of the group commit the staging joins; ``seed``,
+    a feed the caller read for its checks, is written on when the system
+    has no newer one (one read, not two).
     """
+    chosen = entries if isinstance(entries, Chosen) else Chosen(entries)
     ftsk = npiv_vios.feed_task(adapter, system_uuid,
-                               '%s_%s' % (name, instance.uuid), feed=feed)
-    ftsk.add_functor_subtask(map_to_staging, system_uuid, staging_uuid,
-                             fabric_records.pvm(entries))
+                               '%s_%s' % (name, instance.uuid), feed=feed,
+                               xags=npiv_vios.XAGS_PORTS,
+                               remembered=remembered, decide=decide)
+    ftsk.seed = seed
+    ftsk.add_functor_subtask(map_chosen_to_staging, system_uuid,
+                             staging_uuid, chosen)
     if post_execute is not None:
         ftsk.add_post_execute(post_execute)
     flow = tf_lf.Flow('%s_%s' % (name, instance.uuid))
     flow.add(tf_stg.UndoOnFailure(_unstage_now, adapter, system_uuid,
-                                  instance, staging_uuid, entries),
+                                  instance, staging_uuid, chosen),
              ftsk)
     tf_base.run(flow, instance=instance)
 
 
-def _unstage_now(adapter, system_uuid, instance, staging_uuid, entries):
+def _unstage_now(adapter, system_uuid, instance, staging_uuid, chosen):
     # Named for the undo task (``undo__unstage_now``) the logs show.
-    unstage(adapter, system_uuid, instance, staging_uuid, entries)
+    if chosen.entries:
+        unstage(adapter, system_uuid, instance, staging_uuid,
+                chosen.entries)
 
 
 def restore(adapter, system_uuid, instance, lpar_uuid, staging_uuid,

@@ -211,7 +211,8 @@ class TestHelpers(testtools.TestCase):
     def test_build_adapter_stacks_them(self):
         self.useFixture(fixtures.MockPatchObject(console, 'log_on'))
         adapter = console.build_adapter(self.conf)
-        self.assertEqual(2, len(adapter.helpers))
+        # The job bookkeeping (job_requests) outermost, then these two.
+        self.assertEqual(4, len(adapter.helpers))
 
     def test_dumps_are_cut(self):
         console.helpers(self.conf)

@@ -478,7 +478,11 @@ class TestConnectorIsOneFlow(NPIVTestCase):
               ['finish_migration_%s' % u, 'forget_foreign_%s' % u,
                'allocate_and_stage_%s' % u], self.inst),
              ('stage_%s' % u, ['undo__unstage_now', 'stage_%s' % u],
-              self.inst)],
+              self.inst),
+             # The staging's metadata save, once its batch has landed
+             # (group_commit), in the connector's own thread.
+             ('stage_%s_post_execs' % u,
+              ['save_fabric_state_mgmt_mapped_%s' % u], None)],
             self.flows)
 
     def test_later_call_runs_no_flow(self):

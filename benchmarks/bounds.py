@@ -1,0 +1,145 @@
+"""The declared bound of each measured operation: the requests it inherently
+needs, each with its reason (DESIGN §8), independent of what the code sends.
+
+An operation's bound is this list, with ``V`` the number of VIOSes that
+carry the instance's ports (one update each, whatever the number of volumes
+and fabrics) and ``J`` the WWPN jobs (at most eight pairs per job).  What a
+bound leaves out on purpose:
+
+* job templates (``GET .../do/<Operation>``): static, read once per session
+  (``nova_npiv.job_requests``); the benchmark warms each session first;
+* finished-job ``DELETE jobs/<id>``: pypowervm ignores its outcome, so it is
+  sent off the operation's path; it is counted, in a column of its own, and
+  must not exceed one per job run;
+* a job's polls: the benchmark's jobs end before the PUT answers unless
+  ``--job-seconds`` makes them asynchronous (then each poll is one more
+  request, one per second of job, which is the console's time, not ours).
+
+``seq`` is the bound on sequential round trips: requests that can only be
+sent once the previous one has answered (the POSTs to several VIOSes go in
+parallel and count once).
+"""
+
+import math
+
+#: Why a VIOS an operation does not change is read (one VIOS, not the feed).
+_UNTOUCHED = ('a VIOS the remembered feed says carries nothing of the '
+              'instance: nothing (no POST\'s etag check) proves that still '
+              'holds, so it is read again (If-None-Match)')
+
+#: operation -> [(method kind, count expression, reason)], seq bound.
+#: A count expression is evaluated with V (touched VIOSes), N (VIOSes of
+#: the system) and J (jobs).
+BOUNDS = {
+    'connector, first': ([
+        ('PUT job:GetNextWWPNs', 'J',
+         'the WWPN pairs of every fabric come from the platform, at most '
+         '8 pairs per job'),
+        ('GET VirtualIOServer', '1',
+         'ports are chosen on the VIOSes\' NPIV capacity: one feed for all '
+         'fabrics, read unless the last update\'s replies are at hand '
+         '(then 0; their etags are checked by the POST)'),
+        ('POST VirtualIOServer', 'V',
+         'staging mappings, so the WWPNs log in before the LPAR exists: one '
+         'update per touched VIOS'),
+    ], '2 + J'),
+    'connector, later': ([], '0'),
+    'spawn': ([
+        ('PUT LogicalPartition', '1', 'the LPAR create'),
+        ('GET VirtualIOServer', 'N - V', _UNTOUCHED),
+        ('POST VirtualIOServer', 'V',
+         'staging swapped for instance mappings in one update per touched '
+         'VIOS, written on the etags of the connector\'s replies (a GET '
+         'only after a 412)'),
+        ('PUT job:PowerOn', '1', 'the power-on job'),
+    ], '3 + (N > V)'),
+    'attach (running)': ([], '0'),
+    'detach': ([], '0'),
+    'delete': ([
+        ('GET LogicalPartition', '1',
+         'the instance\'s partition, proved by UUID, and its state'),
+        ('PUT job:PowerOff', '1', 'the power-off job'),
+        ('GET VirtualIOServer', 'N - V', _UNTOUCHED),
+        ('POST VirtualIOServer', 'V',
+         'instance and staging mappings removed, one update per touched '
+         'VIOS, on the etags the last update left'),
+        ('PUT job:CloseVterm', '1',
+         'a console refuses to delete a partition with an open terminal'),
+        ('DELETE LogicalPartition', '1', 'the LPAR delete'),
+    ], '5 + (N > V)'),
+    'LM: destination connector': ([
+        ('GET VirtualIOServer', '1',
+         'ports for the partner WWPNs, chosen on current capacity'),
+        ('POST VirtualIOServer', 'V', 'partner WWPNs staged here'),
+    ], '2'),
+    'LM: pre_live_migration': ([
+        ('GET VirtualIOServer', '1',
+         'the feed that decides the destination ports of the Migrate job'),
+        ('POST VirtualIOServer', 'V',
+         'partner staging removed before the platform moves the adapters'),
+    ], '2'),
+    'LM: live_migration (source)': ([
+        ('GET LogicalPartition', '1', 'where the partition is, its state'),
+        ('GET VirtualIOServer', '1',
+         'the client slots of the source mappings, for VirtualFCMappings'),
+        ('PUT job:Migrate', '1', 'the Migrate job'),
+        ('GET job:Migrate', '1',
+         'the Migrate template, read by the first migration of a session '
+         '(the benchmark migrates once per session)'),
+    ], '4'),
+    'LM: post at destination': ([
+        ('GET LogicalPartition', '1', 'the partition, now on this system'),
+        ('GET VirtualIOServer', '1', 'the ports the platform mapped it to'),
+    ], '2'),
+}
+
+#: Requests that are the session's housekeeping, off an operation's path.
+DEFERRED = 'DELETE jobs'
+#: Job runs: each may leave one deferred DELETE.
+_JOB_PUT = 'PUT job:'
+
+
+def _eval(expr, vioses, jobs, total):
+    return int(eval(expr, {'__builtins__': {}},
+                    {'V': vioses, 'J': jobs, 'N': total}))
+
+
+def jobs_for(pairs):
+    return int(math.ceil(pairs / 8.0)) if pairs else 0
+
+
+def bound(operation, vioses, jobs=0, total=None):
+    """{kind: count}, total and sequential bound of ``operation``.
+
+    ``total``: the VIOSes of the system (default ``vioses``: all touched).
+    """
+    total = vioses if total is None else total
+    requests, seq = BOUNDS[operation]
+    kinds = {}
+    for kind, count, _ in requests:
+        kinds[kind] = kinds.get(kind, 0) + _eval(count, vioses, jobs, total)
+    kinds = {k: v for k, v in kinds.items() if v}
+    return kinds, sum(kinds.values()), _eval(seq, vioses, jobs, total)
+
+
+def excess(operation, by_kind, vioses, jobs=0, total=None):
+    """What ``by_kind`` (on-path requests) sends beyond the bound, in words."""
+    kinds, _total, _seq = bound(operation, vioses, jobs, total)
+    over = []
+    for kind, count in sorted(by_kind.items()):
+        if count > kinds.get(kind, 0):
+            over.append('%s %d > %d' % (kind, count, kinds.get(kind, 0)))
+    return over
+
+
+def table():
+    """Rows (operation, request, count, reason) of the declared bounds."""
+    rows = []
+    for operation, (requests, seq) in BOUNDS.items():
+        if not requests:
+            rows.append([operation, 'none', '0', 'nothing to send: the '
+                         'records say everything is in place'])
+        for kind, count, reason in requests:
+            rows.append([operation, kind, count, reason])
+        rows.append([operation, '(sequential)', seq, ''])
+    return rows

@@ -164,7 +164,7 @@ class MatrixTestCase(base.WorldTestCase):
         # (the source LPAR stopped and unmapped); a lost create reply
         # leaves an LPAR its recorded UUID proves, which the revert
         # deletes (the retry would otherwise meet its name).
-        self.run_matrix('cold migration', [matrix.KIND_500], runs=18)
+        self.run_matrix('cold migration', [matrix.KIND_500], runs=16)
         learn = learned('cold migration')
         updates = [t.index for t in learn.targets
                    if t.method in ('POST', 'PUT')]
@@ -181,14 +181,14 @@ class MatrixTestCase(base.WorldTestCase):
 
     def test_cold_migration_revert_500_everywhere(self):
         self.run_matrix('cold migration revert', [matrix.KIND_500],
-                        runs=22)
+                        runs=18)
 
     def test_cold_migration_confirm_500_and_lost_replies(self):
         # A delete cannot be undone: a failed confirm leaves the server on
         # sys-b and the source LPAR recorded, stopped and unmapped; the
         # retry deletes it.
         self.run_matrix('cold migration confirm',
-                        [matrix.KIND_500, matrix.KIND_LOST], runs=12)
+                        [matrix.KIND_500, matrix.KIND_LOST], runs=14)
 
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there
@@ -270,7 +270,7 @@ class DoubleFaultTestCase(base.WorldTestCase):
         self.run_double(
             'live migration',
             lambda ts: [t for t in ts if t.method == 'GET' and
-                        t.path.endswith('VirtualIOServer')][3], runs=3)
+                        t.path.endswith('VirtualIOServer')][3], runs=2)
 
 
 class OutageTestCase(base.WorldTestCase):

@@ -11,7 +11,7 @@ from pypowervm.tasks import vfc_mapper
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 import testtools
 
-from nova_npiv.simulator import default_topology
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import faults
 from nova_npiv.simulator import Simulator
@@ -30,7 +30,8 @@ class DlparTestCase(testtools.TestCase):
                           for i in range(0, 16, 2))
 
     def topology(self):
-        return default_topology()
+        # Each system runs a NovaLink partition: the running staging one.
+        return co_managed_topology()
 
     def vios_w(self, name='vios-a1'):
         vios = [v for v in self.sim.model.vioses() if v.name == name][0]
@@ -186,7 +187,7 @@ class TestDlparNeedsRmc(DlparTestCase):
 class TestMaximumSlots(DlparTestCase):
 
     def topology(self):
-        spec = default_topology()
+        spec = co_managed_topology()
         spec['systems'][0]['lpars'] = [
             {'name': 'small', 'state': 'running', 'max_virtual_slots': 5}]
         return spec

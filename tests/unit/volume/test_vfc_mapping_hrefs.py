@@ -6,6 +6,7 @@ here (the console refuses it, or the audit later cannot tie the mapping to
 its partition).  Checked on the VIOS wrappers after the FeedTask ran.
 """
 
+from nova_npiv import fabric_meta
 from nova_npiv import vm
 from tests.unit import fixtures as fx
 from tests.unit.volume import npiv_base
@@ -108,3 +109,37 @@ class TestSharedStagingPartition(npiv_base.NPIVTestCase):
         self.connector()
         self.connect().rollback_connect()
         self.assertEqual(self.other_staged, self.fx.staging_maps())
+
+
+class TestRollbackOfAPartialConnect(npiv_base.NPIVTestCase):
+    """A fabric added to the configuration while the instance runs.
+
+    The next attach maps the instance on the new fabric only; when it fails,
+    the rollback removes the new fabric's mappings and leaves the old
+    fabric's, which carry the instance's other volumes.
+    """
+
+    fabrics = {'A': fx.FABRIC_A}
+
+    def test_only_the_new_fabric_is_undone(self):
+        self.connector()
+        self.connect('vol-1')
+        mapped_a = self.fx.instance_maps(self.inst)
+        self.fx.configure({'A': fx.FABRIC_A, 'B': fx.FABRIC_B})
+        wwpns = fabric_meta.all_wwpns(self.inst, ['A', 'B'])
+        drv = self.fx.npiv(self.inst, fx.connection_info(wwpns, 'vol-2'))
+        drv.wwpns()
+        drv.connect_volume()
+        self.assertStates(npiv_base.INST)
+        self.assertNotEqual(mapped_a, self.fx.instance_maps(self.inst))
+        self.fx.reset_counts()
+
+        drv.rollback_connect()
+
+        # One port per fabric: only the VIOS of fabric B's port is written.
+        self.assertEqual(1, len(self.fx.updated()))
+
+        self.assertEqual(mapped_a, self.fx.instance_maps(self.inst))
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertEqual({'A': npiv_base.INST, 'B': npiv_base.UNMAPPED},
+                         self.states())

@@ -8,6 +8,7 @@ managed system; the simulator runs the Migrate job as a console does.
 
 import time
 
+from nova_npiv.simulator import novalink_pair
 from tests.functional import nova_base
 from tests.functional.nova_base import uuids
 
@@ -58,8 +59,11 @@ class LiveMigrationFailuresTestCase(nova_base.NPIVServicesTestCase):
         self.assertEqual([], [k for k in inst.system_metadata
                               if k.startswith('npiv_lpm_')])
 
+    def source_model(self):
+        return self.sim.model
+
     def test_platform_refusal_at_the_pre_check(self):
-        self.sim.model.set_rmc_down(True)
+        self.source_model().set_rmc_down(True)
         self.before = self.console_state()
         self.live_migrate()
         self.migration(['error'])
@@ -115,3 +119,28 @@ class LiveMigrationFailuresTestCase(nova_base.NPIVServicesTestCase):
         self.migration(['cancelled'])
         self.assert_still_on_source()
         self.assertEqual(1, self.sim.count('PUT', 'job:MigrateAbort'))
+
+
+class LiveMigrationFailuresBetweenConsolesTestCase(
+        LiveMigrationFailuresTestCase):
+    """The same failures between two NovaLinks: the source's console hands
+    the partition to another console, after the destination's console
+    trusts the source's key."""
+
+    TOPOLOGY = novalink_pair()
+
+    def source_model(self):
+        return self.sim.console_for('sys-a').model
+
+    def test_console_refusal_at_the_pre_check(self):
+        # Towards another console no MigrateValidate runs before nova
+        # commits (the trust it needs exists from pre_live_migration on):
+        # the console refuses the Migrate job itself, and nova rolls back.
+        self.sim.fail_job('Migrate', message='HSCLA319 no adapter can be '
+                          'hosted')
+        self.live_migrate()
+        self.migration(['failed'])
+        self.assert_still_on_source()
+        self.assertIn('HSCLA319 no adapter can be hosted',
+                      self.stdlog.logger.output)
+        self.assertEqual(0, self.sim.count('PUT', 'job:MigrateValidate'))

@@ -27,12 +27,12 @@ def _hwm_kib():
 
 
 def _child(conf_json):
-    from benchmarks import run as bench_run
+    from benchmarks import quiet_logs
     from nova_npiv import job_requests
     from nova_npiv.testing import fake_cinder
     from nova_npiv.testing import harness
 
-    bench_run._setup_logging()
+    quiet_logs.setup()
     conf = json.loads(conf_json)
 
     class _Conf(object):

@@ -35,11 +35,11 @@ import uuid as uuid_lib
 from nova.compute import task_states
 from nova import objects
 from oslo_config import cfg
-from oslo_log import log as logging
 from pypowervm.utils import transaction as pvm_tx
 
 from benchmarks import bounds
 from benchmarks import memory as memory_bench
+from benchmarks import quiet_logs
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
 from nova_npiv import job_requests
@@ -767,13 +767,8 @@ def self_check(out=sys.stdout, count=2):
     return 1 if wrong else 0
 
 
-def _setup_logging():
-    logging.register_options(CONF)
-    CONF([], project='nova', default_config_files=[])
-    CONF.set_default('default_log_levels', [
-        'nova=ERROR', 'nova_npiv=ERROR', 'pypowervm=CRITICAL',
-        'taskflow=ERROR', 'stevedore=ERROR', 'urllib3=ERROR'])
-    logging.setup(CONF, 'nova-npiv-bench')
+#: Patched by the tests of the command line.
+_setup_logging = quiet_logs.setup
 
 
 def main(argv=None):

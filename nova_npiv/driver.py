@@ -29,6 +29,7 @@ from nova_npiv import connector as npiv_connector
 from nova_npiv import console
 from nova_npiv import exception
 from nova_npiv import host_info
+from nova_npiv import listing
 from nova_npiv import recovery
 from nova_npiv import remote_console
 from nova_npiv import resize
@@ -176,50 +177,15 @@ class NPIVDriver(driver.ComputeDriver):
         return host_info.Capacity(host_w, lpars)
 
     def _instance_lpars(self):
-        """The system's LPARs that may be nova-npiv instances.
-
-        The management partition, the staging partition and every partition
-        not named the way nova-npiv names its LPARs are left out: counting
-        them made nova refuse its first start ("existing instances") on any
-        system that runs partitions of its own, and warn on every
-        power-state sync.  Leaving a partition out never acts on it.
-        """
-        lpars = pvm_lpar.LPAR.get(self.adapter, parent_type=pvm_ms.System,
-                                  parent_uuid=self.system_uuid)
-        staging = (self.staging.uuid or '').lower() if self.staging else ''
-        return [lpar for lpar in lpars if not lpar.is_mgmt_partition and
-                lpar.uuid.lower() != staging and vm.named_as_ours(lpar)]
+        return listing.instance_lpars(self.adapter, self.system_uuid,
+                                      self.staging)
 
     def list_instances(self):
         return [lpar.name for lpar in self._instance_lpars()]
 
     def list_instance_uuids(self):
-        """The instance UUIDs of this system's nova-npiv LPARs.
-
-        Mostly read off each LPAR (:func:`vm.instance_uuid_from`).  A
-        partition whose UUID the platform chose is looked up in the
-        records of this host's instances; one nobody recorded is listed by
-        its own UUID, so that nova's new-host check still sees that the
-        system runs nova-npiv partitions (pointed at the wrong database,
-        nova must refuse to start).
-        """
-        uuids, unproven = [], []
-        for lpar in self._instance_lpars():
-            uuid = vm.instance_uuid_from(lpar)
-            if uuid:
-                uuids.append(uuid)
-            else:
-                unproven.append(lpar)
-        if unproven:
-            recorded = {}
-            for inst in objects.InstanceList.get_by_host(
-                    nova_context.get_admin_context(), self.settings.host,
-                    expected_attrs=['system_metadata']):
-                if vm.recorded_uuid(inst):
-                    recorded[vm.recorded_uuid(inst).lower()] = inst.uuid
-            uuids.extend(recorded.get(lpar.uuid.lower(), lpar.uuid.lower())
-                         for lpar in unproven)
-        return uuids
+        return listing.instance_uuids(self._instance_lpars(),
+                                      self.settings.host)
 
     def instance_exists(self, instance):
         return vm.get(self.adapter, self.system_uuid, instance) is not None

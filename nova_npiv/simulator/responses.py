@@ -24,6 +24,8 @@ from nova_npiv.simulator import render
 from nova_npiv.simulator import render_jobs
 from nova_npiv.simulator import responses_console
 from nova_npiv.simulator import vocab
+from nova_npiv.simulator.replies import atom_reply
+from nova_npiv.simulator.replies import Reply
 from nova_npiv.simulator.vocab import SimulatorError
 
 UOM = '/rest/api/uom/'
@@ -34,19 +36,6 @@ _SEARCH_KEYS = {
 }
 _SEARCH_RE = re.compile(r"^\((\w+)(==|!=)'?(.*?)'?\)$")
 _CACHE_SIZE = 1024
-
-
-class Reply(object):
-    """What the server sends back; ``body`` may be the server's DROP."""
-    __slots__ = ('status', 'headers', 'body', 'fault', 'dlpar')
-
-    def __init__(self, status, body=b'', headers=None, fault=None):
-        self.status = status
-        self.body = body
-        self.headers = headers or {}
-        self.fault = fault
-        #: DLPAR operations the request did (see ``dlpar``).
-        self.dlpar = 0
 
 
 @dataclasses.dataclass
@@ -103,13 +92,6 @@ class EntryCache(object):
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-
-
-def atom_reply(elem, status=200, etag=None):
-    headers = {'Content-Type': 'application/atom+xml'}
-    if etag is not None:
-        headers['etag'] = etag
-    return Reply(status, render.tostring(elem), headers)
 
 
 class Responses(responses_console.ConsoleHandlers):

@@ -10,6 +10,7 @@ change the authorized keys only; every other child is the console's own.
 
 from nova_npiv.simulator import render
 from nova_npiv.simulator import render_console
+from nova_npiv.simulator import replies
 from nova_npiv.simulator.vocab import SimulatorError
 
 
@@ -20,8 +21,7 @@ def _find(model, uuid):
 
 
 def atom_reply(elem, etag):
-    from nova_npiv.simulator import responses   # it imports this module
-    return responses.atom_reply(elem, etag=etag)
+    return replies.atom_reply(elem, etag=etag)
 
 
 class ConsoleHandlers(object):

@@ -9,14 +9,12 @@ per-kind counters, injected latency and injected faults.
 """
 
 import collections
-import http.server
 import json
 import logging
 import os
 import re
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
 import time
@@ -26,6 +24,7 @@ import weakref
 
 from nova_npiv.simulator import consoles
 from nova_npiv.simulator import faults as flt
+from nova_npiv.simulator import listener
 from nova_npiv.simulator import model as mdl
 from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
@@ -35,7 +34,7 @@ from nova_npiv.simulator import responses
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator import urls
 from nova_npiv.simulator import vocab
-from nova_npiv.simulator.responses import Reply as _Reply
+from nova_npiv.simulator.replies import Reply as _Reply
 
 LOG = logging.getLogger(__name__)
 
@@ -51,46 +50,6 @@ _VIOS_UUID_RE = re.compile(r'/VirtualIOServer/([0-9A-Fa-f-]{36})')
 _SYSTEM_RE = re.compile(r'/ManagedSystem/([0-9A-Fa-f-]{36})')
 _DROP = object()
 _LOG_SIZE = 200000
-
-
-def _refuse_green_threads():
-    """Fail fast where eventlet has monkey patched threads.
-
-    The server thread would become a greenthread polling real sockets
-    without ever yielding, and every request would hang.
-    """
-    patcher = sys.modules.get('eventlet.patcher')
-    if patcher is not None and patcher.is_monkey_patched('thread'):
-        raise RuntimeError(
-            'The PowerVM REST simulator needs native threads, but eventlet '
-            'has monkey patched this process. Set '
-            'OS_NOVA_DISABLE_EVENTLET_PATCHING=1 before nova is imported, '
-            'or run the simulator in its own process (python -m '
-            'nova_npiv.simulator).')
-
-
-class _HTTPServer(http.server.ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    allow_reuse_address = True
-    # socketserver's default backlog is 5: more clients connecting at once
-    # (32 concurrent operations open connections together) are reset,
-    # which no console's web server does.
-    request_queue_size = 128
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = 'HTTP/1.1'
-    server_version = 'PowerVM-REST-Simulator/1.0'
-
-    def do_GET(self):
-        self.server.sim._handle(self)
-
-    do_PUT = do_POST = do_DELETE = do_GET
-
-    def log_message(self, fmt, *args):
-        # Requests go to the simulator's own log; keep stderr quiet.
-        pass
 
 
 def _tracked_session_class():
@@ -180,12 +139,12 @@ class Simulator(object):
     def start(self):
         if self._server is not None:
             return self
-        _refuse_green_threads()
+        listener.refuse_green_threads()
         self._listen(self._req_port)
         return self
 
     def _listen(self, port):
-        self._server = _HTTPServer((LOOPBACK, port), _Handler)
+        self._server = listener.HTTPServer((LOOPBACK, port), listener.Handler)
         self._server.sim = self
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={'poll_interval': 0.05},

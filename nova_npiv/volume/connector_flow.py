@@ -209,6 +209,15 @@ class AllocateAndStage(_ConnectorTask):
                                                      npiv.system_uuid)
             seed = known
             check_ports(npiv, to_derive, present=present)
+            if to_stage:
+                # No room on the staging partition is refused before a
+                # WWPN is drawn, on the feed at hand (decide() checks again
+                # on the one the staging is written on).
+                at_hand = known if known is not None else (
+                    npiv_vios.FEEDS.peek(npiv.adapter, npiv.system_uuid,
+                                         npiv_vios.XAGS_MAPPINGS))
+                if at_hand is not None:
+                    require_slots(npiv, at_hand, to_stage)
             # The WWPN job touches no VIOS: it runs outside the
             # serialisation, so other operations on the system go on.
             pairs = placement.allocate_wwpns(
@@ -232,10 +241,7 @@ class AllocateAndStage(_ConnectorTask):
             if to_stage:
                 # Before WWPNs are drawn or anything is mapped: no room on
                 # the staging partition is an error that leaves nothing.
-                npiv.staging.require_slots(
-                    feed, npiv.instance, records.entries(to_stage),
-                    new_pairs=npiv.settings.ports_per_fabric * len(
-                        [f for f in to_stage if not records[f].entries]))
+                require_slots(npiv, feed, to_stage)
             if to_derive:
                 derive_port_maps(npiv, to_derive, active, pairs)
             rehome(npiv, to_stage, active)
@@ -250,6 +256,17 @@ class AllocateAndStage(_ConnectorTask):
     def revert(self, *args, **kwargs):
         LOG.info('Instance %s: connector call failed; its WWPNs are kept '
                  'for the next one', self.npiv.instance.uuid)
+
+
+def require_slots(npiv, feed, to_stage):
+    """Raise StagingSlotsExhausted unless staging ``to_stage`` fits on
+    the staging partition as ``feed`` shows it (pairs still to be drawn
+    included)."""
+    records = npiv.records
+    npiv.staging.require_slots(
+        feed, npiv.instance, records.entries(to_stage),
+        new_pairs=npiv.settings.ports_per_fabric * len(
+            [f for f in to_stage if not records[f].entries]))
 
 
 def check_ports(npiv, fabrics, present):

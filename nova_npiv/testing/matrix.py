@@ -14,6 +14,7 @@ Shared by the fault-matrix tests and ``benchmarks/fault_matrix.py``.
 """
 
 import collections
+import contextlib
 import re
 import time
 
@@ -196,8 +197,25 @@ def names_request(result):
                                        "'%s'" % target.job[0] in text)
 
 
+@contextlib.contextmanager
+def _jobs_deleted_in_place():
+    """Finished jobs' DELETEs in the request order (see
+    ``JobRequests.inline``): the nth request is the same one in every run."""
+    saved = job_requests.JobRequests.inline
+    job_requests.JobRequests.inline = True
+    try:
+        yield
+    finally:
+        job_requests.JobRequests.inline = saved
+
+
 def learn(sc):
     """Run ``sc`` cleanly: its requests and its start and end states."""
+    with _jobs_deleted_in_place():
+        return _learn(sc)
+
+
+def _learn(sc):
     started = time.monotonic()
     world = sc.world()
     try:
@@ -255,6 +273,14 @@ def judge(sc, world, learned, error):
 
 def run_one(sc, learned, target, kind, retry=True, plant=None,
             second=None):
+    """Re-run ``sc`` with ``kind`` at ``target`` (see :func:`_run_one`)."""
+    with _jobs_deleted_in_place():
+        return _run_one(sc, learned, target, kind, retry=retry, plant=plant,
+                        second=second)
+
+
+def _run_one(sc, learned, target, kind, retry=True, plant=None,
+             second=None):
     """Re-run ``sc`` with ``kind`` at ``target``; a Result.
 
     ``second``: (target, kind) of a second fault, aimed (by the request

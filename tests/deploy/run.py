@@ -256,13 +256,16 @@ class Deployment(object):
                    for v in views}
         return audit.find(views, staging)
 
-    def fabric_records(self, sid):
+    def instance_record(self, sid):
         import types
-        from nova_npiv import fabric_meta
         rows = self.st.sql(
             'nova_cell1', 'SELECT `key`, value FROM instance_system_metadata'
             ' WHERE instance_uuid=%s AND deleted=0', (sid,))
-        inst = types.SimpleNamespace(uuid=sid, system_metadata=dict(rows))
+        return types.SimpleNamespace(uuid=sid, system_metadata=dict(rows))
+
+    def fabric_records(self, sid):
+        from nova_npiv import fabric_meta
+        inst = self.instance_record(sid)
         fabrics = sorted(stack.ARRAY_TARGETS)
         return (fabric_meta.check_instance(inst, fabrics),
                 {f: fabric_meta.get_fabric(inst, f) for f in fabrics})
@@ -293,7 +296,10 @@ class Deployment(object):
         problems, records = self.fabric_records(sid)
         check(problems == [], '%s: the instance\'s fabric metadata' % step,
               *problems)
-        lpar = vm.lpar_uuid_of(sid).upper()
+        # The LPAR's identity: recorded when it is not the derived one (a
+        # cold migration whose source LPAR still held the derived UUID).
+        lpar = (vm.recorded_uuid(self.instance_record(sid)) or
+                vm.lpar_uuid_of(sid)).upper()
         show = {
             'fabrics': {f: {'state': r.state, 'port_map': r.port_map}
                         for f, r in records.items()},

@@ -409,16 +409,7 @@ class Bench(object):
         rows = []
         points = []
         for count in counts:
-            topo = copy.deepcopy(co_managed_topology())
-            for system in topo['systems']:
-                per_port = count // 4 + 64
-                for vios in system['vioses']:
-                    for port in vios['ports']:
-                        port['total'] = per_port
-                system['existing_mappings'] = count
-                # Room for the partitions that own the existing mappings.
-                system['memory_mb'] = 262144 + 2048 * count
-                system['vcpus'] = 64 + count
+            topo = self._crowded(count, co_managed_topology)
             with Simulator(topo) as sim:
                 sim.latency = self.latency
                 drv = self._driver(sim, ['A', 'B'], 1)
@@ -481,8 +472,10 @@ class Bench(object):
         return rows
 
     @staticmethod
-    def _crowded(count):
-        topo = copy.deepcopy(default_topology())
+    def _crowded(count, base=default_topology):
+        """``base()`` with ``count`` existing mappings per system and the
+        port capacity and partition room they need."""
+        topo = copy.deepcopy(base())
         for system in topo['systems']:
             per_port = count // 4 + 64
             for vios in system['vioses']:

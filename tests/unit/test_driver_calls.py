@@ -1,0 +1,298 @@
+"""NPIVDriver calls that only nova's functional runs reached before.
+
+Reboots nova still sees in progress, the restart of a host, the resize and
+cold-migration entry points (the same-host reshape on the simulator; the
+calls that hand over to ``cold_migration`` checked for what they pass on,
+its flows having tests of their own in tests/functional), the spawn
+pre-check and the live-migration abort.  Each test checks the console or
+what the driver answered, like tests/unit/test_driver.
+"""
+
+from unittest import mock
+
+from nova import exception as nova_exc
+from nova import objects
+
+from nova_npiv import cold_migration
+from nova_npiv import exception
+from nova_npiv import vm
+from nova_npiv.volume import lpm_platform
+from tests.unit import test_driver
+
+OTHER_UUID = '3f0c0a38-6f3c-4b7e-9d46-0c6a1d0e9a01'
+THIRD_UUID = '6c2f9d1e-0b4a-4c8e-9f3d-7a5b1e2c4d60'
+BIG = dict(memory_mb=8192, vcpus=4, root_gb=0)
+
+
+class TestPrepareForSpawn(test_driver.DriverTestCase):
+
+    def writes(self):
+        return {k: n for k, n in self.sim.counters().items()
+                if not k.startswith('GET')}
+
+    def test_a_flavor_that_fits_creates_nothing(self):
+        self.sim.reset_counters()
+        # The system the driver drives: a NovaLink sees two of them, so
+        # reading "the" managed system again would fail.
+        self.assertIsNone(self.drv.prepare_for_spawn(self.inst))
+        self.assertEqual({}, self.writes())
+        self.assertIsNone(self.lpar())
+
+    def test_bad_extra_specs_refused_before_anything_is_created(self):
+        self.inst.flavor.extra_specs = {'powervm:proc_units': 'lots'}
+        self.sim.reset_counters()
+        err = self.assertRaises(exception.InvalidFlavorExtraSpec,
+                                self.drv.prepare_for_spawn, self.inst)
+        self.assertIn(self.inst.uuid, err.format_message())
+        self.assertIn('powervm:proc_units', err.format_message())
+        self.assertEqual({}, self.writes())
+        self.assertIsNone(self.lpar())
+
+
+class TestResumeOnHostBoot(test_driver.DriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='not activated')
+        self.jobs = self.spy_jobs()
+
+    def resume(self):
+        self.drv.resume_state_on_host_boot(self.ctxt, self.inst, None, None)
+
+    def test_a_stopped_lpar_is_started(self):
+        self.resume()
+        self.assertEqual(['PowerOn'], [op for op, _ in self.jobs])
+        self.assertEqual('running', self.lpar().state)
+
+    def test_a_running_lpar_is_left_alone(self):
+        self.model.set_lpar_state('sys-a', self.lpar_uuid, 'running')
+        self.resume()
+        self.assertEqual([], self.jobs)
+
+    def test_no_lpar(self):
+        self.model.delete_lpar('sys-a', self.lpar_uuid)
+        err = self.assertRaises(nova_exc.InstanceNotFound, self.resume)
+        self.assertIn(self.inst.uuid, err.format_message())
+
+
+class TestPollRebooting(test_driver.DriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.jobs = self.spy_jobs()
+
+    def test_every_instance_gets_its_hard_reboot(self):
+        gone = test_driver.harness.new_instance(2, OTHER_UUID, 'host-a',
+                                                node='sys-a')
+        self.drv.poll_rebooting_instances(120, [gone, self.inst])
+        self.assertEqual([('PowerOff', 'true', 'true')],
+                         [(op, p.get('restart'), p.get('immediate'))
+                          for op, p in self.jobs])
+        self.assertEqual('running', self.lpar().state)
+        self.assertIn('Reboot still in progress after 120 s; rebooting hard'
+                      '\nNo LPAR to reboot\n'
+                      'Reboot still in progress after 120 s; rebooting hard',
+                      self.logs.output)
+
+    def test_a_failed_reboot_does_not_stop_the_others(self):
+        failing = test_driver.harness.new_instance(3, THIRD_UUID, 'host-a',
+                                                   node='sys-a')
+        self.model.add_lpar('sys-a', 'failing', uuid=vm.lpar_uuid(failing),
+                            state='running')
+        power_off = vm.power_off
+
+        def refuse(lpar_w, **kwargs):
+            if lpar_w.uuid == vm.lpar_uuid(failing):
+                raise RuntimeError('the PowerOff job failed')
+            return power_off(lpar_w, **kwargs)
+
+        with mock.patch.object(vm, 'power_off', side_effect=refuse):
+            self.drv.poll_rebooting_instances(60, [failing, self.inst])
+        self.assertIn('Hard reboot failed: the PowerOff job failed',
+                      self.logs.output)
+        self.assertEqual([('PowerOff', 'true', 'true')],
+                         [(op, p.get('restart'), p.get('immediate'))
+                          for op, p in self.jobs])
+
+
+class MigrationTestCase(test_driver.DriverTestCase):
+    """A resize of the instance: nova's migration record, the LPAR."""
+
+    def migration(self, dest='host-a', dest_node='sys-a'):
+        self.inst.migration_context = objects.MigrationContext(
+            instance_uuid=self.inst.uuid, migration_id=7)
+        self.record = objects.Migration(source_compute='host-a',
+                                        dest_compute=dest,
+                                        dest_node=dest_node)
+        return mock.patch.object(objects.Migration, 'get_by_id',
+                                 return_value=self.record)
+
+    def shape(self):
+        lpar = self.lpar()
+        return lpar.memory_mb, lpar.vcpus
+
+    def maps(self):
+        return sorted((m.vios, tuple(m.wwpns)) for m in self.own_maps())
+
+
+class TestMigrateDiskAndPowerOff(MigrationTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.jobs = self.spy_jobs()
+
+    def call(self, timeout):
+        return self.drv.migrate_disk_and_power_off(
+            self.ctxt, self.inst, '127.0.0.1', None, None, timeout=timeout)
+
+    def test_same_host_stops_the_lpar_cleanly_with_a_timeout(self):
+        with self.migration():
+            self.assertEqual('[]', self.call(60))
+        self.assertEqual([('PowerOff', None)],
+                         [(op, p.get('immediate')) for op, p in self.jobs])
+        self.assertEqual('not activated', self.lpar().state)
+
+    def test_same_host_stops_it_hard_without_one(self):
+        with self.migration():
+            self.assertEqual('[]', self.call(0))
+        self.assertEqual([('PowerOff', 'true')],
+                         [(op, p.get('immediate')) for op, p in self.jobs])
+
+    def test_to_another_host_the_lpar_leaves(self):
+        with self.migration(dest='host-b', dest_node='sys-b'), \
+                mock.patch.object(cold_migration, 'leave') as leave:
+            self.assertEqual('[]', self.call(30))
+        leave.assert_called_once_with(self.drv, self.inst, self.record, 30)
+        self.assertEqual([], self.jobs)
+
+    def test_a_node_of_this_host_not_ours_is_refused(self):
+        with self.migration(dest_node='sys-b'):
+            err = self.assertRaises(nova_exc.InstanceFaultRollback,
+                                    self.call, 60)
+        self.assertIn('to node sys-b of this host, which drives sys-a',
+                      err.inner_exception.format_message())
+        self.assertEqual([], self.jobs)
+        self.assertEqual('running', self.lpar().state)
+
+
+class TestFinishAndRevert(MigrationTestCase):
+    """Same host: the LPAR is reshaped; to or from another: handed over."""
+
+    def setUp(self):
+        super().setUp()
+        self.spawn()
+        self.drv.power_off(self.inst)
+        self.before = self.maps()
+
+    def finish(self, migration, power_on=True):
+        self.drv.finish_migration(self.ctxt, migration, self.inst, '[]',
+                                  None, None, True, {},
+                                  block_device_info=mock.sentinel.bdi,
+                                  power_on=power_on)
+
+    def revert(self, migration, power_on=True):
+        self.drv.finish_revert_migration(self.ctxt, self.inst, None,
+                                         migration,
+                                         block_device_info=mock.sentinel.bdi,
+                                         power_on=power_on)
+
+    def same_host(self):
+        return objects.Migration(source_compute='host-a',
+                                 dest_compute='host-a')
+
+    def other_host(self):
+        return objects.Migration(source_compute='host-a',
+                                 dest_compute='host-b')
+
+    def test_resize_reshapes_and_starts_the_lpar(self):
+        self.inst.flavor = objects.Flavor(**BIG)
+        self.finish(self.same_host())
+        self.assertEqual((8192, 4), self.shape())
+        self.assertEqual('running', self.lpar().state)
+        self.assertEqual(self.before, self.maps())
+        self.assertIn('Flow resize_%s done' % self.inst.uuid,
+                      self.logs.output)
+
+    def test_resize_without_power_on_leaves_it_stopped(self):
+        self.inst.flavor = objects.Flavor(**BIG)
+        self.finish(None, power_on=False)
+        self.assertEqual((8192, 4), self.shape())
+        self.assertEqual('not activated', self.lpar().state)
+
+    def test_revert_reshapes_back(self):
+        self.inst.flavor = objects.Flavor(**BIG)
+        self.finish(self.same_host(), power_on=False)
+        self.inst.flavor = objects.Flavor(memory_mb=4096, vcpus=2,
+                                          root_gb=0)
+        self.revert(self.same_host())
+        self.assertEqual((4096, 2), self.shape())
+        self.assertEqual('running', self.lpar().state)
+        self.assertEqual(self.before, self.maps())
+        self.assertIn('Flow resize_revert_%s done' % self.inst.uuid,
+                      self.logs.output)
+
+    def test_revert_without_power_on_leaves_it_stopped(self):
+        self.inst.flavor = objects.Flavor(**BIG)
+        self.revert(None, power_on=False)
+        self.assertEqual((8192, 4), self.shape())
+        self.assertEqual('not activated', self.lpar().state)
+
+    def test_from_another_host_the_lpar_arrives(self):
+        for power_on in (True, False):
+            with mock.patch.object(cold_migration, 'arrive') as arrive:
+                self.finish(self.other_host(), power_on=power_on)
+            arrive.assert_called_once_with(self.drv, self.inst,
+                                           mock.sentinel.bdi, power_on)
+        self.assertEqual('not activated', self.lpar().state)
+
+    def test_revert_of_a_move_comes_back(self):
+        for power_on in (True, False):
+            with mock.patch.object(cold_migration, 'come_back') as back:
+                self.revert(self.other_host(), power_on=power_on)
+            back.assert_called_once_with(self.drv, self.inst,
+                                         mock.sentinel.bdi, power_on)
+        self.assertEqual('not activated', self.lpar().state)
+
+    def test_confirm_on_the_same_host_changes_nothing(self):
+        self.sim.reset_counters()
+        with mock.patch.object(cold_migration, 'confirm') as confirm:
+            self.drv.confirm_migration(self.ctxt, self.same_host(),
+                                       self.inst, None)
+        confirm.assert_not_called()
+        self.assertEqual({}, self.sim.counters())
+        self.assertIn('Resize confirmed: nothing to clean up on the same '
+                      'managed system', self.logs.output)
+
+    def test_confirm_of_a_move_removes_the_source(self):
+        with mock.patch.object(cold_migration, 'confirm') as confirm:
+            self.drv.confirm_migration(self.ctxt, self.other_host(),
+                                       self.inst, None)
+        confirm.assert_called_once_with(self.drv, self.inst)
+        self.assertNotIn('Resize confirmed', self.logs.output)
+
+
+class TestLiveMigrationAbort(test_driver.DriverTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+
+    def test_abort_of_the_instances_lpar_is_remembered(self):
+        with mock.patch.object(lpm_platform, 'abort') as abort:
+            self.drv.live_migration_abort(self.inst)
+        self.assertEqual(self.lpar_uuid, abort.call_args[0][0].uuid)
+        self.assertEqual({self.inst.uuid}, self.drv._aborted)
+
+    def test_a_refused_abort_is_raised_and_forgotten(self):
+        with mock.patch.object(lpm_platform, 'abort',
+                               side_effect=RuntimeError('not migrating')):
+            err = self.assertRaises(RuntimeError,
+                                    self.drv.live_migration_abort, self.inst)
+        self.assertEqual('not migrating', str(err))
+        self.assertEqual(set(), self.drv._aborted)

@@ -13,6 +13,7 @@ import fixtures
 from nova import exception as nova_exc
 from pypowervm.wrappers import base_partition as pvm_bp
 
+from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import moves
 from nova_npiv import vm
@@ -64,6 +65,8 @@ class TestLedger(LedgerTestCase):
         self.assertEqual(['Undo one', 'Undo two'], self.ledger.failed)
         # Each undo was tried twice (tasks.storage.retried) before giving up.
         self.assertEqual(4, func.call_count)
+        self.assertIn('Undo one failed (RuntimeError: console said no); '
+                      'trying again', self.logs.output)
         self.assertIn('Undo one failed\nTraceback', self.logs.output)
         self.assertIn('RuntimeError: console said no', self.logs.output)
 
@@ -180,6 +183,16 @@ class TestChooseIdentity(LedgerTestCase):
             task.revert()
         self.assertEqual(['Putting back %s of %s' % (vm.LPAR_UUID_KEY, UUID)],
                          self.ledger.failed)
+
+    def test_undo_of_a_failed_choice_changes_nothing(self):
+        inst = fx.FakeInstance(system_metadata={vm.LPAR_UUID_KEY: 'before'})
+        task = self.task(inst)
+        with mock.patch.object(vm, 'fresh_uuid',
+                               side_effect=RuntimeError('GET failed')):
+            self.assertRaises(RuntimeError, task.execute)
+        task.revert()
+        self.assertEqual(0, inst.saves)
+        self.assertEqual({vm.LPAR_UUID_KEY: 'before'}, inst.system_metadata)
 
     def test_metadata_none_reads_as_no_key(self):
         inst = fx.FakeInstance()
@@ -321,6 +334,17 @@ class TestUnmapSource(LedgerTestCase):
         self.task.revert()
         self.assertEqual(0, self.fx.gets)
         self.assertEqual(self.mapped, self.fx.instance_maps(self.inst))
+
+    def test_undo_of_an_unreadable_record_changes_nothing(self):
+        self.inst.system_metadata[fabric_meta.state_key('A')] = 'bogus'
+        task = moves.UnmapSource(self.fx.npiv(self.inst), self.ledger)
+        self.assertRaises(exception.CorruptFabricMetadata, task.execute)
+        self.fx.reset_counts()
+        saves = self.inst.saves
+        task.revert()
+        self.assertEqual(0, self.fx.gets)
+        self.assertEqual(saves, self.inst.saves)
+        self.assertEqual([], self.ledger.failed)
 
     def test_failed_undo_is_told_to_the_ledger(self):
         self.task.execute()

@@ -296,3 +296,41 @@ class TestLiveMigrationAbort(test_driver.DriverTestCase):
                                     self.drv.live_migration_abort, self.inst)
         self.assertEqual('not migrating', str(err))
         self.assertEqual(set(), self.drv._aborted)
+
+
+class TestAnswers(test_driver.DriverTestCase):
+    """What the driver answers nova, in full."""
+
+    def test_force_complete_says_why_not(self):
+        err = self.assertRaises(NotImplementedError,
+                                self.drv.live_migration_force_complete,
+                                self.inst)
+        self.assertEqual('PowerVM partition migration cannot be forced to '
+                         'complete; it ends by itself or is aborted',
+                         str(err))
+
+    def test_a_platform_chosen_uuid_is_listed_as_its_instance(self):
+        chosen = '5A1C9E0B-3D2F-4E6A-8B7C-9D0E1F2A3B4C'
+        self.model.add_lpar('sys-a', vm.lpar_name(self.inst), uuid=chosen)
+        self.inst.system_metadata[vm.LPAR_UUID_KEY] = chosen
+        with mock.patch.object(objects.InstanceList, 'get_by_host',
+                               return_value=[self.inst]) as by_host:
+            self.assertEqual([self.inst.uuid],
+                             self.drv.list_instance_uuids())
+        # The records of this host's instances (nova.conf's host).
+        self.assertEqual('host-a', by_host.call_args[0][1])
+
+    def test_rollback_at_source_reads_the_database_with_novas_context(self):
+        self.spawn()
+        stored = test_driver.harness.new_instance(1, self.inst.uuid,
+                                                  'host-a', node='sys-a')
+        test_driver.migration_data.set_targets(
+            stored, {'A': ['vios-b1/1//fcs0']})
+        stored.save = mock.Mock()
+        with mock.patch.object(objects.Instance, 'get_by_uuid',
+                               return_value=stored) as get:
+            self.drv.rollback_live_migration_at_source(self.ctxt, self.inst,
+                                                       None)
+        self.assertIs(self.ctxt, get.call_args[0][0])
+        self.assertEqual({}, test_driver.migration_data.get_targets(stored))
+        stored.save.assert_called_once_with()

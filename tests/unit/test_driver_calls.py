@@ -334,3 +334,13 @@ class TestAnswers(test_driver.DriverTestCase):
         self.assertIs(self.ctxt, get.call_args[0][0])
         self.assertEqual({}, test_driver.migration_data.get_targets(stored))
         stored.save.assert_called_once_with()
+
+    def test_attach_and_detach_flows_are_named_for_the_volume(self):
+        # The names every line of the flow's log carries.
+        self.spawn()
+        info = self.cinder.connection_info(
+            'vol-9', self.drv.get_volume_connector(self.inst))
+        self.drv.attach_volume(self.ctxt, info, self.inst, '/dev/sdb')
+        self.drv.detach_volume(self.ctxt, info, self.inst, '/dev/sdb')
+        self.assertIn('Flow attach_vol-9 done in', self.logs.output)
+        self.assertIn('Flow detach_vol-9 done in', self.logs.output)

@@ -344,3 +344,15 @@ class TestAnswers(test_driver.DriverTestCase):
         self.drv.detach_volume(self.ctxt, info, self.inst, '/dev/sdb')
         self.assertIn('Flow attach_vol-9 done in', self.logs.output)
         self.assertIn('Flow detach_vol-9 done in', self.logs.output)
+
+    def test_detach_of_an_unusable_connection_info_says_so_in_full(self):
+        self.spawn()
+        self.drv.detach_volume(self.ctxt, {}, self.inst, '/dev/sdb')
+        reason = exception.InvalidConnectionInfo(
+            volume_id='unknown', field='connection_info',
+            reason='is {}: no volume is described').format_message()
+        self.assertIn('Detaching a volume of instance %s whose stored '
+                      'connection_info is unusable (%s): nothing to change '
+                      'on the VIOSes\n' % (self.inst.uuid, reason),
+                      self.logs.output)
+        self.assertNotIn('Flow detach_', self.logs.output)

@@ -356,3 +356,75 @@ class TestAnswers(test_driver.DriverTestCase):
                       'on the VIOSes\n' % (self.inst.uuid, reason),
                       self.logs.output)
         self.assertNotIn('Flow detach_', self.logs.output)
+
+
+class TestLiveMigrationOutcomes(test_driver.DriverTestCase):
+    """What ``live_migration`` tells nova for each outcome of the job."""
+
+    def setUp(self):
+        super().setUp()
+        self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
+                            state='running')
+        self.post = mock.Mock()
+        self.recover = mock.Mock()
+        self.data = mock.sentinel.migrate_data
+
+    def migrate(self, **kwargs):
+        return mock.patch.object(test_driver.migration_data.NPIVMigration,
+                                 'migrate', autospec=True, **kwargs)
+
+    def run_it(self):
+        self.drv.live_migration(self.ctxt, self.inst, 'host-b', self.post,
+                                self.recover, block_migration=False,
+                                migrate_data=self.data)
+
+    def test_success_is_posted(self):
+        self.drv._aborted.add(self.inst.uuid)
+        with self.migrate() as migrate:
+            self.run_it()
+        self.assertEqual((self.ctxt, 'host-b', self.data),
+                         migrate.call_args[0][1:])
+        self.post.assert_called_once_with(self.ctxt, self.inst, 'host-b',
+                                          False, self.data)
+        self.recover.assert_not_called()
+        self.assertEqual(set(), self.drv._aborted)
+
+    def test_a_settled_failure_is_rolled_back_not_raised(self):
+        with self.migrate(side_effect=RuntimeError('job failed')):
+            self.run_it()
+        self.recover.assert_called_once_with(
+            self.ctxt, self.inst, 'host-b', self.data,
+            migration_status='failed')
+        self.post.assert_not_called()
+        self.assertIn('Live migration of %s failed; rolling back\n'
+                      'Traceback' % self.inst.uuid, self.logs.output)
+
+    def test_an_aborted_one_is_cancelled(self):
+        self.drv._aborted.add(self.inst.uuid)
+        with self.migrate(side_effect=RuntimeError('aborted')):
+            self.run_it()
+        self.recover.assert_called_once_with(
+            self.ctxt, self.inst, 'host-b', self.data,
+            migration_status='cancelled')
+        self.assertEqual(set(), self.drv._aborted)
+
+    def test_an_unsettled_one_is_raised_without_rollback(self):
+        self.drv._aborted.add(self.inst.uuid)
+        err = exception.LiveMigrationUnsettled(
+            instance=self.inst.uuid, where='migrating', seconds=5)
+        with self.migrate(side_effect=err):
+            self.assertRaises(exception.LiveMigrationUnsettled, self.run_it)
+        self.recover.assert_not_called()
+        self.post.assert_not_called()
+        self.assertEqual(set(), self.drv._aborted)
+
+
+class TestListing(test_driver.DriverTestCase):
+
+    def test_a_staging_partition_named_like_an_instance_is_not_one(self):
+        other = test_driver.harness.new_instance(2, OTHER_UUID, 'host-a')
+        self.model.add_lpar('sys-a', vm.lpar_name(other),
+                            uuid=vm.lpar_uuid(other))
+        drv = self.load(staging_partition=vm.lpar_name(other))
+        self.assertEqual([], drv.list_instances())
+        self.assertEqual([], drv.list_instance_uuids())

@@ -411,7 +411,8 @@ class TestLiveMigrationOutcomes(test_driver.DriverTestCase):
     def test_an_unsettled_one_is_raised_without_rollback(self):
         self.drv._aborted.add(self.inst.uuid)
         err = exception.LiveMigrationUnsettled(
-            instance=self.inst.uuid, where='migrating', seconds=5)
+            instance=self.inst.uuid, where='migrating', seconds=5,
+            reason='Migrating')
         with self.migrate(side_effect=err):
             self.assertRaises(exception.LiveMigrationUnsettled, self.run_it)
         self.recover.assert_not_called()

@@ -10,6 +10,7 @@ what the driver answered, like tests/unit/test_driver.
 
 from unittest import mock
 
+from nova.compute import task_states
 from nova import exception as nova_exc
 from nova import objects
 
@@ -257,6 +258,24 @@ class TestFinishAndRevert(MigrationTestCase):
             back.assert_called_once_with(self.drv, self.inst,
                                          mock.sentinel.bdi, power_on)
         self.assertEqual('not activated', self.lpar().state)
+
+    def test_destroy_of_a_same_host_revert_keeps_the_lpar(self):
+        self.inst.task_state = task_states.RESIZE_REVERTING
+        with self.migration() as get:
+            self.drv.destroy(self.ctxt, self.inst, None)
+        self.assertIs(self.ctxt, get.call_args[0][0])
+        self.assertEqual('not activated', self.lpar().state)
+        self.assertEqual(self.before, self.maps())
+        self.assertIn('Revert of a resize on this host: the LPAR is kept',
+                      self.logs.output)
+
+    def test_destroy_of_a_revert_from_another_host_deletes_it(self):
+        self.inst.task_state = task_states.RESIZE_REVERTING
+        with self.migration(dest='host-b', dest_node='sys-b'):
+            self.drv.destroy(self.ctxt, self.inst, None)
+        self.assertIsNone(self.lpar())
+        self.assertEqual([], self.maps())
+        self.assertNotIn('the LPAR is kept', self.logs.output)
 
     def test_confirm_on_the_same_host_changes_nothing(self):
         self.sim.reset_counters()

@@ -226,3 +226,29 @@ class TestSettle(JobsTestCase):
         self.assertEqual(lpm_platform.STAYED, self.settle(
             [RuntimeError('GET failed'), part()], RuntimeError('lost'),
             timeout=60))
+
+
+class TestRunMigrate(JobsTestCase):
+
+    def test_bounded_by_the_job_timeout(self):
+        with mock.patch.object(pvm_mig, 'migrate_lpar') as migrate:
+            lpm_platform.run_migrate(self.lpar_w, 'sys-b', [],
+                                     conf=self.conf, tgt_mgmt_svr='hmc2')
+        migrate.assert_called_once_with(
+            self.lpar_w, 'sys-b', virtual_fc_mappings=None,
+            validate_only=False, timeout=77, tgt_mgmt_svr='hmc2')
+
+    def test_failures_name_the_job(self):
+        err = pvm_exc.JobRequestTimedOut(operation_name='Migrate',
+                                         seconds=77)
+        for validate_only, op in ((False, 'Migrate'),
+                                  (True, 'MigrateValidate')):
+            with mock.patch.object(pvm_mig, 'migrate_lpar', side_effect=err):
+                raised = self.assertRaises(
+                    exception.JobTimedOut, lpm_platform.run_migrate,
+                    self.lpar_w, 'sys-b', ['map'],
+                    validate_only=validate_only, conf=self.conf)
+            self.assertEqual(
+                "The management console's '%s' job on partition %s did not "
+                "end within [powervm] job_timeout (77 s) and was cancelled"
+                % (op, UUID), raised.format_message())

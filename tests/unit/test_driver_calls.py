@@ -10,12 +10,14 @@ what the driver answered, like tests/unit/test_driver.
 
 from unittest import mock
 
+import fixtures
 from nova.compute import task_states
 from nova import exception as nova_exc
 from nova import objects
 
 from nova_npiv import cold_migration
 from nova_npiv import exception
+from nova_npiv import remote_console
 from nova_npiv import vm
 from nova_npiv.volume import lpm_platform
 from tests.unit import test_driver
@@ -448,3 +450,43 @@ class TestListing(test_driver.DriverTestCase):
         drv = self.load(staging_partition=vm.lpar_name(other))
         self.assertEqual([], drv.list_instances())
         self.assertEqual([], drv.list_instance_uuids())
+
+
+class TestDestroyHandsOver(test_driver.DriverTestCase):
+    """What destroy and pre_live_migration pass to the modules they call."""
+
+    def setUp(self):
+        super().setUp()
+        self.spawn()
+        self.remove_source = self.useFixture(fixtures.MockPatchObject(
+            cold_migration, 'remove_source')).mock
+
+    def test_our_instance_also_loses_an_unfinished_moves_source(self):
+        self.drv.destroy(self.ctxt, self.inst, None)
+        self.remove_source.assert_called_once_with(self.drv, self.inst)
+        self.assertIsNone(self.lpar())
+        self.assertIn('Flow destroy_%s done' % self.inst.uuid,
+                      self.logs.output)
+
+    def test_an_evacuated_instance_leaves_it_to_its_new_host(self):
+        self.inst.host = 'host-b'
+        self.drv.destroy(self.ctxt, self.inst, None)
+        self.remove_source.assert_not_called()
+        self.assertIsNone(self.lpar())
+
+    def test_a_revert_from_another_host_keeps_it_for_the_revert(self):
+        self.inst.task_state = task_states.RESIZE_REVERTING
+        with mock.patch.object(objects.Migration, 'get_by_id',
+                               return_value=None):
+            self.drv.destroy(self.ctxt, self.inst, None)
+        self.remove_source.assert_not_called()
+        self.assertIsNone(self.lpar())
+
+    def test_pre_live_migration_trusts_the_source_with_novas_context(self):
+        self.inst.node = 'sys-b'
+        self.inst.save = mock.Mock()
+        with mock.patch.object(remote_console, 'trust_source') as trust:
+            self.drv.pre_live_migration(self.ctxt, self.inst, None, None,
+                                        None, None)
+        trust.assert_called_once_with(self.drv.adapter, self.ctxt,
+                                      self.inst, 'sys-b')

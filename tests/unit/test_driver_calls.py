@@ -465,7 +465,10 @@ class TestDestroyHandsOver(test_driver.DriverTestCase):
         self.drv.destroy(self.ctxt, self.inst, None)
         self.remove_source.assert_called_once_with(self.drv, self.inst)
         self.assertIsNone(self.lpar())
+        # The flow's and its FeedTask's names, in the lines they log.
         self.assertIn('Flow destroy_%s done' % self.inst.uuid,
+                      self.logs.output)
+        self.assertIn('Task destroy_%s done' % self.inst.uuid,
                       self.logs.output)
 
     def test_an_evacuated_instance_leaves_it_to_its_new_host(self):

@@ -8,6 +8,7 @@ pre-check and the live-migration abort.  Each test checks the console or
 what the driver answered, like tests/unit/test_driver.
 """
 
+import logging
 from unittest import mock
 
 import fixtures
@@ -493,3 +494,14 @@ class TestDestroyHandsOver(test_driver.DriverTestCase):
                                         None, None)
         trust.assert_called_once_with(self.drv.adapter, self.ctxt,
                                       self.inst, 'sys-b')
+
+
+class TestFirstStart(test_driver.DriverTestCase):
+
+    def test_the_first_init_host_has_no_session_to_log_off(self):
+        logs = self.useFixture(fixtures.FakeLogger(name='nova_npiv',
+                                                   level=logging.DEBUG))
+        self.load()
+        self.assertIn('nova-npiv drives managed system sys-a', logs.output)
+        self.assertNotIn('Log off from the management console failed',
+                         logs.output)

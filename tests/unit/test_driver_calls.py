@@ -505,3 +505,24 @@ class TestFirstStart(test_driver.DriverTestCase):
         self.assertIn('nova-npiv drives managed system sys-a', logs.output)
         self.assertNotIn('Log off from the management console failed',
                          logs.output)
+
+
+class TestOwnIdentity(test_driver.DriverTestCase):
+    """An LPAR created with a UUID of its own (the derived one was taken)."""
+
+    def test_destroy_removes_the_lpar_its_recorded_uuid_proves(self):
+        elsewhere = self.model.add_lpar('sys-b', 'elsewhere',
+                                        uuid=self.lpar_uuid)
+        self.spawn()
+        own = vm.recorded_uuid(self.inst)
+        self.assertNotEqual(self.lpar_uuid, own)
+        self.assertEqual(2, len(self.maps_of(own)))
+        self.drv.destroy(self.ctxt, self.inst, None)
+        self.assertEqual([], self.maps_of(own))
+        self.assertIsNone(self.model.lpar(own))
+        # The partition that holds the derived UUID is not ours.
+        self.assertEqual(elsewhere.state, self.lpar().state)
+
+    def maps_of(self, uuid):
+        return [m for m in self.model.mappings('sys-a')
+                if (m.client_lpar_uuid or '').upper() == uuid]

@@ -42,6 +42,21 @@ class TestPrepareForSpawn(test_driver.DriverTestCase):
         self.assertEqual({}, self.writes())
         self.assertIsNone(self.lpar())
 
+    def test_an_unknown_shared_pool_is_looked_up_and_refused(self):
+        self.inst.flavor.extra_specs = {
+            'powervm:shared_proc_pool_name': 'nosuchpool'}
+        # (The simulator serves no SharedProcessorPool searches.)
+        with mock.patch.object(vm.pvm_spp.SharedProcPool, 'search',
+                               return_value=[]) as search:
+            err = self.assertRaises(exception.InvalidFlavorExtraSpec,
+                                    self.drv.prepare_for_spawn, self.inst)
+        # Through the driver's session, on the system it drives.
+        self.assertIs(self.drv.adapter, search.call_args[0][0])
+        self.assertEqual('sys-a',
+                         search.call_args[1]['parent'].system_name)
+        self.assertIn('names 0 shared processor pools of managed system '
+                      'sys-a, not one', err.format_message())
+
     def test_bad_extra_specs_refused_before_anything_is_created(self):
         self.inst.flavor.extra_specs = {'powervm:proc_units': 'lots'}
         self.sim.reset_counters()
@@ -80,6 +95,22 @@ class TestResumeOnHostBoot(test_driver.DriverTestCase):
         self.assertIn(self.inst.uuid, err.format_message())
 
 
+class Records(logging.Handler):
+    """(message, instance) of every nova_npiv log line.
+
+    ``instance``: what the line was logged for (oslo.log's ``instance=``,
+    which names it in nova's log format).
+    """
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append((record.getMessage(),
+                           getattr(record, 'instance', None)))
+
+
 class TestPollRebooting(test_driver.DriverTestCase):
 
     def setUp(self):
@@ -87,6 +118,13 @@ class TestPollRebooting(test_driver.DriverTestCase):
         self.model.add_lpar('sys-a', 'mine', uuid=self.lpar_uuid,
                             state='running')
         self.jobs = self.spy_jobs()
+        self.records = Records()
+        logging.getLogger('nova_npiv').addHandler(self.records)
+        self.addCleanup(logging.getLogger('nova_npiv').removeHandler,
+                        self.records)
+
+    def logged_for(self, instance):
+        return [msg for msg, inst in self.records.lines if inst is instance]
 
     def test_every_instance_gets_its_hard_reboot(self):
         gone = test_driver.harness.new_instance(2, OTHER_UUID, 'host-a',
@@ -100,6 +138,11 @@ class TestPollRebooting(test_driver.DriverTestCase):
                       '\nNo LPAR to reboot\n'
                       'Reboot still in progress after 120 s; rebooting hard',
                       self.logs.output)
+        self.assertEqual(['Reboot still in progress after 120 s; rebooting '
+                          'hard', 'No LPAR to reboot'],
+                         self.logged_for(gone))
+        self.assertIn('Reboot still in progress after 120 s; rebooting hard',
+                      self.logged_for(self.inst))
 
     def test_a_failed_reboot_does_not_stop_the_others(self):
         failing = test_driver.harness.new_instance(3, THIRD_UUID, 'host-a',
@@ -115,8 +158,9 @@ class TestPollRebooting(test_driver.DriverTestCase):
 
         with mock.patch.object(vm, 'power_off', side_effect=refuse):
             self.drv.poll_rebooting_instances(60, [failing, self.inst])
-        self.assertIn('Hard reboot failed: the PowerOff job failed',
-                      self.logs.output)
+        self.assertEqual(['Reboot still in progress after 60 s; rebooting '
+                          'hard', 'Hard reboot failed: the PowerOff job '
+                          'failed'], self.logged_for(failing))
         self.assertEqual([('PowerOff', 'true', 'true')],
                          [(op, p.get('restart'), p.get('immediate'))
                           for op, p in self.jobs])
@@ -155,8 +199,10 @@ class TestMigrateDiskAndPowerOff(MigrationTestCase):
             self.ctxt, self.inst, '127.0.0.1', None, None, timeout=timeout)
 
     def test_same_host_stops_the_lpar_cleanly_with_a_timeout(self):
-        with self.migration():
+        with self.migration() as get:
             self.assertEqual('[]', self.call(60))
+        # nova's migration record, read with nova's context.
+        self.assertIs(self.ctxt, get.call_args[0][0])
         self.assertEqual([('PowerOff', None)],
                          [(op, p.get('immediate')) for op, p in self.jobs])
         self.assertEqual('not activated', self.lpar().state)

@@ -1,14 +1,17 @@
-"""``restore_mappings``: what a failed unmapping removed goes back.
+"""The NPIV adapter after something went wrong part way.
 
-A delete (or a rollback) whose FeedTask failed part way removed mappings
-the metadata still records: each fabric goes back where its record says,
-the instance's to the instance, the staged ones to the staging partition.
+``restore_mappings``: a delete (or a rollback) whose FeedTask failed part
+way removed mappings the metadata still records: each fabric goes back
+where its record says, the instance's to the instance, the staged ones to
+the staging partition.  ``unidentifiable_staging``: which unreadable
+records may hide staging mappings.  The extend refusal, in full.
 """
 
 import logging
 
 import fixtures
 
+from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv.volume import vfc_ops
 from tests.unit import fixtures as fx
@@ -90,3 +93,57 @@ class TestRestoreMappings(npiv_base.NPIVTestCase):
         self.fx.reset_counts()
         self.fx.npiv(self.inst).restore_mappings()
         self.assertEqual(0, self.fx.gets)
+
+
+class TestUnidentifiableStaging(npiv_base.NPIVTestCase):
+    """Fabrics whose staging mappings nothing could find (delete refuses)."""
+
+    def errors(self, staging=None):
+        npiv = self.fx.npiv(self.inst, staging=staging)
+        return npiv.unidentifiable_staging()
+
+    def test_a_corrupt_state_may_hide_staging(self):
+        self.connector()
+        self.inst.system_metadata[fabric_meta.state_key('A')] = 'bogus'
+        errors = self.errors()
+        self.assertEqual(1, len(errors))
+        self.assertIn(fabric_meta.state_key('A'), errors[0].format_message())
+
+    def test_a_staged_fabric_with_a_corrupt_map_hides_staging(self):
+        self.connector()
+        self.inst.system_metadata[fabric_meta.map_key('B')] = 'not,wwpns'
+        errors = self.errors()
+        self.assertEqual(1, len(errors))
+        self.assertIn(fabric_meta.map_key('B'), errors[0].format_message())
+
+    def test_corrupt_maps_of_unstaged_fabrics_hide_nothing(self):
+        self.connector()
+        self.connect()
+        self.inst.system_metadata[fabric_meta.map_key('A')] = 'not,wwpns'
+        fabric_meta.set_fabric(self.inst, 'B', npiv_base.UNMAPPED,
+                               fx.port_map(self.inst, 'B'))
+        self.inst.system_metadata[fabric_meta.map_key('B')] = 'not,wwpns'
+        self.assertEqual([], self.errors())
+
+    def test_readable_records_hide_nothing(self):
+        self.connector()
+        self.assertEqual([], self.errors())
+
+    def test_without_a_staging_partition_nothing_is_staged(self):
+        self.connector()
+        self.inst.system_metadata[fabric_meta.state_key('A')] = 'bogus'
+        self.assertEqual([], self.errors(staging=False))
+
+
+class TestExtendRefusal(npiv_base.NPIVTestCase):
+
+    def test_a_fabric_not_mapped_to_the_instance_is_named(self):
+        self.connector()
+        wwpns = fabric_meta.all_wwpns(self.inst, ['A', 'B'])
+        drv = self.fx.npiv(self.inst, fx.connection_info(wwpns, 'vol-7'))
+        err = self.assertRaises(exception.VolumeMappingFailed,
+                                drv.extend_volume)
+        self.assertEqual('Virtual FC mapping of instance %s failed: '
+                         'fabric(s) A, B not mapped to the instance; volume '
+                         'vol-7 cannot be extended' % fx.INSTANCE_UUID,
+                         err.format_message())

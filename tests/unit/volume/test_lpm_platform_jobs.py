@@ -12,6 +12,7 @@ import logging
 from unittest import mock
 
 import fixtures
+from nova import exception as nova_exc
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from pypowervm import exceptions as pvm_exc
@@ -252,3 +253,59 @@ class TestRunMigrate(JobsTestCase):
                 "The management console's '%s' job on partition %s did not "
                 "end within [powervm] job_timeout (77 s) and was cancelled"
                 % (op, UUID), raised.format_message())
+
+
+class TestPrecheck(JobsTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.lpar_w.name = 'instance-1'
+        self.lpar_w.migration_state = 'Not_Migrating'
+        self.lpar_w.can_lpm.return_value = (True, None)
+
+    def refusal(self, **kwargs):
+        err = self.assertRaises(nova_exc.MigrationPreCheckError,
+                                lpm_platform.precheck, INSTANCE, self.lpar_w,
+                                'sys-b', ['map'], conf=self.conf, **kwargs)
+        return err.format_message()
+
+    def test_a_partition_that_cannot_migrate_is_refused(self):
+        self.lpar_w.can_lpm.return_value = (False, 'RMC is inactive')
+        with mock.patch.object(pvm_mig, 'migrate_lpar') as migrate:
+            self.assertEqual(
+                'Migration pre-check error: partition instance-1 of instance '
+                '%s cannot migrate: RMC is inactive' % INSTANCE.uuid,
+                self.refusal())
+        migrate.assert_not_called()
+
+    def test_a_partition_migrating_already_is_refused(self):
+        self.lpar_w.migration_state = 'Migration_Failed'
+        self.assertEqual(
+            'Migration pre-check error: partition instance-1 of instance %s '
+            'has MigrationState Migration_Failed' % INSTANCE.uuid,
+            self.refusal())
+
+    def test_the_platform_validates_by_default(self):
+        with mock.patch.object(pvm_mig, 'migrate_lpar') as migrate:
+            lpm_platform.precheck(INSTANCE, self.lpar_w, 'sys-b', ['map'],
+                                  conf=self.conf)
+        migrate.assert_called_once_with(
+            self.lpar_w, 'sys-b', virtual_fc_mappings=['map'],
+            validate_only=True, timeout=77)
+
+    def test_without_validation_only_the_partition_is_checked(self):
+        with mock.patch.object(pvm_mig, 'migrate_lpar') as migrate:
+            lpm_platform.precheck(INSTANCE, self.lpar_w, 'sys-b', ['map'],
+                                  validate=False, conf=self.conf)
+        migrate.assert_not_called()
+
+    def test_the_consoles_refusal_is_named(self):
+        err = pvm_exc.JobRequestFailed(operation_name='MigrateValidate',
+                                       error='no port')
+        with mock.patch.object(pvm_mig, 'migrate_lpar', side_effect=err):
+            self.assertEqual(
+                "Migration pre-check error: the management console refused "
+                "to migrate instance %s to sys-b: The management console's "
+                "'MigrateValidate' job on partition %s failed: The "
+                "'MigrateValidate' operation failed. no port"
+                % (INSTANCE.uuid, UUID), self.refusal())

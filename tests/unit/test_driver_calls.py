@@ -451,7 +451,7 @@ class TestLiveMigrationOutcomes(test_driver.DriverTestCase):
         with self.migrate() as migrate:
             self.run_it()
         self.assertEqual((self.ctxt, 'host-b', self.data),
-                         migrate.call_args[0][1:])
+                         tuple(migrate.call_args[0][-3:]))
         self.post.assert_called_once_with(self.ctxt, self.inst, 'host-b',
                                           False, self.data)
         self.recover.assert_not_called()

@@ -105,7 +105,6 @@ class TestEncoding(testtools.TestCase):
         self.assertIsNone(resp.encoding)
 
     def test_the_console_session_declares_it(self):
-
         resp = self.response('application/atom+xml')
         with mock.patch.object(requests.Session, 'send',
                                return_value=resp):

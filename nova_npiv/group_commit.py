@@ -32,6 +32,7 @@ from oslo_log import log as logging
 from pypowervm import exceptions as pvm_exc
 from taskflow.patterns import linear_flow as tf_lf
 
+from nova_npiv import heap
 from nova_npiv.tasks import base as tf_base
 
 LOG = logging.getLogger(__name__)
@@ -190,6 +191,10 @@ class Committer(object):
             self._feeds.forget(self.system_uuid)
         for m in batch:
             m.ftsk._feed = list(feed)
+        if changed:
+            # The versions the replies replaced are freed, in the arenas
+            # of other threads (see heap).
+            heap.trim()
 
     def _feed(self, batch, xags):
         ftsk = batch[0].ftsk

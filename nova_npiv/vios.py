@@ -20,6 +20,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv import group_commit
+from nova_npiv import heap
 from nova_npiv import wwpn as wwpn_util
 
 #: Enough to add or remove vFC mappings of known physical ports.
@@ -315,6 +316,7 @@ class _SerializedFeedTask(pvm_tx.FeedTask):
                         wtask._wrapper = group_commit.adopt(wrapper,
                                                             wtask.wrapper)
                 self._feed = held
+                heap.trim()
             if self._feed is not None:
                 FEEDS.put(self._system_uuid, self._xags, self.feed)
             return result

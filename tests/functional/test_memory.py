@@ -12,6 +12,8 @@ their results.  Counted, never timed (the sizes are the benchmark's:
 
 import gc
 
+import fixtures
+
 from nova_npiv import fabric_records
 from nova_npiv.testing import harness
 from nova_npiv import vios as npiv_vios
@@ -111,3 +113,23 @@ class TestOneParsedFeed(test_group_commit.GroupCommitTestCase):
                               r.method == 'GET'])
         self.assertIsNone(ftsk.seed)
         self.assertEqual(2, len(self.staged(inst)))
+
+    def test_batches_that_wrote_give_the_freed_memory_back(self):
+        trim = self.useFixture(fixtures.MockPatch('nova_npiv.heap.trim')).mock
+        self.w.spawn(volumes=1)
+        self.assertGreaterEqual(trim.call_count, 1)
+        calls = trim.call_count
+        # Nothing changed: no POST, nothing replaced, nothing to give back.
+        ftsk = npiv_vios.feed_task(self.drv.adapter, self.drv.system_uuid,
+                                   'nothing')
+        ftsk.add_functor_subtask(lambda vios_w: False)
+        ftsk.execute()
+        self.assertEqual(calls, trim.call_count)
+        # Alone, under the caller's serialisation, likewise after a POST.
+        inst = self.insts[0]
+        entries = self.entries(inst)
+        calls = trim.call_count
+        with npiv_vios.serialized(self.drv.system_uuid):
+            vfc_ops.stage(self.drv.adapter, self.drv.system_uuid, inst,
+                          self.drv.staging.uuid, entries, None, 'stage')
+        self.assertEqual(calls + 1, trim.call_count)

@@ -3,10 +3,11 @@
 The simulator runs in the benchmark's process; the driver runs in a child
 (``python -m benchmarks.memory --child CONF_JSON``) that does what nova does
 for one instance (connector, spawn with one volume, delete) and reports its
-own peak RSS and the time of each step, so neither the simulator's model
-nor the benchmark's bookkeeping is in the number.  The peak is the kernel's
-high-water mark of the child's own address space (``VmHWM``):
-``ru_maxrss`` survives ``exec`` on Linux and would report the parent's.
+own peak RSS, the time and the CPU time of each step, so neither the
+simulator's model nor the benchmark's bookkeeping is in the number.  The
+peak is the kernel's high-water mark of the child's own address space
+(``VmHWM``): ``ru_maxrss`` survives ``exec`` on Linux and would report the
+parent's.
 """
 
 import json
@@ -24,6 +25,13 @@ def _hwm_kib():
             if line.startswith('VmHWM:'):
                 return int(line.split()[1])
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu():
+    """This process's CPU seconds (every thread): the driver's own work,
+    without the latency it waits for or the simulator's."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _child(conf_json):
@@ -44,25 +52,26 @@ def _child(conf_json):
                               fabrics=conf['fabrics'], ports_per_fabric=1)
     ctxt = harness.admin_context()
     cinder = fake_cinder.FakeCinder()
-    times = {}
+    times = cpu = {}
     for number in (1, 2):
         inst = harness.new_instance(number, str(uuid_lib.uuid4()), 'host-a',
                                     node='sys-a')
-        t0 = time.monotonic()
+        t0, c0 = time.monotonic(), _cpu()
         conn = drv.get_volume_connector(inst)
-        t1 = time.monotonic()
+        t1, c1 = time.monotonic(), _cpu()
         drv.spawn(ctxt, inst, None, [], None, {}, block_device_info={
             'block_device_mapping': [cinder.bdm('vol-%d' % number, 0,
                                                 conn)]})
-        t2 = time.monotonic()
+        t2, c2 = time.monotonic(), _cpu()
         drv.destroy(ctxt, inst, None, None)
-        t3 = time.monotonic()
+        t3, c3 = time.monotonic(), _cpu()
         # The second instance is the steady state (session warm).
         times = {'connector': t1 - t0, 'spawn': t2 - t1, 'delete': t3 - t2}
+        cpu = {'connector': c1 - c0, 'spawn': c2 - c1, 'delete': c3 - c2}
     job_requests.drain(drv.adapter)
     peak = _hwm_kib()
     print(json.dumps({'peak_kib': peak, 'baseline_kib': baseline,
-                      'times': times}))
+                      'times': times, 'cpu': cpu}))
     return 0
 
 

@@ -123,6 +123,23 @@ class Meter(object):
         return sum((r.bytes_in or 0) + (r.bytes_out or 0) for r in self.all)
 
 
+def slopes(points):
+    """``[(mappings, ms)]`` as ms per 1000 mappings between points and by
+    least squares: equal slopes are linear growth."""
+    parts = ['%d->%d: %.0f ms' % (c1, c2, (t2 - t1) * 1000.0 / (c2 - c1))
+             for (c1, t1), (c2, t2) in zip(points, points[1:]) if c2 != c1]
+    if len(points) > 1:
+        n = float(len(points))
+        mx = sum(c for c, _ in points) / n
+        my = sum(t for _, t in points) / n
+        var = sum((c - mx) ** 2 for c, _ in points)
+        if var:
+            fit = sum((c - mx) * (t - my) for c, t in points) / var
+            parts.append('least squares %.0f ms, at 0 mappings %.0f ms'
+                         % (fit * 1000, my - fit * mx))
+    return '%s (per 1000 mappings)' % '; '.join(parts)
+
+
 def _cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -423,21 +440,22 @@ class Bench(object):
                                   'block_device_mapping': bdms})
                 drv.destroy(ctxt, inst, None, None)
                 existing = len(sim.model.mappings('sys-a'))
-            points.append((count, meter.ms))
-            rows.append([count, existing, meter.total, '%.0f' % meter.ms,
+            # The fixed latency: one injected delay per sequential round
+            # trip; what is left grows with the mappings.
+            fixed = meter.sequential * self.latency * 1000
+            points.append((existing, meter.ms - fixed))
+            rows.append([count, existing, meter.total, meter.sequential,
+                         '%.0f' % meter.ms, '%.0f' % fixed,
+                         '%.0f' % (meter.ms - fixed),
                          '%.1f' % (meter.bytes / 1024.0)])
-        slopes = []
-        for (c1, t1), (c2, t2) in zip(points, points[1:]):
-            slopes.append('%d->%d: x%.2f time for x%.0f mappings'
-                          % (c1, c2, t2 / t1 if t1 else 0, c2 / c1))
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
         self._print('Growth: spawn (1 volume, 2 fabrics) with existing vFC '
-                    'mappings per system',
-                    ['existing (spec)', 'on sys-a', 'calls', 'ms',
-                     'KiB moved'],
+                    'mappings per system (simulator in this process)',
+                    ['existing (spec)', 'on sys-a', 'calls', 'seq', 'ms',
+                     'latency ms', 'ms - latency', 'KiB moved'],
                     rows)
-        self.out.write('slope: %s\npeak RSS: %.0f MiB\n' % ('; '.join(slopes),
-                                                            rss))
+        self.out.write('slope, latency subtracted: %s\npeak RSS: %.0f MiB\n'
+                       % (slopes(points), rss))
         return rows
 
     # -- memory ------------------------------------------------------------
@@ -447,6 +465,7 @@ class Bench(object):
         memory.py) with ``count`` existing mappings per system."""
         rows = []
         points = []
+        cpu = []
         for count in counts:
             with Simulator(self._crowded(count)) as sim:
                 sim.latency = self.latency
@@ -455,20 +474,24 @@ class Bench(object):
             peak = report['peak_kib'] / 1024.0
             times = report['times']
             points.append((count, peak))
+            cpu.append((count, report['cpu']['spawn'] * 1000))
             rows.append([count, '%.0f' % peak,
                          '%.0f' % (report['baseline_kib'] / 1024.0),
                          '%.0f' % (times['connector'] * 1000),
                          '%.0f' % (times['spawn'] * 1000),
+                         '%.0f' % (report['cpu']['spawn'] * 1000),
                          '%.0f' % (times['delete'] * 1000)])
         self._print('Memory: the driver in its own process (simulator in the '
                     'benchmark\'s), connector + spawn + delete of two '
                     'instances',
                     ['existing mappings', 'peak RSS MiB',
                      'after import MiB', 'connector ms', 'spawn ms',
-                     'delete ms'], rows)
+                     'spawn CPU ms', 'delete ms'], rows)
         growth = ['%d->%d: x%.2f' % (c1, c2, m2 / m1)
                   for (c1, m1), (c2, m2) in zip(points, points[1:])]
         self.out.write('growth of peak RSS: %s\n' % '; '.join(growth))
+        # The driver's own CPU time: no latency, no simulator in it.
+        self.out.write('spawn CPU of the driver: %s\n' % slopes(cpu))
         return rows
 
     @staticmethod

@@ -38,6 +38,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
 from nova_npiv import job_requests
+from nova_npiv import payloads
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
@@ -96,6 +97,10 @@ class _NoRedirects(requests.Session):
 
     def get_redirect_target(self, resp):
         return None
+
+    def send(self, request, **kwargs):
+        # No guessing of an XML reply's encoding (payloads).
+        return payloads.declare_encoding(super().send(request, **kwargs))
 
 
 class _RequestsWithoutRedirects(object):
@@ -197,7 +202,7 @@ def tls_verify(conf=CONF):
 
 
 #: How much of one record of the logging helper's dump is logged.
-DUMP_CHARS = 2048
+DUMP_CHARS = payloads.DUMP_CHARS
 
 
 class _ShortDump(logging_std.Filter):
@@ -229,11 +234,12 @@ def helpers(conf=CONF):
 
     The VIOS-busy helper resends a request a busy VIOS refused; the logging
     helper around it logs the failed request and its reply (the logon's
-    masked, session tokens hidden) once a request has failed for good.
+    masked, session tokens hidden) once a request has failed for good, and
+    keeps only the start of their bodies afterwards (:mod:`.payloads`).
     """
     opts = conf[npiv_conf.GROUP]
     _short_dumps()
-    return [functools.partial(pvm_log.log_helper, max_logs=1),
+    return [functools.partial(payloads.log_helper, max_logs=1),
             functools.partial(pvm_busy.vios_busy_retry_helper,
                               max_retries=opts.vios_busy_retries,
                               delay=opts.vios_busy_retry_delay)]

@@ -20,6 +20,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
 from nova_npiv import group_commit
+from nova_npiv import heap
 from nova_npiv import wwpn as wwpn_util
 
 #: Enough to add or remove vFC mappings of known physical ports.
@@ -232,8 +233,7 @@ class _Verified(pvm_tx.Subtask):
             return False
         # The WrapperTask holds this object: it takes the VIOS as it is now
         # (content and etag), so that a POST goes out on the new etag.
-        wrapper.entry = fresh.entry
-        wrapper._etag = fresh.etag
+        group_commit.adopt(wrapper, fresh)
         return _run_subtasks(self.subtasks, wrapper, provided)
 
 
@@ -271,10 +271,16 @@ class _SerializedFeedTask(pvm_tx.FeedTask):
             # pypowervm's true no-op: nothing queued, nothing read.
             return super().execute()
         lock = serialized(self._system_uuid)
-        if self._feed is not None or lock._is_owned() or \
-                not GROUP_COMMIT.enabled:
-            return self._execute_alone()
-        return committer(self._adapter, self._system_uuid).submit(self)
+        try:
+            if self._feed is not None or lock._is_owned() or \
+                    not GROUP_COMMIT.enabled:
+                return self._execute_alone()
+            return committer(self._adapter, self._system_uuid).submit(self)
+        finally:
+            # The seed is a read of its own: once the task has run, holding
+            # it would only keep that parsed feed alive as long as the
+            # finished flow (taskflow's cycles: until the collector runs).
+            self.seed = None
 
     def _execute_alone(self):
         with serialized(self._system_uuid):
@@ -296,7 +302,21 @@ class _SerializedFeedTask(pvm_tx.FeedTask):
                     self._common_tx.subtasks:
                 self.verified = _Verified(self._common_tx.subtasks)
                 self._common_tx._tasks = [self.verified]
+            # The wrappers as they were: pypowervm's WrapperTasks replace
+            # theirs with the POSTs' replies, which are put back into these
+            # (group_commit.adopt), so that one set of wrappers per feed
+            # lives on, whatever holds the task, its flow or the replies.
+            held = list(self.feed) if (self._tx_by_uuid or
+                                       self._common_tx.subtasks) else None
             result = super().execute()
+            if held is not None:
+                for wrapper in held:
+                    wtask = self._tx_by_uuid.get(wrapper.uuid)
+                    if wtask is not None:
+                        wtask._wrapper = group_commit.adopt(wrapper,
+                                                            wtask.wrapper)
+                self._feed = held
+                heap.trim()
             if self._feed is not None:
                 FEEDS.put(self._system_uuid, self._xags, self.feed)
             return result

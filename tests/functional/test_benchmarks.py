@@ -112,3 +112,12 @@ class TestBenchmarkChecks(test_cli.CLITestCase):
         self.assertEqual('OVER', row[9])
         self.assertEqual(1, len(bench.failures))
         self.assertIn('GET VirtualIOServer 1 > 0', bench.failures[0])
+
+    def test_slopes_say_whether_growth_is_linear(self):
+        linear = self.run.slopes([(0, 100.0), (1000, 300.0), (5000, 1100.0)])
+        self.assertEqual('0->1000: 200 ms; 1000->5000: 200 ms; least squares '
+                         '200 ms, at 0 mappings 100 ms (per 1000 mappings)',
+                         linear)
+        faster = self.run.slopes([(1000, 100.0), (2000, 200.0),
+                                  (3000, 900.0)])
+        self.assertIn('1000->2000: 100 ms; 2000->3000: 700 ms', faster)

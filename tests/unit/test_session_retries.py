@@ -15,6 +15,7 @@ import testtools
 from nova_npiv import conf as npiv_conf
 from nova_npiv import console
 from nova_npiv import exception
+from nova_npiv import payloads
 
 
 def http_error(status):
@@ -204,7 +205,8 @@ class TestHelpers(testtools.TestCase):
         self.fixture.config(group='powervm', vios_busy_retries=4,
                             vios_busy_retry_delay=0.5)
         log, busy = console.helpers(self.conf)
-        self.assertIs(pvm_log.log_helper, log.func)
+        self.assertIs(payloads.log_helper, log.func)
+        self.assertEqual({'max_logs': 1}, log.keywords)
         self.assertIs(pvm_busy.vios_busy_retry_helper, busy.func)
         self.assertEqual({'max_retries': 4, 'delay': 0.5}, busy.keywords)
 

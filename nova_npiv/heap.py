@@ -1,0 +1,35 @@
+"""Memory freed by dropped VIOS documents, given back to the system.
+
+A parsed VIOS is hundreds of thousands of small C allocations (lxml,
+~12 KiB per mapping).  The replies of a batch's POSTs are parsed in the
+threads that sent them (one per VIOS), and glibc gives each thread an
+arena of its own: when the version a reply replaces is freed, its memory
+stays in the arena it was parsed in, resident, and the next batch's
+threads parse their replies in whatever arena they are given.  Measured
+at 20 000 existing mappings (two VIOSes of 10 000): 2 parsed VIOSes alive
+(~250 MiB) in a process of 1 042 MiB, after one spawn and one delete.
+``malloc_trim`` returns the free pages of every arena to the system, so
+that what is resident is what is alive.  Where the C library has no
+``malloc_trim`` (musl, macOS), nothing is done.
+"""
+
+import ctypes
+import ctypes.util
+
+
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library('c')).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+_TRIM = _malloc_trim()
+
+
+def trim():
+    """Give the free pages back; True if the C library could."""
+    if _TRIM is None:
+        return False
+    _TRIM(0)
+    return True

@@ -1,0 +1,27 @@
+"""Freed memory given back to the system (nova_npiv.heap)."""
+
+from unittest import mock
+
+import testtools
+
+from nova_npiv import heap
+
+
+class TestTrim(testtools.TestCase):
+
+    def test_trims_every_arena_where_the_c_library_can(self):
+        libc_trim = mock.Mock()
+        with mock.patch.object(heap, '_TRIM', libc_trim):
+            self.assertTrue(heap.trim())
+        libc_trim.assert_called_once_with(0)
+
+    def test_nothing_where_it_cannot(self):
+        with mock.patch.object(heap, '_TRIM', None):
+            self.assertFalse(heap.trim())
+        with mock.patch('ctypes.CDLL', side_effect=OSError('no libc')):
+            self.assertIsNone(heap._malloc_trim())
+
+    def test_found_in_this_c_library(self):
+        # The test machines run glibc, where the trim exists.
+        self.assertIsNotNone(heap._TRIM)
+        self.assertTrue(heap.trim())

@@ -254,7 +254,8 @@ class NPIVDriver(driver.ComputeDriver):
                                                reason=reason)
         # Bad extra specs are refused before anything is created; nova
         # already called prepare_for_spawn, this covers other callers.
-        vm.build(self.adapter, instance, host_w=self.host_wrapper)
+        # The wrapper is the one the LPAR create sends (built once).
+        built = vm.build(self.adapter, instance, host_w=self.host_wrapper)
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
@@ -267,7 +268,7 @@ class NPIVDriver(driver.ComputeDriver):
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
         flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
                               fabrics=self.settings.fabrics,
-                              host_w=self.host_wrapper))
+                              host_w=self.host_wrapper, built=built))
         for npiv in volumes:
             flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)

@@ -94,6 +94,10 @@ class NPIVDriver(driver.ComputeDriver):
     def _check_fabric_ports(self):
         feed = npiv_vios.read_feed(self.adapter, self.system_uuid,
                                    npiv_vios.XAGS_PORTS)
+        if npiv_vios.FEEDS.enabled and feed:
+            # The port directory: later FeedTasks leave the storage group
+            # out (vios.feed_task).
+            npiv_vios.FEEDS.note_ports(self.system_uuid, feed)
         present = placement.present_ports(npiv_vios.active(feed))
         for fabric, ports in self.settings.ports.items():
             missing = [p for p in ports if p not in present]

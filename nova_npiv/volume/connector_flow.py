@@ -199,6 +199,7 @@ class AllocateAndStage(_ConnectorTask):
         if not (to_derive or to_stage):
             return
         known = pairs = seed = None
+        seed_xags = npiv_vios.XAGS_PORTS
         if to_derive:
             # Refused before a WWPN is allocated: a fabric with no port on an
             # active VIOS, or none with capacity.  Checked on the ports of
@@ -216,8 +217,14 @@ class AllocateAndStage(_ConnectorTask):
                 at_hand = known if known is not None else (
                     npiv_vios.FEEDS.peek(npiv.adapter, npiv.system_uuid,
                                          npiv_vios.XAGS_MAPPINGS))
-                if at_hand is not None:
-                    require_slots(npiv, at_hand, to_stage)
+                if at_hand is None:
+                    # The ports are known, the mappings are not: read
+                    # them now, and the staging is written on this read.
+                    at_hand = seed = npiv_vios.read_feed(
+                        npiv.adapter, npiv.system_uuid,
+                        npiv_vios.XAGS_MAPPINGS)
+                    seed_xags = npiv_vios.XAGS_MAPPINGS
+                require_slots(npiv, at_hand, to_stage)
             # The WWPN job touches no VIOS: it runs outside the
             # serialisation, so other operations on the system go on.
             pairs = placement.allocate_wwpns(
@@ -237,7 +244,8 @@ class AllocateAndStage(_ConnectorTask):
             # On the feed the staging is written on (the group commit's):
             # the ports are chosen there, so nobody in this process changes
             # the VIOSes between the choice and the update.
-            active = npiv_vios.active(feed)
+            active = npiv_vios.with_ports(npiv_vios.active(feed),
+                                          npiv.system_uuid)
             if to_stage:
                 # Before WWPNs are drawn or anything is mapped: no room on
                 # the staging partition is an error that leaves nothing.
@@ -250,6 +258,7 @@ class AllocateAndStage(_ConnectorTask):
         vfc_ops.stage(
             npiv.adapter, npiv.system_uuid, npiv.instance, npiv.staging_uuid,
             chosen, None, 'stage', decide=decide, seed=seed,
+            seed_xags=seed_xags,
             post_execute=tf_stg.SaveFabricState(
                 npiv.instance, to_stage, fabric_meta.MGMT_MAPPED))
 

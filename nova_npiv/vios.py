@@ -65,6 +65,27 @@ def ports_or_feed(adapter, system_uuid):
         return port_summary(active(feed)), feed
 
 
+def mappings_at_hand(adapter, system_uuid):
+    """A feed of the system's mappings to check on (read-only), or None.
+
+    The last update's (see :class:`_FeedCache`); else, unless a batch is
+    in flight (its feed comes back with it, and the batch checks again),
+    one read, shared by the callers that arrive while it is under way and
+    offered to the next FeedTask (its POST's etag check covers a read made
+    outside the serialisation).
+    """
+    at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+    if at_hand is not None or not FEEDS.enabled or \
+            committer(adapter, system_uuid).busy:
+        return at_hand
+    with _PORT_READS[system_uuid]:
+        at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+        if at_hand is None:
+            at_hand = read_feed(adapter, system_uuid, XAGS_MAPPINGS)
+            FEEDS.offer(system_uuid, XAGS_MAPPINGS, at_hand)
+        return at_hand
+
+
 def with_ports(vios_wraps, system_uuid):
     """The wrappers, each able to answer ``pfc_ports``: from the port
     directory where they were read without ViosStorage
@@ -199,6 +220,13 @@ class _FeedCache(object):
                 self._ports[system_uuid] = (weakref.ref(feed[0].adapter),
                                             time.monotonic(), summary)
         self._feeds[system_uuid] = (set(xags), list(feed), time.monotonic())
+
+    def offer(self, system_uuid, xags, feed):
+        """Keep ``feed``, read outside the serialisation, unless an update
+        left one (newer) in the meantime or holds it now."""
+        if feed and system_uuid not in self._feeds:
+            self._feeds.setdefault(system_uuid, (set(xags), list(feed),
+                                                 time.monotonic()))
 
     def note_ports(self, system_uuid, feed):
         """Keep the port summary of ``feed`` (read with the storage

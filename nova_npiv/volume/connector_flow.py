@@ -199,7 +199,6 @@ class AllocateAndStage(_ConnectorTask):
         if not (to_derive or to_stage):
             return
         known = pairs = seed = None
-        seed_xags = npiv_vios.XAGS_PORTS
         if to_derive:
             # Refused before a WWPN is allocated: a fabric with no port on an
             # active VIOS, or none with capacity.  Checked on the ports of
@@ -215,16 +214,10 @@ class AllocateAndStage(_ConnectorTask):
                 # WWPN is drawn, on the feed at hand (decide() checks again
                 # on the one the staging is written on).
                 at_hand = known if known is not None else (
-                    npiv_vios.FEEDS.peek(npiv.adapter, npiv.system_uuid,
-                                         npiv_vios.XAGS_MAPPINGS))
-                if at_hand is None:
-                    # The ports are known, the mappings are not: read
-                    # them now, and the staging is written on this read.
-                    at_hand = seed = npiv_vios.read_feed(
-                        npiv.adapter, npiv.system_uuid,
-                        npiv_vios.XAGS_MAPPINGS)
-                    seed_xags = npiv_vios.XAGS_MAPPINGS
-                require_slots(npiv, at_hand, to_stage)
+                    npiv_vios.mappings_at_hand(npiv.adapter,
+                                               npiv.system_uuid))
+                if at_hand is not None:
+                    require_slots(npiv, at_hand, to_stage)
             # The WWPN job touches no VIOS: it runs outside the
             # serialisation, so other operations on the system go on.
             pairs = placement.allocate_wwpns(
@@ -258,7 +251,6 @@ class AllocateAndStage(_ConnectorTask):
         vfc_ops.stage(
             npiv.adapter, npiv.system_uuid, npiv.instance, npiv.staging_uuid,
             chosen, None, 'stage', decide=decide, seed=seed,
-            seed_xags=seed_xags,
             post_execute=tf_stg.SaveFabricState(
                 npiv.instance, to_stage, fabric_meta.MGMT_MAPPED))
 

@@ -8,10 +8,13 @@ mapping still lands on the port it was meant for (issue 16).  Counted on
 the simulator's request log; nothing here is timed.
 """
 
+import concurrent.futures
+
 from pypowervm import const as pvm_const
 
 from nova_npiv import exception
 from nova_npiv.simulator import co_managed_topology
+from nova_npiv.testing import harness
 from nova_npiv import vios as npiv_vios
 from tests.functional import base
 
@@ -89,3 +92,23 @@ class TestStorageGroup(base.WorldTestCase):
         ftsk = npiv_vios.feed_task(self.drv.adapter, self.drv.system_uuid,
                                    'x', xags=npiv_vios.XAGS_PORTS)
         self.assertEqual(npiv_vios.XAGS_PORTS, ftsk._xags)
+
+    def test_concurrent_first_connectors_read_the_mappings_once(self):
+        """The staging-room check before the WWPN job reads the mappings
+        once for callers that arrive together, not once each."""
+        insts = [harness.new_instance(10 + n, 'aaaaaaaa-1111-4222-8333-%012d'
+                                      % n, 'host-a', node='sys-a')
+                 for n in range(6)]
+        start = len(self.sim.request_log)
+        with concurrent.futures.ThreadPoolExecutor(len(insts)) as pool:
+            conns = list(pool.map(self.drv.get_volume_connector, insts))
+        self.assertEqual(len(insts), len(conns))
+        # Feed reads (a VIOS no batch member changed is re-read on its
+        # own, If-None-Match, see vios._Verified: not counted here).
+        feeds = [r for r in _vios_requests(self.sim, start)
+                 if r.method == 'GET' and r.path.endswith('VirtualIOServer')]
+        self.assertEqual(1, len(feeds), [r.query for r in feeds])
+        staging = self.drv.staging.uuid.upper()
+        staged = [m for m in self.sim.model.mappings('sys-a')
+                  if (m.client_lpar_uuid or '').upper() == staging]
+        self.assertEqual(2 * len(insts), len(staged))

@@ -140,6 +140,14 @@ def slopes(points):
     return '%s (per 1000 mappings)' % '; '.join(parts)
 
 
+def _load():
+    """The 1-minute load average: the wall times of a shared machine."""
+    try:
+        return '%.1f' % os.getloadavg()[0]
+    except OSError:
+        return '-'
+
+
 def _cpu_seconds():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -162,9 +170,13 @@ def vioses_of(sim, system, inst, fabrics):
 
 class Bench(object):
 
-    def __init__(self, latency, out=sys.stdout, job_seconds=0.0):
+    def __init__(self, latency, out=sys.stdout, job_seconds=0.0,
+                 physical_volumes=100):
         self.latency = latency
         self.job_seconds = job_seconds
+        #: SAN LUNs per VIOS in the concurrency table's topology: what a
+        #: read with the storage group would carry.
+        self.physical_volumes = physical_volumes
         self.out = out
         self.cinder = fake_cinder.FakeCinder()
         self._n = 0
@@ -521,7 +533,8 @@ class Bench(object):
                   requests, batches, ms); the failed checks are added to
                   ``self.failures``.
         """
-        topo = copy.deepcopy(co_managed_topology())
+        topo = copy.deepcopy(co_managed_topology(
+            physical_volumes=self.physical_volumes))
         for system in topo['systems']:
             # Room to run every instance at once (2 vCPUs, 4 GiB each).
             system['vcpus'] = max(system.get('vcpus', 64), 16 + 2 * count)
@@ -562,7 +575,9 @@ class Bench(object):
                 rows.append([phase, count, len(errors), conflicts,
                              meter.total, vios,
                              len(committer.batches) - batches,
-                             '%.1f' % cpu, meter.ms])
+                             '%.1f' % cpu, '%.0f' % (meter.bytes / 1024.0 /
+                                                     count),
+                             _load(), meter.ms])
                 if errors:
                     failures.append('%s: %d of %d failed, first: %r'
                                     % (phase, len(errors), count, errors[0]))
@@ -581,7 +596,8 @@ class Bench(object):
         if not quiet:
             self._print('Concurrency: %d instances on one host' % count,
                         ['phase', 'instances', 'failed', '412 retries',
-                         'calls', 'VIOS requests', 'batches', 'CPU s', 'ms'],
+                         'calls', 'VIOS requests', 'batches', 'CPU s',
+                         'KiB/op', 'load', 'ms'],
                         [r[:-1] + ['%.0f' % r[-1]] for r in rows])
             self.out.write('after spawn: %s\nafter delete: %d instance '
                            'mapping(s) left\n' % (check, leftover))
@@ -607,21 +623,25 @@ class Bench(object):
                         serial = single.get(phase, ms) * count
                         rows.append([
                             '%.0f' % (latency * 1000), phase, count, row[2],
-                            row[3], row[4], row[5], row[6], row[7],
-                            '%.0f' % ms, '%.0f' % serial,
+                            row[3], row[4], row[5], row[6], row[7], row[8],
+                            row[9], '%.0f' % ms, '%.0f' % serial,
                             '%.1f' % (serial / ms)])
         finally:
             self.latency = saved
         self._print('Concurrency: instances at once on one host (jobs %.1f '
-                    's); serial = the count times one instance alone'
-                    % self.job_seconds,
+                    's, %d physical volumes per VIOS); serial = the count '
+                    'times one instance alone'
+                    % (self.job_seconds, self.physical_volumes),
                     ['latency ms', 'phase', 'instances', 'failed', '412s',
-                     'calls', 'VIOS requests', 'batches', 'CPU s', 'ms',
-                     'serial ms', 'speed-up'], rows)
+                     'calls', 'VIOS requests', 'batches', 'CPU s', 'KiB/op',
+                     'load', 'ms', 'serial ms', 'speed-up'], rows)
         self.out.write('CPU s: the benchmark process\'s CPU time in the '
                        'phase (driver and simulator together: one process, '
                        'one GIL); near the wall time, the phase is CPU-bound '
-                       'here, not waiting on the console.\n')
+                       'here, not waiting on the console.  KiB/op: request '
+                       'and reply bodies per instance.  load: the machine\'s '
+                       '1-minute load average as the phase ended (2 cores: '
+                       'above 2, the phase waited for a CPU).\n')
         self.out.write('every mapping checked exactly once after the spawns, '
                        'none left after the deletes: %s\n' % (
                            'OK' if not self.failures else 'see CHECK FAILED'))
@@ -801,6 +821,9 @@ def main(argv=None):
                         help='instances at once for the concurrency table')
     parser.add_argument('--latencies', default='50,300',
                         help='latencies (ms) of the concurrency table')
+    parser.add_argument('--physical-volumes', type=int, default=100,
+                        help='SAN LUNs per VIOS in the concurrency table '
+                             '(default 100)')
     parser.add_argument('--memory', default='5000,10000,20000',
                         help='existing mapping counts for the memory table')
     parser.add_argument('--only', choices=['round-trips', 'growth',
@@ -812,7 +835,8 @@ def main(argv=None):
     _setup_logging()
     if args.self_check:
         return self_check()
-    bench = Bench(args.latency, job_seconds=args.job_seconds)
+    bench = Bench(args.latency, job_seconds=args.job_seconds,
+                  physical_volumes=args.physical_volumes)
     started = time.monotonic()
     sys.stdout.write('nova-npiv benchmarks on %s (%d cores), Python %s\n'
                      % (os.uname().machine, os.cpu_count(),

@@ -94,6 +94,10 @@ class NPIVDriver(driver.ComputeDriver):
     def _check_fabric_ports(self):
         feed = npiv_vios.read_feed(self.adapter, self.system_uuid,
                                    npiv_vios.XAGS_PORTS)
+        if npiv_vios.FEEDS.enabled and feed:
+            # The port directory: later FeedTasks leave the storage group
+            # out (vios.feed_task).
+            npiv_vios.FEEDS.note_ports(self.system_uuid, feed)
         present = placement.present_ports(npiv_vios.active(feed))
         for fabric, ports in self.settings.ports.items():
             missing = [p for p in ports if p not in present]
@@ -254,7 +258,8 @@ class NPIVDriver(driver.ComputeDriver):
                                                reason=reason)
         # Bad extra specs are refused before anything is created; nova
         # already called prepare_for_spawn, this covers other callers.
-        vm.build(self.adapter, instance, host_w=self.host_wrapper)
+        # The wrapper is the one the LPAR create sends (built once).
+        built = vm.build(self.adapter, instance, host_w=self.host_wrapper)
         stg_ftsk = npiv_vios.feed_task(self.adapter, self.system_uuid,
                                        'spawn_%s' % instance.uuid,
                                        xags=npiv_vios.XAGS_PORTS)
@@ -267,7 +272,7 @@ class NPIVDriver(driver.ComputeDriver):
         flow = tf_lf.Flow('spawn_%s' % instance.uuid)
         flow.add(tf_vm.Create(self.adapter, self.system_uuid, instance,
                               fabrics=self.settings.fabrics,
-                              host_w=self.host_wrapper))
+                              host_w=self.host_wrapper, built=built))
         for npiv in volumes:
             flow.add(tf_stg.ConnectVolume(npiv, lpar_from_flow=True))
         flow.add(stg_ftsk)

@@ -43,6 +43,12 @@ class NoFabricCapacity(nova_exc.NovaException):
                 "free NPIV capacity, only %(found)d available")
 
 
+class PortDirectoryStale(nova_exc.NovaException):
+    msg_fmt = _("Virtual I/O Server %(vios)s (%(uuid)s) is not in the "
+                "physical FC ports this process last read: they are read "
+                "again (ViosStorage) by the next operation")
+
+
 class StagingSlotsExhausted(nova_exc.NovaException):
     msg_fmt = _("Staging partition %(name)s (%(uuid)s) has %(free)d free "
                 "virtual slot(s) (MaximumVirtualIOSlots %(maximum)d, "

@@ -116,6 +116,11 @@ class Committer(object):
         #: read.
         self.batches = []
 
+    @property
+    def busy(self):
+        """A batch is being committed (its feed is not at hand)."""
+        return self._busy
+
     # -- the members' side -------------------------------------------------
 
     def submit(self, ftsk):

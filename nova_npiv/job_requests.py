@@ -10,7 +10,9 @@ on an operation's path:
   the same for every partition or system of a kind.  Read once per
   session, it is answered from memory afterwards; each caller gets a
   Response of its own, parsed from the same body, so no caller sees
-  another's parameters.
+  another's parameters.  Callers that miss it together (a burst of first
+  connector calls after a start) wait for the one read of it, not each
+  send their own.
 * The DELETE cleans a finished job's record off the console.  pypowervm
   sends it after the job has ended and ignores its outcome (``delete_job``
   logs an error and goes on), so nothing the operation does depends on it.
@@ -22,6 +24,7 @@ The helpers sit outermost in the adapter's stack (console.build_adapter),
 so a deferred DELETE still goes through the VIOS-busy and logging helpers.
 """
 
+import collections
 import queue
 import re
 import threading
@@ -55,6 +58,9 @@ class JobRequests(object):
     def __init__(self):
         self._templates = {}
         self._lock = threading.Lock()
+        #: One lock per template key: who misses waits for the read under
+        #: way instead of sending another.
+        self._reading = collections.defaultdict(threading.Lock)
         self._queue = queue.Queue()
         self._worker = None
         #: Requests answered from the cache / deferred: what the benchmark
@@ -82,20 +88,30 @@ class JobRequests(object):
             key = self._template_key(method, path, kwds)
             if key is None:
                 return func(method, path, **kwds)
-            with self._lock:
-                cached = self._templates.get(key)
-            if cached is not None:
-                self.templates_served += 1
-                return pvm_adpt.Response(
-                    method, path, cached.status, cached.reason,
-                    dict(cached.headers), reqheaders=kwds.get('headers'),
-                    body=cached.body)
-            resp = func(method, path, **kwds)
-            if getattr(resp, 'status', None) == 200 and resp.body:
+            cached = self._cached(key)
+            if cached is None:
                 with self._lock:
-                    self._templates[key] = resp
-            return resp
+                    reading = self._reading[key]
+                with reading:
+                    cached = self._cached(key)
+                    if cached is None:
+                        resp = func(method, path, **kwds)
+                        if getattr(resp, 'status', None) == 200 and \
+                                resp.body:
+                            with self._lock:
+                                self._templates[key] = resp
+                        return resp
+            with self._lock:
+                self.templates_served += 1
+            return pvm_adpt.Response(
+                method, path, cached.status, cached.reason,
+                dict(cached.headers), reqheaders=kwds.get('headers'),
+                body=cached.body)
         return wrapper
+
+    def _cached(self, key):
+        with self._lock:
+            return self._templates.get(key)
 
     # -- finished-job clean-up -------------------------------------------
 

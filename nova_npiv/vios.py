@@ -19,14 +19,18 @@ from pypowervm.utils import transaction as pvm_tx
 from pypowervm.wrappers import managed_system as pvm_ms
 from pypowervm.wrappers import virtual_io_server as pvm_vios
 
+from nova_npiv import exception
 from nova_npiv import group_commit
 from nova_npiv import heap
+from nova_npiv import port_directory
 from nova_npiv import wwpn as wwpn_util
 
 #: Enough to add or remove vFC mappings of known physical ports.
 XAGS_MAPPINGS = (pvm_const.XAG.VIO_FMAP,)
 #: Needed to choose physical ports (their WWPNs and NPIV capacity live in
-#: the storage group) and to let ``vfc_mapper.add_map`` find the port.
+#: the storage group) and to let ``vfc_mapper.add_map`` find the port;
+#: a FeedTask asks for them only until the port directory is known
+#: (:func:`feed_task`, :mod:`.port_directory`).
 XAGS_PORTS = (pvm_const.XAG.VIO_FMAP, pvm_const.XAG.VIO_STOR)
 
 
@@ -60,6 +64,44 @@ def ports_or_feed(adapter, system_uuid):
         if FEEDS.enabled:
             FEEDS.note_ports(system_uuid, feed)
         return port_summary(active(feed)), feed
+
+
+def mappings_at_hand(adapter, system_uuid):
+    """A feed of the system's mappings to check on (read-only), or None.
+
+    The last update's (see :class:`_FeedCache`); else, unless a batch is
+    in flight (its feed comes back with it, and the batch checks again),
+    one read, shared by the callers that arrive while it is under way and
+    offered to the next FeedTask (its POST's etag check covers a read made
+    outside the serialisation).
+    """
+    at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+    if at_hand is not None or not FEEDS.enabled or \
+            committer(adapter, system_uuid).busy:
+        return at_hand
+    with _PORT_READS[system_uuid]:
+        at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+        if at_hand is None:
+            at_hand = read_feed(adapter, system_uuid, XAGS_MAPPINGS)
+            FEEDS.offer(system_uuid, XAGS_MAPPINGS, at_hand)
+        return at_hand
+
+
+def with_ports(vios_wraps, system_uuid):
+    """The wrappers, each able to answer ``pfc_ports``: from the port
+    directory where they were read without ViosStorage
+    (:func:`.port_directory.with_ports`)."""
+    if not vios_wraps:
+        return vios_wraps
+    single = not isinstance(vios_wraps, (list, tuple))
+    wraps = [vios_wraps] if single else vios_wraps
+    directory = FEEDS.directory(wraps[0].adapter, system_uuid)
+    try:
+        out = [port_directory.with_ports(w, directory) for w in wraps]
+    except exception.PortDirectoryStale:
+        FEEDS.drop_directory(system_uuid)
+        raise
+    return out[0] if single else out
 
 
 def active(vios_wraps):
@@ -127,6 +169,9 @@ class _FeedCache(object):
         #: {system: (adapter ref, time, port summary)} of the last feed put:
         #: what a connector checks its ports on, whoever owns the feed.
         self._ports = {}
+        #: {system: (adapter ref, time, {VIOS UUID: ports})}: the physical
+        #: ports of the last read with the storage group (port_directory).
+        self._directory = {}
         #: Off where the REST layer is a double that cannot refuse an etag
         #: (the unit tests' FeedTaskFx): every FeedTask reads the feed.
         self.enabled = True
@@ -155,18 +200,56 @@ class _FeedCache(object):
         return feed
 
     def put(self, system_uuid, xags, feed):
-        if feed:
-            self._feeds[system_uuid] = (set(xags), list(feed),
-                                        time.monotonic())
-            if pvm_const.XAG.VIO_STOR in xags:
-                self.note_ports(system_uuid, feed)
+        if not feed:
+            return
+        if pvm_const.XAG.VIO_STOR in xags:
+            known = self.directory(feed[0].adapter, system_uuid)
+            self.note_ports(system_uuid, feed)
+            if known is not None:
+                # Kept, the next FeedTasks would take it and POST the
+                # storage group again: they read the mappings alone.
+                self._feeds.pop(system_uuid, None)
+                return
+        elif self.directory(feed[0].adapter, system_uuid) is not None:
+            # The capacity the mappings report now (see port_directory).
+            try:
+                summary = port_summary(active(with_ports(list(feed),
+                                                         system_uuid)))
+            except exception.PortDirectoryStale:
+                summary = None
+            if summary is not None:
+                self._ports[system_uuid] = (weakref.ref(feed[0].adapter),
+                                            time.monotonic(), summary)
+        self._feeds[system_uuid] = (set(xags), list(feed), time.monotonic())
+
+    def offer(self, system_uuid, xags, feed):
+        """Keep ``feed``, read outside the serialisation, unless an update
+        left one (newer) in the meantime or holds it now."""
+        if feed and system_uuid not in self._feeds:
+            self._feeds.setdefault(system_uuid, (set(xags), list(feed),
+                                                 time.monotonic()))
 
     def note_ports(self, system_uuid, feed):
         """Keep the port summary of ``feed`` (read with the storage
-        group) for :meth:`ports`."""
-        self._ports[system_uuid] = (weakref.ref(feed[0].adapter),
-                                    time.monotonic(),
-                                    port_summary(active(feed)))
+        group) for :meth:`ports`, and its ports as the system's port
+        directory (:meth:`directory`)."""
+        ref, now = weakref.ref(feed[0].adapter), time.monotonic()
+        self._ports[system_uuid] = (ref, now, port_summary(active(feed)))
+        self._directory[system_uuid] = (ref, now, port_directory.note(feed))
+
+    def directory(self, adapter, system_uuid):
+        """``{VIOS UUID: ports}`` of the system's last read with the
+        storage group in this session, or None.  Kept however old: what it
+        holds is the hardware (capacity comes from each read's mappings);
+        :meth:`ports` expiring makes the next connector read it again."""
+        entry = self._directory.get(system_uuid)
+        if entry is None or not self.enabled or entry[0]() is not adapter:
+            return None
+        return entry[2]
+
+    def drop_directory(self, system_uuid):
+        self._directory.pop(system_uuid, None)
+        self._ports.pop(system_uuid, None)
 
     def ports(self, adapter, system_uuid):
         """The port summary of the system's last feed (see
@@ -183,6 +266,7 @@ class _FeedCache(object):
         if system_uuid is None:
             self._feeds.clear()
             self._ports.clear()
+            self._directory.clear()
         else:
             self._feeds.pop(system_uuid, None)
 
@@ -356,11 +440,18 @@ def feed_task(adapter, system_uuid, name, xags=XAGS_MAPPINGS, feed=None,
     caller holds :func:`serialized` across both).  Otherwise the feed is the
     one the system's last FeedTask left (see :class:`_FeedCache`), or it is
     read at execution, inside the lock, so the etags it gets are fresh.
+    ``XAGS_PORTS`` becomes ``XAGS_MAPPINGS`` once the system's port
+    directory is known: the subtasks find the ports with :func:`with_ports`.
     """
     if feed:
         return _SerializedFeedTask(adapter, system_uuid, name, list(feed),
                                    xags, remembered=remembered,
                                    decide=decide)
+    if tuple(xags) == XAGS_PORTS and \
+            FEEDS.directory(adapter, system_uuid) is not None:
+        # The ports are known: the storage group (every SAN LUN of the
+        # VIOS, both ways) is not read nor POSTed (see port_directory).
+        xags = XAGS_MAPPINGS
     return _SerializedFeedTask(adapter, system_uuid, name,
                                getter(adapter, system_uuid, xags), xags,
                                decide=decide)

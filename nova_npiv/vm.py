@@ -294,7 +294,7 @@ def _create(lpar_w, system_uuid, attempt, asked_uuid):
 
 
 def create(adapter, system_uuid, instance, attempt=None, host_w=None,
-           uuid=None):
+           uuid=None, built=None):
     """Create the LPAR, with the UUID derived from the instance if possible.
 
     An HMC refuses a UUID that a partition of another managed system still
@@ -307,12 +307,15 @@ def create(adapter, system_uuid, instance, attempt=None, host_w=None,
     ``host_w``: the managed system's wrapper (read when None), which
     shapes the LPAR (:func:`build`).  ``uuid``: the UUID to ask for instead
     of the derived one, already recorded by the caller (see
-    :func:`fresh_uuid`).
+    :func:`fresh_uuid`).  ``built``: what :func:`build` gave the caller
+    for this instance and ``host_w`` (a spawn validates the flavor with it
+    before anything is created): sent as it is, not built again.
     """
     attempt = attempt if attempt is not None else CreateAttempt()
     if host_w is None:
         host_w = pvm_ms.System.get(adapter, uuid=system_uuid)
-    lpar_w = build(adapter, instance, host_w=host_w)
+    lpar_w = built if built is not None else build(adapter, instance,
+                                                   host_w=host_w)
     if uuid:
         lpar_w.uuid = uuid
     try:

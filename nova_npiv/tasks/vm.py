@@ -25,9 +25,11 @@ class Create(task.Task):
     """
 
     def __init__(self, adapter, system_uuid, instance, fabrics=(),
-                 host_w=None, uuid_from_flow=False):
+                 host_w=None, uuid_from_flow=False, built=None):
         # ``uuid_from_flow``: the UUID to ask for is an earlier task's
-        # ``lpar_uuid`` (None: the derived one).
+        # ``lpar_uuid`` (None: the derived one).  ``built``: the wrapper
+        # vm.build gave the caller for ``host_w``, used by the first
+        # execute only (it is sent, and the create may change its UUID).
         super().__init__('create_lpar_%s' % instance.uuid,
                          provides='lpar_wrap',
                          requires=('lpar_uuid',) if uuid_from_flow else ())
@@ -37,12 +39,14 @@ class Create(task.Task):
         self.instance = instance
         self.fabrics = list(fabrics)
         self.attempt = vm.CreateAttempt()
+        self._built = built
 
     def execute(self, lpar_uuid=None):
         self.attempt = vm.CreateAttempt()
+        built, self._built = self._built, None
         return vm.create(self.adapter, self.system_uuid, self.instance,
                          attempt=self.attempt, host_w=self.host_w,
-                         uuid=lpar_uuid)
+                         uuid=lpar_uuid, built=built)
 
     def revert(self, result, flow_failures, **kwargs):
         lpar_uuid = getattr(result, 'uuid', None)

@@ -214,8 +214,8 @@ class AllocateAndStage(_ConnectorTask):
                 # WWPN is drawn, on the feed at hand (decide() checks again
                 # on the one the staging is written on).
                 at_hand = known if known is not None else (
-                    npiv_vios.FEEDS.peek(npiv.adapter, npiv.system_uuid,
-                                         npiv_vios.XAGS_MAPPINGS))
+                    npiv_vios.mappings_at_hand(npiv.adapter,
+                                               npiv.system_uuid))
                 if at_hand is not None:
                     require_slots(npiv, at_hand, to_stage)
             # The WWPN job touches no VIOS: it runs outside the
@@ -237,7 +237,8 @@ class AllocateAndStage(_ConnectorTask):
             # On the feed the staging is written on (the group commit's):
             # the ports are chosen there, so nobody in this process changes
             # the VIOSes between the choice and the update.
-            active = npiv_vios.active(feed)
+            active = npiv_vios.with_ports(npiv_vios.active(feed),
+                                          npiv.system_uuid)
             if to_stage:
                 # Before WWPNs are drawn or anything is mapped: no room on
                 # the staging partition is an error that leaves nothing.

@@ -142,7 +142,8 @@ class NPIVVolumeDriver(fc.FibreChannelVolumeDriver):
             # Rescheduled from another system: new ports are needed before
             # anything is queued.  The feed is read now instead of when the
             # FeedTask runs (still one GET, the FeedTask keeps it).
-            connector_flow.rehome(self, foreign, npiv_vios.active(ftsk.feed))
+            connector_flow.rehome(self, foreign, npiv_vios.with_ports(
+                npiv_vios.active(ftsk.feed), self.system_uuid))
         queued.add(self.instance.uuid)
         self._queued_here = True
         # What a rollback may undo: fabrics already mapped to the instance

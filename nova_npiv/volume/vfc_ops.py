@@ -23,6 +23,9 @@ LOG = logging.getLogger(__name__)
 # -- FeedTask functors (one VIOS wrapper each) -------------------------------
 
 def map_to_staging(vios_w, system_uuid, staging_uuid, port_maps):
+    # add_map finds the port on the wrapper: one read without ViosStorage
+    # is given the ports the directory knows (vios.with_ports).
+    vios_w = npiv_vios.with_ports(vios_w, system_uuid)
     changed = False
     for entry in port_maps:
         if vfc_mapper.add_map(vios_w, system_uuid, staging_uuid, entry,
@@ -37,6 +40,7 @@ def map_to_instance(vios_w, system_uuid, inst_uuid, staging_uuid, port_maps):
     The staging mapping must go first: ``add_map`` treats any mapping that
     carries the same WWPNs as the one being asked for.
     """
+    vios_w = npiv_vios.with_ports(vios_w, system_uuid)
     changed = False
     for entry in port_maps:
         if staging_uuid and vfc_mapper.remove_maps(vios_w, staging_uuid,
@@ -106,7 +110,7 @@ def map_chosen_to_staging(vios_w, system_uuid, staging_uuid, chosen):
 
 def stage(adapter, system_uuid, instance, staging_uuid, entries, feed,
           name, post_execute=None, remembered=False, decide=None,
-          seed=None):
+          seed=None, seed_xags=npiv_vios.XAGS_PORTS):
     """Map ``entries`` to the staging partition, undoing it on failure.
 
     A FeedTask POSTs to its VIOSes in parallel: when one update fails after
@@ -116,15 +120,19 @@ def stage(adapter, system_uuid, instance, staging_uuid, entries, feed,
     is not a read made under the lock (see :func:`.vios.feed_task`).
     Without a feed, ``entries`` is a :class:`Chosen` that ``decide(feed)``
     fills in on the feed of the group commit the staging joins; ``seed``,
-    a feed the caller read for its checks, is written on when the system
-    has no newer one (one read, not two).
+    a feed the caller read for its checks with ``seed_xags``, is written
+    on when the system has no newer one (one read, not two).
     """
     chosen = entries if isinstance(entries, Chosen) else Chosen(entries)
     ftsk = npiv_vios.feed_task(adapter, system_uuid,
                                '%s_%s' % (name, instance.uuid), feed=feed,
                                xags=npiv_vios.XAGS_PORTS,
                                remembered=remembered, decide=decide)
-    ftsk.seed = seed
+    if seed and set(seed_xags) == set(ftsk._xags):
+        # Written on only with the groups the FeedTask asks for: a read
+        # with the storage group would have its POSTs carry every SAN LUN
+        # again once the ports are known (see vios.feed_task).
+        ftsk.seed = seed
     ftsk.add_functor_subtask(map_chosen_to_staging, system_uuid,
                              staging_uuid, chosen)
     if post_execute is not None:

@@ -294,6 +294,15 @@ class TestSpawnDestroy(DriverTestCase):
             self.assertEqual(fabric_meta.INST_MAPPED,
                              fabric_meta.get_fabric(self.inst, fabric).state)
 
+    def test_spawn_shapes_the_lpar_once(self):
+        """The flavor check's wrapper is the one created: the LPAR builder
+        (a few ms of CPU per spawn) runs once, not twice."""
+        with mock.patch.object(vm, 'build', wraps=vm.build) as build:
+            self.spawn()
+        self.assertEqual(1, build.call_count)
+        self.assertEqual(vm.lpar_uuid(self.inst).upper(),
+                         self.lpar().uuid.upper())
+
     def test_spawn_without_power_on(self):
         self.spawn(power_on=False)
         self.assertEqual('not activated', self.lpar().state)

@@ -149,3 +149,37 @@ class TestRun(testtools.TestCase):
                    r'no$')
         self._line(r'Task unmap could not be undone in \d+\.\d{3} s')
         self._line(r'Flow destroy_x failed in \d+\.\d{3} s$')
+
+
+class Recorder(tf_task.Task):
+    """Reverts with the result its execute returned, as Create does."""
+
+    def __init__(self, name, seen):
+        super().__init__(name, provides='made')
+        self.seen = seen
+
+    def execute(self):
+        return 'lpar-1'
+
+    def revert(self, result, flow_failures, **kwargs):
+        self.seen.append((result, sorted(flow_failures)))
+
+
+class TestPersistence(testtools.TestCase):
+    """Flows are never resumed: no detail is copied into a backend."""
+
+    def test_nothing_is_written_to_taskflow_in_memory_backend(self):
+        from taskflow.persistence.backends import impl_memory
+        with mock.patch.object(impl_memory.MemoryBackend, 'get_connection',
+                               side_effect=AssertionError('kept')) as conn:
+            flow = tf_lf.Flow('f')
+            flow.add(Step('a', provides='x'))
+            self.assertEqual({'x': 'made by a'}, tf_base.run(flow))
+        conn.assert_not_called()
+
+    def test_a_revert_still_gets_the_result_and_the_failure(self):
+        seen = []
+        flow = tf_lf.Flow('f')
+        flow.add(Recorder('create', seen), Step('connect', fail=True))
+        self.assertRaises(Boom, tf_base.run, flow)
+        self.assertEqual([('lpar-1', ['connect'])], seen)

@@ -84,6 +84,14 @@ console_opts = [
              'Past it the job is cancelled and the operation fails with an '
              'error naming the job; a partition migration, which a cancel '
              'does not stop, is aborted.'),
+    cfg.FloatOpt(
+        'job_poll_interval', default=1.0, min=0.01,
+        help='Seconds between two status reads (polls) of a job the '
+             'management console answered NOT_STARTED or RUNNING. The '
+             "default is pypowervm's own fixed interval: a console runs a "
+             'job for seconds to minutes, and each poll is a request it '
+             'answers. A shorter interval makes short jobs (a simulator, a '
+             'quick power-off) end sooner, at the price of more requests.'),
     cfg.IntOpt(
         'lpm_settle_timeout', default=600, min=0,
         help='After a live migration\'s Migrate job failed, timed out or '

@@ -38,6 +38,7 @@ from pypowervm.wrappers import managed_system as pvm_ms
 from nova_npiv import conf as npiv_conf
 from nova_npiv import exception
 from nova_npiv import job_requests
+from nova_npiv import job_wait
 from nova_npiv import payloads
 
 LOG = logging.getLogger(__name__)
@@ -294,12 +295,19 @@ def build_adapter(conf=CONF):
     """A logged-on pypowervm Adapter for the configured console.
 
     Outermost, the session's job bookkeeping (:mod:`.job_requests`): job
-    templates read once, finished jobs deleted off the operations' path.
+    templates read once, finished jobs deleted off the operations' path;
+    then the wait for a job the console runs asynchronously
+    (:mod:`.job_wait`: polls at ``job_poll_interval``, not pypowervm's
+    fixed second), whose polls go through the whole stack.
     """
     jobs = job_requests.JobRequests()
-    adapter = pvm_adpt.Adapter(log_on(conf),
-                               helpers=jobs.helpers() + helpers(conf))
+    waiter = job_wait.JobWaiter(conf)
+    adapter = pvm_adpt.Adapter(
+        log_on(conf),
+        helpers=jobs.helpers() + [waiter.helper] + helpers(conf))
+    waiter.bind(adapter)
     adapter.npiv_job_requests = jobs
+    adapter.npiv_job_waiter = waiter
     return adapter
 
 

@@ -55,6 +55,13 @@ def reported(operation, target, seconds):
     """Turn pypowervm's job errors raised inside into nova exceptions."""
     try:
         yield
+    except exception.JobTimedOut as err:
+        # The job waiter's (job_wait), raised from the job's PUT: named
+        # here as the caller names its target.
+        raise exception.JobTimedOut(
+            operation=operation, seconds=seconds,
+            target='%s (job %s)' % (target, err.kwargs.get('job', '?')),
+            job=err.kwargs.get('job')) from err
     except _TIMED_OUT as err:
         raise exception.JobTimedOut(operation=operation, target=target,
                                     seconds=seconds) from err

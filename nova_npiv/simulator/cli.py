@@ -14,6 +14,7 @@ import sys
 import threading
 
 from nova_npiv.simulator import estate
+from nova_npiv.simulator import server
 from nova_npiv.simulator import topology as topo
 
 
@@ -30,7 +31,8 @@ def format_conf(sim, system_name):
 
 
 def serve_forever(topology=None, port=0, out=None, stop_event=None,
-                  topology_file=None, vios_busy=None, job_seconds=0.0,
+                  topology_file=None, vios_busy=None,
+                  job_seconds=server.DEFAULT_JOB_SECONDS,
                   dlpar_seconds=0.0):
     """Serve on 127.0.0.1 until Ctrl-C, SIGTERM or ``stop_event`` is set.
 
@@ -43,8 +45,8 @@ def serve_forever(topology=None, port=0, out=None, stop_event=None,
                 the ``[powervm]`` nova.conf options (default: stdout).
     :param vios_busy: background busy VIOS writes, a topology
                       ``vios_busy`` dict; replaces the topology's own.
-    :param job_seconds: how long each job's work takes (asynchronous jobs;
-                        0: done during the job's PUT).
+    :param job_seconds: how long each job's work takes (asynchronous jobs,
+                        the default; 0: done during the job's PUT).
     :param dlpar_seconds: how long each DLPAR operation (a client adapter
                           added to or removed from a running partition)
                           makes its VIOS update take.
@@ -112,11 +114,12 @@ def main(argv=None):
                         metavar='P',
                         help='answer each VIOS update busy with probability '
                              'P (0 to 1); default: 0')
-    parser.add_argument('--job-seconds', type=float, default=0.0,
-                        metavar='S',
+    parser.add_argument('--job-seconds', type=float,
+                        default=server.DEFAULT_JOB_SECONDS, metavar='S',
                         help='jobs run asynchronously and take S seconds '
-                             '(the PUT answers NOT_STARTED, polls RUNNING); '
-                             'default: done at once')
+                             '(the PUT answers NOT_STARTED, polls RUNNING; '
+                             'default: %(default)s); 0: done during the '
+                             'PUT')
     parser.add_argument('--dlpar-seconds', type=float, default=0.0,
                         metavar='S',
                         help='each client adapter added to or removed from '

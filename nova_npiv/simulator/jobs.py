@@ -171,10 +171,13 @@ class JobService(object):
         return target, fail_message
 
     def finish(self, job_id):
-        """Do the work of an asynchronous job (its timer calls this)."""
+        """Do the work of an asynchronous job (its timer calls this, or
+        its last counted poll)."""
         job = self._jobs.get(job_id)
         if job is None or job.pending is None:
             return   # deleted or cancelled meanwhile
+        if job.timer is not None:
+            job.timer.cancel()   # done at its last counted poll instead
         target, fail_message = self._undo_begin(job)
         self._complete(job, target, fail_message)
 

@@ -409,7 +409,10 @@ class Responses(responses_console.ConsoleHandlers):
         return seconds
 
     def _job_reply(self, job, base):
-        status = vocab.JOB_RUNNING if job.polls_left > 0 else None
+        # An asynchronous job answers its own status (NOT_STARTED, then
+        # RUNNING); ``job_polls`` makes a finished one answer RUNNING.
+        status = (vocab.JOB_RUNNING if job.polls_left > 0 and
+                  job.pending is None else None)
         elem = render.entry(
             str(uuidlib.uuid5(uuidlib.NAMESPACE_OID, 'job/' + job.job_id)),
             'JobResponse', '%s%sjobs/%s' % (base, UOM, job.job_id),
@@ -439,6 +442,10 @@ class Responses(responses_console.ConsoleHandlers):
         with self.model.lock:
             if job.polls_left > 0:
                 job.polls_left -= 1
+                if job.polls_left == 0 and job.pending is not None:
+                    # An asynchronous job with counted polls: its work is
+                    # done at its last one, whatever the clock says.
+                    self.model.job_service.finish(job.job_id)
             self.model.job_service.poll(job)
             return self._job_reply(job, req.base)
 

@@ -49,6 +49,14 @@ _API_RE = re.compile(r'^/rest/api/\w+(/|$)')
 _VIOS_UUID_RE = re.compile(r'/VirtualIOServer/([0-9A-Fa-f-]{36})')
 _SYSTEM_RE = re.compile(r'/ManagedSystem/([0-9A-Fa-f-]{36})')
 _DROP = object()
+#: How long a job's work takes by default (asynchronous jobs, issue 13 R2):
+#: short, so tests and the demo stay quick, yet every job is polled and
+#: seen half-done (a partition powering on is ``starting``).
+DEFAULT_JOB_SECONDS = 0.05
+#: The ``job_poll_interval`` :meth:`Simulator.powervm_conf` gives a
+#: nova-compute: jobs this short, polled at pypowervm's second, would each
+#: take a second.
+POLL_INTERVAL = 0.02
 _LOG_SIZE = 200000
 
 
@@ -99,12 +107,15 @@ class Simulator(object):
         self.host = LOOPBACK
         self._req_port = int(port)
         self.latency = 0.0
-        #: Replies say RUNNING for this many polls before a job's outcome.
+        #: Replies say RUNNING for this many polls before a job's outcome;
+        #: an asynchronous job's work is done at the last of them (if its
+        #: time has not come before): a number of polls no clock decides.
         self.job_polls = 0
         #: Seconds a job's work takes: its PUT answers NOT_STARTED, polls
         #: RUNNING until then (0: the work is done during the PUT); or
         #: ``{operation: seconds}``, ``'*'`` for the other operations.
-        self.job_seconds = 0.0
+        #: Asynchronous by default, as a console runs jobs.
+        self.job_seconds = DEFAULT_JOB_SECONDS
         #: Seconds one DLPAR operation (a client adapter added to or
         #: removed from an active partition) adds to its VIOS update.
         self.dlpar_seconds = 0.0
@@ -282,6 +293,7 @@ class Simulator(object):
             # What other consoles reach this one at (remote migration).
             'console_address': self.model.mc.address,
             'fabrics': list(fabrics),
+            'job_poll_interval': POLL_INTERVAL,
         }
         for fabric, wwpns in fabrics.items():
             conf['fabric_%s_port_wwpns' % fabric] = wwpns

@@ -109,7 +109,7 @@ class TestBenchmarkChecks(test_cli.CLITestCase):
         bench = self.run.Bench(0.0, out=io.StringIO())
         op, meter = self.run.OVER_BOUND['spawn re-reading the feed']
         row = bench._row(op, '2 fabric(s) x 1 port(s)', 1, meter, vioses=2)
-        self.assertEqual('OVER', row[9])
+        self.assertEqual('OVER', row[10])
         self.assertEqual(1, len(bench.failures))
         self.assertIn('GET VirtualIOServer 1 > 0', bench.failures[0])
 
@@ -121,3 +121,24 @@ class TestBenchmarkChecks(test_cli.CLITestCase):
         faster = self.run.slopes([(1000, 100.0), (2000, 200.0),
                                   (3000, 900.0)])
         self.assertIn('1000->2000: 100 ms; 2000->3000: 700 ms', faster)
+    def test_polls_are_a_column_of_their_own_and_many_a_note(self):
+        # An asynchronous job's polls are the console's time: not calls,
+        # not over the bound; more than the job's time at the interval
+        # allows is noted (a loaded machine), not failed.
+        bench = self.run.Bench(0.0, out=io.StringIO(), job_seconds=0.05,
+                               poll_interval=0.02)
+        meter = self.run._FakeMeter(
+            {'PUT LogicalPartition': 1, 'POST VirtualIOServer': 2,
+             'PUT job:PowerOn': 1}, 3, 0, 1)
+        meter.polls = [None] * 3
+        row = bench._row('spawn', '2 fabric(s) x 1 port(s)', 1, meter,
+                         vioses=2)
+        self.assertEqual((4, 3, 'ok'), (row[3], row[7], row[10]))
+        self.assertEqual(([], []), (bench.failures, bench.notes))
+        meter.polls = [None] * 5
+        row = bench._row('spawn', '2 fabric(s) x 1 port(s)', 1, meter,
+                         vioses=2)
+        self.assertEqual([], bench.failures)
+        self.assertEqual(['spawn (2 fabric(s) x 1 port(s), 1 volume(s)): 5 '
+                          'polls > 4 for 1 job(s)'], bench.notes)
+        self.assertIn('jobs 0.05 s, polled every 0.02 s', bench.jobs_said())

@@ -62,7 +62,10 @@ class TestJobTimeouts(base.WorldTestCase):
 
     def setUp(self):
         super().setUp()
-        self.w = self.world(conn_timeout=1, job_timeout=2)
+        # Polled four times a second: a job past job_timeout is polled
+        # eight times, not a hundred.
+        self.w = self.world(conn_timeout=1, job_timeout=2,
+                            job_poll_interval=0.25)
         self.w.spawn()
         self.drv = self.w.drivers['host-a']
         self.drv.power_off(self.w.inst)
@@ -76,9 +79,8 @@ class TestJobTimeouts(base.WorldTestCase):
                       str(err))
 
     def test_job_running_too_long_is_cancelled(self):
-        # The job answers RUNNING far longer than job_timeout; pypowervm
-        # polls once a second.
-        self.w.sim.job_polls = 30
+        # The job runs far longer than job_timeout.
+        self.w.sim.job_seconds = 60
         self.w.sim.reset_counters()
         err = self.assertRaises(exception.JobTimedOut, self.drv.power_on,
                                 self.w.ctxt, self.w.inst, None)
@@ -88,7 +90,7 @@ class TestJobTimeouts(base.WorldTestCase):
         self.assertTrue(_wait_for(lambda: [
             r for r in self.w.sim.request_log
             if r.path.endswith('/cancel') and r.status == 200]))
-        # pypowervm's cancel thread deletes the job once it has ended.
+        # The cancelled job is deleted once it has ended (job_wait).
         self.assertTrue(_wait_for(lambda: [
             r for r in self.w.sim.request_log
             if r.method == 'DELETE' and '/jobs/' in r.path]))

@@ -669,6 +669,8 @@ class TestPartitionsAndJobs(SimTestCase):
         self.assertEqual('running', self.sim.model.lpar(lpar.uuid).state)
 
     def test_job_polling(self):
+        # Done during the PUT, yet answering RUNNING twice.
+        self.sim.job_seconds = 0
         self.sim.job_polls = 2
         lpar = self.new_lpar()
         job_w = pvm_job.Job.wrap(self.adpt.read(

@@ -685,14 +685,15 @@ class TestLiveMigrationSteps(DriverTestCase):
                             state='running')
         self.sim.job_seconds = 3600
         lpar_w = vm.locate(self.drv.adapter, self.inst)
-        # A Migrate job under way whose reply we never saw.
-        tmpl = pvm_job.Job.wrap(self.drv.adapter.read(
+        # A Migrate job under way whose reply we never saw: submitted by
+        # a plain pypowervm adapter (the driver's waits for the job).
+        adpt = self.sim.adapter()
+        tmpl = pvm_job.Job.wrap(adpt.read(
             'LogicalPartition', root_id=self.lpar_uuid, suffix_type='do',
             suffix_parm='Migrate'))
         tmpl.add_job_parameters_to_existing(tmpl.create_job_parameter(
             'TargetManagedSystemName', 'sys-b'))
-        self.drv.adapter.create_job(tmpl.entry.element, 'LogicalPartition',
-                                    lpar_w.uuid)
+        adpt.create_job(tmpl.entry.element, 'LogicalPartition', lpar_w.uuid)
         err = self.assertRaises(exception.LiveMigrationUnsettled, self.settle,
                                 pvm_exc.ConnectionError('lost'))
         self.assertIn('migrating running, MigrationState Migration_Starting',

@@ -10,6 +10,7 @@ from pypowervm.wrappers import logical_partition as pvm_lpar
 import testtools
 
 from nova_npiv.simulator import cli
+from nova_npiv.simulator import server
 from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import Simulator
 
@@ -102,10 +103,45 @@ class TestAsyncJobs(AsyncJobTestCase):
         self.assertTrue(ended.is_set())
         self.assertEqual('running', self.state())
 
-    def test_synchronous_by_default(self):
+    def test_synchronous_when_asked(self):
         self.sim.job_seconds = 0
         self.assertEqual('COMPLETED_OK', self.submit().job_status)
         self.assertEqual('running', self.state())
+
+    def test_counted_polls_end_the_work_whatever_the_clock(self):
+        self.sim.job_polls = 2
+        job_w = self.submit()
+        self.assertEqual('NOT_STARTED', job_w.job_status)
+        self.assertEqual('RUNNING', self.poll(job_w).job_status)
+        self.assertEqual('starting', self.state())
+        self.assertEqual('COMPLETED_OK', self.poll(job_w).job_status)
+        self.assertEqual('running', self.state())
+
+
+class TestDefault(testtools.TestCase):
+
+    def test_a_default_simulator_runs_jobs_asynchronously(self):
+        spec = co_managed_topology()
+        spec['systems'][0]['lpars'] = [{'name': 'idle',
+                                        'state': 'not activated'}]
+        sim = Simulator(spec)
+        sim.start()
+        self.addCleanup(sim.stop)
+        adpt = sim.adapter()
+        lpar = next(lp for lp in sim.model.lpars() if lp.name == 'idle')
+        tmpl = pvm_job.Job.wrap(adpt.read(
+            pvm_lpar.LPAR.schema_type, root_id=lpar.uuid, suffix_type='do',
+            suffix_parm='PowerOn'))
+        job_w = pvm_job.Job.wrap(adpt.create_job(
+            tmpl.entry.element, pvm_lpar.LPAR.schema_type, lpar.uuid))
+        self.assertIn(job_w.job_status, ('NOT_STARTED', 'RUNNING'))
+        # Half done: the partition is starting until the work is.
+        self.assertEqual('starting', next(
+            lp.state for lp in sim.model.lpars() if lp.uuid == lpar.uuid))
+        self.assertGreater(sim.job_seconds, 0)
+        # And the options it gives a nova-compute poll it quickly.
+        self.assertLess(sim.powervm_conf('sys-a')['job_poll_interval'],
+                        sim.job_seconds)
 
 
 class TestCommandLine(testtools.TestCase):
@@ -117,3 +153,6 @@ class TestCommandLine(testtools.TestCase):
             lambda spec, **kw: seen.update(kw)))
         cli.main(['--job-seconds', '2.5'])
         self.assertEqual(2.5, seen['job_seconds'])
+        cli.main([])
+        self.assertEqual(server.DEFAULT_JOB_SECONDS, seen['job_seconds'])
+        self.assertGreater(seen['job_seconds'], 0)

@@ -205,6 +205,9 @@ class TestRmc(testtools.TestCase):
         sim = Simulator(spec)
         sim.start()
         self.addCleanup(sim.stop)
+        # RMC's clock starts when the power-on's work is done: done during
+        # the PUT here, not a pypowervm poll (one second) later.
+        sim.job_seconds = 0
         adpt = sim.adapter()
         uuid = next(lp.uuid for lp in sim.model.lpars()
                     if lp.name == 'guest')

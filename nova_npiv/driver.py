@@ -27,6 +27,7 @@ from nova_npiv import cold_migration
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
+from nova_npiv import dlpar_ready
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import listing
@@ -435,7 +436,12 @@ class NPIVDriver(driver.ComputeDriver):
         npiv = self._volume(instance, connection_info)
         flow = tf_lf.Flow('attach_%s' % npiv.volume_id)
         flow.add(tf_stg.ConnectVolume(npiv))
-        self._run(flow, instance)
+        # A running LPAR without RMC cannot take the adapters: said before
+        # anything is sent, or after the console refused.
+        with dlpar_ready.explained(self.adapter, self.system_uuid, instance):
+            if dlpar_ready.changes_adapters(npiv):
+                dlpar_ready.require(self.adapter, self.system_uuid, instance)
+            self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):

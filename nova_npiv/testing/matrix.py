@@ -47,8 +47,15 @@ KIND_JOB_MID = 'job_mid'
 KIND_VIOS_ERROR = 'vios_error'
 KIND_DLPAR_FAIL = 'dlpar_fail'
 KIND_SLOW_DLPAR = 'slow_dlpar'
+#: RMC of every running client LPAR lost at the request (any request: a
+#: partition's RSCT daemons or network can go away at any moment) until the
+#: operator brings it back, before the retry.  The VIOSes and the
+#: management partition keep theirs (pypowervm's ``can_modify_io`` does not
+#: ask RMC of the management partition; a VIOS without RMC is
+#: ``vios_error``'s business).
+KIND_RMC_DOWN = 'rmc_down'
 CONSOLE_KINDS = (KIND_BUSY, KIND_JOB_MID, KIND_VIOS_ERROR, KIND_DLPAR_FAIL,
-                 KIND_SLOW_DLPAR)
+                 KIND_SLOW_DLPAR, KIND_RMC_DOWN)
 KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_MIDWAY, KIND_LOST,
          KIND_GARBAGE, KIND_DTD) + CONSOLE_KINDS
 #: Seconds an asynchronous job of a ``job_mid`` run takes.
@@ -149,6 +156,9 @@ def arm(sim, target, kind):
             target.method, target.regex, nth=target.nth, kind=kind,
             delay=(VIOS_ERROR_SECONDS if kind == KIND_VIOS_ERROR
                    else SLOW_DLPAR_SECONDS))
+    if kind == KIND_RMC_DOWN:
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind=kind)
     if kind == KIND_OUTAGE:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='outage', delay=OUTAGE_SECONDS)
@@ -328,6 +338,7 @@ def _run_one(sc, learned, target, kind, retry=True, plant=None,
             world.sim.clear_faults()
             world.sim.job_seconds = 0.0
             _vioses_back(world)
+            _rmc_back(world)
             world.notes = []
             if retry == RETRY_DELETE:
                 retried = retried_delete(world, learned)
@@ -345,6 +356,13 @@ def _vioses_back(world):
     model = world.sim.model
     for vios in model.vioses():
         model.set_vios_error(vios.system, vios.name, None)
+
+
+def _rmc_back(world):
+    """RMC back on every console's partitions (the operator restarted
+    their RSCT daemons) before trying again."""
+    for sim in getattr(world.sim, 'consoles', [world.sim]):
+        sim.model.set_rmc_down(False)
 
 
 def _retried(sc, world, learned):

@@ -116,7 +116,7 @@ class MatrixTestCase(base.WorldTestCase):
         self.run_matrix('attach (new fabric)',
                         [matrix.KIND_500, matrix.KIND_LOST],
                         indexes=range(posts[0], len(learn.targets)),
-                        runs=6)
+                        runs=8)
 
     def test_live_migration_http_500_everywhere(self):
         # A failed migration is retried, as an operator would: the retry

@@ -31,6 +31,7 @@ from nova_npiv import dlpar_ready
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import listing
+from nova_npiv import move_recovery
 from nova_npiv import recovery
 from nova_npiv import remote_console
 from nova_npiv import resize
@@ -332,6 +333,10 @@ class NPIVDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
+        # nova's advice after a failed finish_resize (or revert).
+        if reboot_type == 'HARD' and move_recovery.recovered(
+                self, instance, block_device_info):
+            return
         lpar_w = self._lpar(instance)
         if lpar_w.state == 'not activated':
             vm.power_on(lpar_w)

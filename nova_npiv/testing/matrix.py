@@ -389,8 +389,17 @@ def retried_delete(world, learned):
                                         invariants.snapshot(world)))
 
 
+def _aimed(sc, learned, indexes):
+    """The indexes asked for, else those the scenario aims at (all but
+    what it says a fault cannot be judged at, see ``Scenario.aimed``)."""
+    if indexes is not None:
+        return indexes
+    return sc.aimed(learned.targets)
+
+
 def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
     """Results of every (index, kind) combination asked for."""
+    indexes = _aimed(sc, learned, indexes)
     results = []
     for target in learned.targets:
         if indexes is not None and target.index not in indexes:
@@ -410,6 +419,7 @@ def double_matrix(sc, learned, first=DOUBLE_FIRST, second=DOUBLE_SECOND,
     sequences are reused); ``follow``: only the j - i asked for (the
     unit suite's sample).
     """
+    indexes = _aimed(sc, learned, indexes)
     known = {(r.target.index, r.kind): r for r in singles or ()
              if r.second is None}
     results = []
@@ -437,6 +447,7 @@ def outage_matrix(sc, learned, indexes=None):
     """Results of the console going away at each request (see
     :data:`KIND_OUTAGE`), judged like double faults: the revert meets the
     outage too; then, the console back, a retried delete."""
+    indexes = _aimed(sc, learned, indexes)
     return [run_one(sc, learned, target, KIND_OUTAGE, retry=RETRY_DELETE)
             for target in learned.targets
             if indexes is None or target.index in indexes]

@@ -23,7 +23,9 @@ request index and fault kind with exactly that request failing:
   the read and what follows meet it; judged like double faults),
   ``dlpar_fail`` and ``slow_dlpar`` (at the VIOS writes that added or
   removed client adapters of a running partition in the clean run: the
-  DLPAR fails leaving everything as it was, or takes half a second more).
+  DLPAR fails leaving everything as it was, or takes half a second more),
+  ``rmc_down`` (at any request, RMC of the client partitions is lost
+  until brought back before the retry).
 
 Each run must keep the invariant (see ``nova_npiv/testing/invariants.py``):
 completed as a clean run does, or failed with everything as before or as

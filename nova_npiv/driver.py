@@ -27,9 +27,11 @@ from nova_npiv import cold_migration
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
+from nova_npiv import dlpar_ready
 from nova_npiv import exception
 from nova_npiv import host_info
 from nova_npiv import listing
+from nova_npiv import move_recovery
 from nova_npiv import recovery
 from nova_npiv import remote_console
 from nova_npiv import resize
@@ -336,6 +338,10 @@ class NPIVDriver(driver.ComputeDriver):
     def reboot(self, context, instance, network_info, reboot_type,
                block_device_info=None, bad_volumes_callback=None,
                accel_info=None, share_info=None):
+        # nova's advice after a failed finish_resize (or revert).
+        if reboot_type == 'HARD' and move_recovery.recovered(
+                self, instance, block_device_info):
+            return
         lpar_w = self._lpar(instance)
         if lpar_w.state == 'not activated':
             vm.power_on(lpar_w)
@@ -440,7 +446,12 @@ class NPIVDriver(driver.ComputeDriver):
         npiv = self._volume(instance, connection_info)
         flow = tf_lf.Flow('attach_%s' % npiv.volume_id)
         flow.add(tf_stg.ConnectVolume(npiv))
-        self._run(flow, instance)
+        # A running LPAR without RMC cannot take the adapters: said before
+        # anything is sent, or after the console refused.
+        with dlpar_ready.explained(self.adapter, self.system_uuid, instance):
+            if dlpar_ready.changes_adapters(npiv):
+                dlpar_ready.require(self.adapter, self.system_uuid, instance)
+            self._run(flow, instance)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):

@@ -93,6 +93,14 @@ class VolumeMappingFailed(nova_exc.NovaException):
                 "%(reason)s")
 
 
+class PartitionNotDLPARCapable(nova_exc.NovaException):
+    msg_fmt = _("LPAR %(lpar)s of instance %(instance)s is %(state)s and "
+                "cannot have virtual FC adapters added or removed now: "
+                "%(reason)s  Bring its RMC connection back (its RSCT "
+                "daemons and network) or stop the instance, then try "
+                "again.")
+
+
 class LiveMigrationDataError(nova_exc.MigrationPreCheckError):
     msg_fmt = _("NPIV live migration data for instance %(instance)s is "
                 "unusable: %(reason)s")

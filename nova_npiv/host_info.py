@@ -136,8 +136,9 @@ class Capacity(object):
     and no instance is counted twice (placement counts the instances).  An
     instance LPAR is one whose UUID is derived from the instance UUID its
     name carries (``vm.instance_uuid_from``), never a name alone; one whose
-    UUID the platform chose (evacuation) stays in the reserved figure,
-    which under-reports the free capacity rather than over-commit it.
+    UUID is not the derived one (evacuation, a move) stays in the reserved
+    figure, which under-reports the free capacity rather than over-commit
+    it.
     """
 
     def __init__(self, host_w, lpars):

@@ -30,6 +30,7 @@ import re
 import threading
 import weakref
 
+from lxml import etree
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
 from pypowervm import const as pvm_const
@@ -45,6 +46,24 @@ _ALL = weakref.WeakSet()
 
 def _bare(path):
     return path.split('?', 1)[0]
+
+
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _an_entry(body):
+    """Whether ``body`` is a well-formed Atom entry: only such a template
+    is kept.  A malformed reply (the console's, or one cut short) fails
+    its caller, and must not fail every later job of the session."""
+    if not body:
+        return False
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    try:
+        root = etree.fromstring(body, _PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return False
+    return etree.QName(root).localname == 'entry'
 
 
 class JobRequests(object):
@@ -97,7 +116,7 @@ class JobRequests(object):
                     if cached is None:
                         resp = func(method, path, **kwds)
                         if getattr(resp, 'status', None) == 200 and \
-                                resp.body:
+                                _an_entry(resp.body):
                             with self._lock:
                                 self._templates[key] = resp
                         return resp

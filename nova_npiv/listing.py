@@ -34,7 +34,8 @@ def instance_uuids(lpars, host):
     """The instance UUIDs of ``lpars`` (from :func:`instance_lpars`).
 
     Mostly read off each LPAR (:func:`vm.instance_uuid_from`).  A
-    partition whose UUID the platform chose is looked up in the records of
+    partition whose UUID is not the derived one (``vm.LPAR_UUID_KEY``:
+    evacuation, a move) is looked up in the records of
     the instances of ``host``; one nobody recorded is listed by its own
     UUID, so that nova's new-host check still sees that the system runs
     nova-npiv partitions (pointed at the wrong database, nova must refuse

@@ -43,7 +43,9 @@ from nova_npiv import jobs
 
 LOG = logging.getLogger(__name__)
 
-#: system_metadata key of the LPAR UUID the platform chose (evacuation).
+#: system_metadata key of the LPAR's UUID when it is not the derived one:
+#: the instance's own UUID on a system where another system's partition
+#: holds the derived one (evacuation, a move), recorded before the create.
 LPAR_UUID_KEY = 'npiv_lpar_uuid'
 
 _NAME_HEX = 12
@@ -87,7 +89,7 @@ def lpar_uuid_of(instance_uuid):
 
 
 def recorded_uuid(instance):
-    """The platform-chosen LPAR UUID recorded at create, or None."""
+    """The LPAR UUID recorded before the create (not derived), or None."""
     value = (instance.system_metadata or {}).get(LPAR_UUID_KEY)
     return value.upper() if value else None
 
@@ -299,8 +301,9 @@ def create(adapter, system_uuid, instance, attempt=None, host_w=None,
 
     An HMC refuses a UUID that a partition of another managed system still
     holds, which is what an evacuated instance's old LPAR does while its
-    system is down; the platform then chooses the UUID, which is recorded
-    in the instance's system_metadata (saved) as its proof of identity.
+    system is down; the LPAR is then created with a UUID of the instance's
+    own on this system (:func:`own_uuid`), recorded in the instance's
+    system_metadata (saved) *before* the create as its proof of identity.
     A derived UUID held on this very system is the instance's own LPAR:
     then nothing is created and InstanceExists is raised.
 
@@ -330,14 +333,60 @@ def create(adapter, system_uuid, instance, attempt=None, host_w=None,
         raise nova_exc.InstanceExists(name=lpar_w.name)
     if _holder(adapter, lpar_w.uuid) is None:
         raise refusal
-    LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
-                'evacuated instance?): letting the platform choose one',
-                lpar_w.uuid, instance.uuid)
-    created = _create(build(adapter, instance, host_w=host_w,
-                            derive_uuid=False), system_uuid, attempt, None)
-    instance.system_metadata[LPAR_UUID_KEY] = created.uuid.upper()
+    return _create_as_own(adapter, system_uuid, instance, attempt, host_w,
+                          lpar_w.uuid, refusal)
+
+
+def _record(instance, uuid):
+    """Record (None: forget) the instance's LPAR UUID, saved at once."""
+    if uuid:
+        instance.system_metadata[LPAR_UUID_KEY] = uuid.upper()
+    else:
+        instance.system_metadata.pop(LPAR_UUID_KEY, None)
     instance.save()
-    return created
+
+
+def _create_as_own(adapter, system_uuid, instance, attempt, host_w, held,
+                   refusal):
+    """Create the LPAR with :func:`own_uuid`, recorded before the create.
+
+    The derived UUID ``held`` is a partition's of another system: an
+    evacuated instance's old LPAR while its system is down (or the source
+    LPAR of a move).  A UUID the platform chose would be known only from
+    the create's reply: a lost reply would leave a partition nothing
+    proves to be the instance's.  This one is recorded (and saved) first,
+    so the create's revert, or nova's destroy, finds whatever the create
+    made; derived, so a retry asks for the same one.  A create refused
+    for it puts back the record of before, unless a partition of this
+    system holds it: an earlier attempt's, which is the instance's
+    (InstanceExists, the record kept for the destroy to find it).
+    """
+    own = own_uuid(instance, system_uuid)
+    if own == held:
+        raise refusal
+    LOG.warning('LPAR UUID %s of instance %s is in use elsewhere (an '
+                'evacuated instance?): creating its LPAR as %s, recorded '
+                'first', held, instance.uuid, own)
+    before = recorded_uuid(instance)
+    _record(instance, own)
+    lpar_w = build(adapter, instance, host_w=host_w)
+    lpar_w.uuid = own
+    try:
+        return _create(lpar_w, system_uuid, attempt, own)
+    except pvm_exc.HttpError as err:
+        if not answered(err):
+            raise
+        if get_by_uuid(adapter, system_uuid, own) is not None:
+            raise nova_exc.InstanceExists(name=lpar_w.name) from err
+        _record(instance, before)
+        raise
+
+
+def own_uuid(instance, system_uuid):
+    """The instance's LPAR UUID of its own on the system ``system_uuid``:
+    derived from both UUIDs, the same at every retry, nobody else's."""
+    return lpar_uuid_of(str(uuid_lib.uuid5(
+        uuid_lib.UUID(str(instance.uuid)), str(system_uuid).lower())))
 
 
 def fresh_uuid(adapter, system_uuid, instance):
@@ -356,8 +405,7 @@ def fresh_uuid(adapter, system_uuid, instance):
     holder = _holder(adapter, lpar_uuid(instance))
     if holder is None or on_system(holder, system_uuid):
         return None
-    return lpar_uuid_of(str(uuid_lib.uuid5(
-        uuid_lib.UUID(str(instance.uuid)), str(system_uuid).lower())))
+    return own_uuid(instance, system_uuid)
 
 
 def holder(adapter, uuid):
@@ -395,7 +443,7 @@ def get(adapter, system_uuid, instance):
 
     Only a partition whose UUID proves it to be the instance's (see the
     module docstring) is returned: the derived UUID costs one GET; a
-    platform-chosen one, recorded at create, one more.
+    recorded one (:data:`LPAR_UUID_KEY`), one more.
     """
     for uuid in known_uuids(instance):
         lpar_w = get_by_uuid(adapter, system_uuid, uuid)

@@ -50,9 +50,16 @@ DLPAR_KINDS = (KIND_DLPAR_FAIL, KIND_SLOW_DLPAR)
 #: system; the request then meets it.  It stays in error for ``delay``
 #: seconds, or (0) until cleared.
 KIND_VIOS_ERROR = 'vios_error'
+#: From this request on RMC is down on every running client LPAR of the
+#: console (``Model.set_rmc_down``): the partitions' RSCT daemons or their
+#: network are lost, as happens to a running partition at any moment.  A
+#: DLPAR on such a partition and its migration are then refused.  It lasts
+#: ``delay`` seconds, or (0) until ``set_rmc_down(False)``; the request
+#: then meets it.
+KIND_RMC_DOWN = 'rmc_down'
 KINDS = (KIND_STATUS, KIND_DROP, KIND_412, KIND_DELAY, KIND_LOST_REPLY,
          KIND_BODY, KIND_OUTAGE, KIND_BUSY) + DLPAR_KINDS + (
-             KIND_VIOS_ERROR,)
+             KIND_VIOS_ERROR, KIND_RMC_DOWN)
 
 #: The busy codes pypowervm recognises (wrappers/http_error.py): HSCL3205
 #: from an HMC, VIOS0014 from the VIOS itself, which is what a NovaLink
@@ -92,6 +99,17 @@ def put_in_error(model, vios, message, seconds=0.0):
     if seconds > 0:
         timer = threading.Timer(seconds, _out_of_error, (model, vios,
                                                          message))
+        timer.daemon = True
+        timer.start()
+
+
+def rmc_lost(model, seconds=0.0):
+    """RMC down on every running client LPAR, for ``seconds`` (0: until
+    ``model.set_rmc_down(False)``), as an ``rmc_down`` fault does; call
+    without the model lock."""
+    model.set_rmc_down(True)
+    if seconds > 0:
+        timer = threading.Timer(seconds, model.set_rmc_down, (False,))
         timer.daemon = True
         timer.start()
 

@@ -342,7 +342,10 @@ class Simulator(object):
                      'outage' (close the connection, then refuse every
                      connection for ``delay`` seconds) or 'vios_busy' (do
                      nothing; reply 500 with the HSCL3205/VIOS0014 busy
-                     error of a VIOS busy with another request).
+                     error of a VIOS busy with another request) or
+                     'rmc_down' (RMC of every running client LPAR lost
+                     from this request on, for ``delay`` seconds or until
+                     ``model.set_rmc_down(False)``; the request goes on).
         :param times: fire on this many consecutive matching requests.
         :returns: the :class:`~nova_npiv.simulator.faults.Fault`; its
                   ``hits`` lists the requests it fired on.
@@ -446,6 +449,8 @@ class Simulator(object):
                         vios = self._addressed_vios(path)
                     flt.put_in_error(self.model, vios, fault.message or
                                      'in an error state', fault.delay)
+                elif fault.kind == flt.KIND_RMC_DOWN:
+                    flt.rmc_lost(self.model, fault.delay)
                 elif fault.kind not in (flt.KIND_LOST_REPLY,) + \
                         flt.DLPAR_KINDS:
                     raise vocab.SimulatorError(

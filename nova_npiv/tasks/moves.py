@@ -24,7 +24,7 @@ LOG = logging.getLogger(__name__)
 #: system, from the source's power-off until confirm or revert.  Both LPARs
 #: live meanwhile and a console refuses a UUID that another partition holds,
 #: so the destination's LPAR has an identity of its own (``vm.LPAR_UUID_KEY``
-#: when the platform chose it) and the source's is kept here.
+#: when it is not the derived one) and the source's is kept here.
 SOURCE_LPAR_KEY = 'npiv_resize_source_lpar'
 
 

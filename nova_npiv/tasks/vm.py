@@ -68,16 +68,9 @@ class Create(task.Task):
     def _created_unseen(self):
         """UUID of an LPAR the failed create made after all, or None."""
         attempt = self.attempt
-        if not attempt.unanswered:
-            return None
-        if attempt.asked_uuid is None:
-            # The platform was choosing the UUID: nothing can prove which
-            # partition, if any, the lost reply was about.
-            LOG.warning('The create of an LPAR named %s for %s got no '
-                        'reply; an LPAR may have been created, but nothing '
-                        'proves which (the platform was choosing its UUID): '
-                        'left for the operator to check on the console',
-                        vm.lpar_name(self.instance), self.instance.uuid)
+        # Every create asks for a UUID of the instance's (vm.create): the
+        # one asked for proves what a lost reply was about.
+        if not attempt.unanswered or attempt.asked_uuid is None:
             return None
         lpar_w = vm.get_by_uuid(self.adapter, self.system_uuid,
                                 attempt.asked_uuid)

@@ -47,8 +47,15 @@ KIND_JOB_MID = 'job_mid'
 KIND_VIOS_ERROR = 'vios_error'
 KIND_DLPAR_FAIL = 'dlpar_fail'
 KIND_SLOW_DLPAR = 'slow_dlpar'
+#: RMC of every running client LPAR lost at the request (any request: a
+#: partition's RSCT daemons or network can go away at any moment) until the
+#: operator brings it back, before the retry.  The VIOSes and the
+#: management partition keep theirs (pypowervm's ``can_modify_io`` does not
+#: ask RMC of the management partition; a VIOS without RMC is
+#: ``vios_error``'s business).
+KIND_RMC_DOWN = 'rmc_down'
 CONSOLE_KINDS = (KIND_BUSY, KIND_JOB_MID, KIND_VIOS_ERROR, KIND_DLPAR_FAIL,
-                 KIND_SLOW_DLPAR)
+                 KIND_SLOW_DLPAR, KIND_RMC_DOWN)
 KINDS = (KIND_500, KIND_DROP, KIND_412, KIND_JOB, KIND_MIDWAY, KIND_LOST,
          KIND_GARBAGE, KIND_DTD) + CONSOLE_KINDS
 #: Seconds an asynchronous job of a ``job_mid`` run takes.
@@ -166,6 +173,9 @@ def arm(sim, target, kind):
             target.method, target.regex, nth=target.nth, kind=kind,
             delay=(VIOS_ERROR_SECONDS if kind == KIND_VIOS_ERROR
                    else SLOW_DLPAR_SECONDS))
+    if kind == KIND_RMC_DOWN:
+        return sim.inject_fault(target.method, target.regex, nth=target.nth,
+                                kind=kind)
     if kind == KIND_OUTAGE:
         return sim.inject_fault(target.method, target.regex, nth=target.nth,
                                 kind='outage', delay=OUTAGE_SECONDS)
@@ -356,6 +366,7 @@ def _run_one(sc, learned, target, kind, retry=True, plant=None,
             world.sim.clear_faults()
             _counted_jobs(world)
             _vioses_back(world)
+            _rmc_back(world)
             world.notes = []
             if retry == RETRY_DELETE:
                 retried = retried_delete(world, learned)
@@ -373,6 +384,13 @@ def _vioses_back(world):
     model = world.sim.model
     for vios in model.vioses():
         model.set_vios_error(vios.system, vios.name, None)
+
+
+def _rmc_back(world):
+    """RMC back on every console's partitions (the operator restarted
+    their RSCT daemons) before trying again."""
+    for sim in getattr(world.sim, 'consoles', [world.sim]):
+        sim.model.set_rmc_down(False)
 
 
 def _retried(sc, world, learned):
@@ -399,8 +417,17 @@ def retried_delete(world, learned):
                                         invariants.snapshot(world)))
 
 
+def _aimed(sc, learned, indexes):
+    """The indexes asked for, else those the scenario aims at (all but
+    what it says a fault cannot be judged at, see ``Scenario.aimed``)."""
+    if indexes is not None:
+        return indexes
+    return sc.aimed(learned.targets)
+
+
 def matrix(sc, learned, kinds=KINDS, indexes=None, retry=True):
     """Results of every (index, kind) combination asked for."""
+    indexes = _aimed(sc, learned, indexes)
     results = []
     for target in learned.targets:
         if indexes is not None and target.index not in indexes:
@@ -420,6 +447,7 @@ def double_matrix(sc, learned, first=DOUBLE_FIRST, second=DOUBLE_SECOND,
     sequences are reused); ``follow``: only the j - i asked for (the
     unit suite's sample).
     """
+    indexes = _aimed(sc, learned, indexes)
     known = {(r.target.index, r.kind): r for r in singles or ()
              if r.second is None}
     results = []
@@ -447,6 +475,7 @@ def outage_matrix(sc, learned, indexes=None):
     """Results of the console going away at each request (see
     :data:`KIND_OUTAGE`), judged like double faults: the revert meets the
     outage too; then, the console back, a retried delete."""
+    indexes = _aimed(sc, learned, indexes)
     return [run_one(sc, learned, target, KIND_OUTAGE, retry=RETRY_DELETE)
             for target in learned.targets
             if (indexes is None or target.index in indexes) and

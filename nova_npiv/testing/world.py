@@ -241,6 +241,31 @@ class World(object):
         finally:
             inst.task_state = None
 
+    def failed_cold_migration(self, src_host='host-a', dst_host='host-b'):
+        """A cold migration whose finish_migration fails (the destination's
+        create refused): the server nova leaves in ERROR there."""
+        self.cold_migrate_source(src_host, dst_host)
+        fault = self.sim.inject_fault('PUT', r'LogicalPartition$')
+        try:
+            self.cold_migrate_destination(src_host, dst_host)
+        except Exception:   # noqa: BLE001 - the failure asked for
+            pass
+        finally:
+            self.sim.clear_faults()
+            job_requests.drain_all()
+        if not fault.hits:
+            raise AssertionError('finish_migration did not fail')
+
+    def hard_reboot(self, host=None):
+        """nova's hard reboot of the instance on its host."""
+        host = host or self.inst.host
+        try:
+            self.drivers[host].reboot(
+                self.ctxt, self.inst, None, 'HARD',
+                block_device_info={'block_device_mapping': self.bdms})
+        finally:
+            job_requests.drain_all()
+
     def _reconnect(self, drv):
         conn = drv.get_volume_connector(self.inst)
         for bdm in self.bdms:

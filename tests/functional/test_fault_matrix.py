@@ -116,7 +116,7 @@ class MatrixTestCase(base.WorldTestCase):
         self.run_matrix('attach (new fabric)',
                         [matrix.KIND_500, matrix.KIND_LOST],
                         indexes=range(posts[0], len(learn.targets)),
-                        runs=6)
+                        runs=8)
 
     def test_live_migration_http_500_everywhere(self):
         # A failed migration is retried, as an operator would: the retry
@@ -189,6 +189,41 @@ class MatrixTestCase(base.WorldTestCase):
         # retry deletes it.
         self.run_matrix('cold migration confirm',
                         [matrix.KIND_500, matrix.KIND_LOST], runs=14)
+
+    def test_cold_migration_recovery_500_and_lost_replies(self):
+        # The hard reboot of the server a failed finish_migration left in
+        # ERROR on sys-b: a fault anywhere in the arrival leaves everything
+        # as the failed migration did (nothing on sys-b, the source LPAR
+        # stopped and unmapped), and the retried reboot finishes the move.
+        learn = learned('cold migration recovery')
+        arrived = [t.index for t in learn.targets
+                   if t.job == ('PowerOn', 1)][0] + 1
+        self.assertEqual(range(arrived),
+                         learn.scenario.aimed(learn.targets))
+        results = self.run_matrix('cold migration recovery',
+                                  [matrix.KIND_500, matrix.KIND_LOST],
+                                  indexes=range(arrived), runs=18)
+        self.assertIn(matrix.UNCHANGED, {r.outcome for r in results})
+        self.assertEqual([], [matrix.format_result(r) for r in results
+                              if r.retried])
+
+    def test_cold_migration_recovery_source_not_deleted(self):
+        # Deleting the source LPAR after the arrival fails: the instance
+        # runs on sys-b, the source stays recorded (stopped, unmapped) and
+        # the server's delete removes it.
+        sc = scenarios.scenario('cold migration recovery')
+        w = self.world(sc.hosts, bystanders=True)
+        sc.prepare(w)
+        w.sim.inject_fault('DELETE', r'/LogicalPartition/[^/]+$')
+        sc.operate(w)
+        self.assertEqual([], invariants.mapped_to_instance(w, 'sys-b'))
+        self.assertEqual(['not activated'],
+                         [lp.state for lp in invariants.source_lpars(w)])
+        self.assertIn('could not be deleted', self.logs.output)
+        w.sim.clear_faults()
+        w.destroy(host='host-b')
+        self.assertEqual([], invariants.gone(w))
+        self.assertEqual([], invariants.consistency_problems(w))
 
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there

@@ -71,6 +71,49 @@ class ConsoleFaultsTestCase(base.WorldTestCase):
             'spawn': 2, 'attach (new fabric)': 1, 'delete': 2,
             'live migration': 2, 'resize': 1, 'resize revert': 2})
 
+    def test_rmc_down_where_it_matters(self):
+        # RMC of the partitions lost at each request of the operations
+        # that need it: adding a fabric's adapters to the running instance
+        # (DLPAR on it) and its live migration (pypowervm's can_lpm at the
+        # pre-check, the console's Migrate job).  Where RMC is not needed
+        # (spawn, delete, resize and cold migration stop the LPAR or work
+        # on one not activated; staging is on the management partition,
+        # which DLPAR does not ask RMC of) the runs complete: there in
+        # ``tox -e faults``.
+        results = self.run_matrix('attach (new fabric)',
+                                  [matrix.KIND_RMC_DOWN], runs=9)
+        # Refused before any mapping, or explained after the console's
+        # refusal: a nova exception saying what to do, fabric B staged.
+        self.assertEqual({(matrix.ROLLED_BACK, 'PartitionNotDLPARCapable')},
+                         {(r.outcome, type(r.error).__name__)
+                          for r in results})
+        results = self.run_matrix('live migration', [matrix.KIND_RMC_DOWN],
+                                  runs=23)
+        learn = tfm.learned('live migration')
+        validate = [t.index for t in learn.targets
+                    if t.job == ('MigrateValidate', 1)][-1]
+        migrate = [t.index for t in learn.targets
+                   if t.job == ('Migrate', 1)][-1]
+        by_index = {r.target.index: r for r in results}
+        # Lost before the pre-check's partition read or its
+        # MigrateValidate: nova's MigrationPreCheckError, nothing changed.
+        for index in range(validate + 1):
+            self.assertEqual(
+                (matrix.UNCHANGED, 'MigrationPreCheckError'),
+                (by_index[index].outcome,
+                 type(by_index[index].error).__name__), index)
+        self.assertIn('RMC', str(by_index[0].error))
+        # Lost after it: the console refuses the Migrate job and the
+        # driver's rollback (nova's) leaves everything as before.
+        for index in range(validate + 1, migrate + 1):
+            self.assertEqual(matrix.UNCHANGED, by_index[index].outcome,
+                             index)
+        self.assertIn('cannot communicate with', self.logs.output)
+        # Lost once the job ran: the partition is on sys-b already.
+        self.assertEqual({matrix.COMPLETED},
+                         {by_index[i].outcome
+                          for i in range(migrate + 1, len(learn.targets))})
+
     def test_busy_vios_and_slow_dlpar_complete(self):
         results = self.run_matrix('spawn', [matrix.KIND_BUSY,
                                             matrix.KIND_SLOW_DLPAR], runs=8)

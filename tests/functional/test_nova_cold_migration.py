@@ -242,3 +242,102 @@ class TestFailedColdMigration(ColdMigrationTestBase):
                               if lp.uuid.upper() == src_uuid])
         self.assertEqual([], self.mappings_of(server))
         self.assertEqual([], self.staging_mappings())
+
+
+class TestRecoveryOfAFailedFinish(ColdMigrationTestBase):
+    """A failed ``finish_migration`` leaves the server ERROR on the
+    destination with nothing there, the source LPAR stopped and unmapped
+    and the WWPNs logged in nowhere; nova's advice, a hard reboot, brings
+    it up on the destination with its WWPNs and volumes, and the source
+    LPAR goes (nova_npiv/move_recovery.py)."""
+
+    def _failed_migration(self):
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        wwpns = self.wwpn_set(server)
+        # The destination's create fails: finish_migration is undone.
+        self.sim.inject_fault(method='PUT', path=r'LogicalPartition$',
+                              kind='status', status=500)
+        self.api.post_server_action(server['id'], {'migrate': None})
+        # The migration's status first: the server's fault comes after it.
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.sim.clear_faults()
+        self.assertEqual('host-b', server['OS-EXT-SRV-ATTR:host'])
+        src_uuid = self.instance(server).system_metadata[
+            moves.SOURCE_LPAR_KEY]
+        # Logged in nowhere: no mapping anywhere, nothing staged.
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual([], self.staging_mappings())
+        return server, wwpns, src_uuid
+
+    def _recovered(self, server, wwpns, src_uuid):
+        self.assert_on(server, 'sys-b', 'sys-a')
+        self.assertEqual(wwpns, self.wwpn_set(server))
+        # The source LPAR, which no confirm will delete now, is gone.
+        self.assertEqual([], [lp for lp in self.sim.model.lpars()
+                              if lp.uuid.upper() == src_uuid])
+        # The instance is whole: delete leaves nothing anywhere.
+        self._delete_server(server)
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual([], self.lpars_of(server))
+        self.assertEqual([], self.staging_mappings())
+
+    def test_hard_reboot_of_the_error_server_finishes_the_move(self):
+        server, wwpns, src_uuid = self._failed_migration()
+        self._reboot_server(server, hard=True)
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual('host-b', server['OS-EXT-SRV-ATTR:host'])
+        self._recovered(server, wwpns, src_uuid)
+
+    def test_reset_state_active_then_hard_reboot(self):
+        # What an operator may try first: reset-state --active changes the
+        # database only (no LPAR yet); the hard reboot then recovers.
+        server, wwpns, src_uuid = self._failed_migration()
+        self.api.post_server_action(server['id'],
+                                    {'os-resetState': {'state': 'active'}})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        self.assertEqual([], self.lpars_of(server, 'sys-b'))
+        self._reboot_server(server, hard=True)
+        self._recovered(self.api.get_server(server['id']), wwpns, src_uuid)
+
+    def test_a_failed_recovery_is_undone_and_can_be_retried(self):
+        server, wwpns, src_uuid = self._failed_migration()
+        self.sim.inject_fault(method='PUT', path=r'do/PowerOn$',
+                              kind='status', status=500)
+        self.api.post_server_action(server['id'], {'reboot': {
+            'type': 'HARD'}})
+        server = self._wait_for_server_parameter(
+            server, {'status': 'ERROR', 'OS-EXT-STS:task_state': None})
+        # Undone like finish_migration: nothing on sys-b, nothing mapped.
+        self.assertEqual([], self.lpars_of(server, 'sys-b'))
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual([], self.staging_mappings())
+        self.assertEqual(['not activated'],
+                         [lp.state for lp in self.sim.model.lpars('sys-a')
+                          if lp.uuid.upper() == src_uuid])
+        self.sim.clear_faults()
+        self._reboot_server(server, hard=True)
+        self._recovered(self.api.get_server(server['id']), wwpns, src_uuid)
+
+    def test_hard_reboot_after_a_failed_revert_maps_the_source_first(self):
+        # finish_revert_migration fails on host-a (the source LPAR's start):
+        # its flow unmaps again, nova leaves the server ERROR on host-a.
+        # The hard reboot used to start the LPAR without its adapters.
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        before = self.san_view(server)
+        lpar = self.assert_on(server, 'sys-a', 'sys-b')
+        server = self._migrate_server(server)
+        self.sim.inject_fault(method='PUT', path=r'do/PowerOn$',
+                              kind='status', status=500)
+        self.api.post_server_action(server['id'], {'revertResize': None})
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.sim.clear_faults()
+        self.assertEqual('host-a', server['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual(['not activated'],
+                         [lp.state for lp in self.lpars_of(server)])
+        self._reboot_server(server, hard=True)
+        server = self.api.get_server(server['id'])
+        back = self.assert_on(server, 'sys-a', 'sys-b')
+        self.assertEqual(lpar.uuid, back.uuid)
+        self.assertEqual(before, self.san_view(server))

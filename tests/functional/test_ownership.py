@@ -14,6 +14,7 @@ import os
 from unittest import mock
 
 from lxml import etree
+from nova.compute import task_states
 from nova import exception as nova_exc
 from nova import objects
 from oslo_config import cfg
@@ -84,7 +85,7 @@ class TestCreateRevert(OwnershipTestCase):
     def test_a_shape_the_system_cannot_take_sends_no_create(self):
         # The memory is not a multiple of the memory region size: pypowervm's
         # standardiser refuses it before any request, so no create is sent
-        # and none with a platform-chosen UUID can follow.
+        # and none with another UUID can follow.
         self.inst.flavor.memory_mb = 1000
         lpars = {lp.uuid for lp in self.w.sim.model.lpars('sys-a')}
         self.w.sim.reset_counters()
@@ -99,7 +100,7 @@ class TestCreateRevert(OwnershipTestCase):
     def test_a_create_refused_for_its_shape_is_not_retried(self):
         # The console refuses the shape (a refusal the standardiser cannot
         # foresee): that is no UUID held elsewhere, so no second create
-        # with a platform-chosen UUID may follow.
+        # with another UUID may follow.
         self.w.sim.inject_fault('PUT', 'LogicalPartition$', status=400,
                                 message='HSCL1313 The memory must be '
                                 'multiples of the memory region size')
@@ -165,7 +166,7 @@ class TestCreateRevert(OwnershipTestCase):
     def test_uuid_in_use_on_this_system_creates_no_second_lpar(self):
         # A console that checks the UUID before the name: the derived UUID
         # is in use by the instance's own LPAR here, so the evacuation
-        # fallback (a platform-chosen UUID) must not run.
+        # fallback (the instance's own UUID here) must not run.
         self.w.spawn()
         self.drv.power_off(self.inst)
         lpars = self.w.sim.model.lpars()
@@ -246,7 +247,10 @@ _Named = collections.namedtuple('_Named', 'name uuid')
 
 
 class TestPlatformChosenUUID(OwnershipTestCase):
-    """The evacuation fallback: the UUID the platform chose is recorded."""
+    """The evacuation fallback: the derived UUID is held by the old LPAR on
+    the failed system, so the new one gets the instance's own UUID on this
+    system, recorded before the create (issue 15: the platform chose it
+    before, which a lost reply left unprovable)."""
 
     def setUp(self):
         base.WorldTestCase.setUp(self)
@@ -278,6 +282,79 @@ class TestPlatformChosenUUID(OwnershipTestCase):
         drv_a.destroy(self.w.ctxt, self.inst, None, None)
         self.assertIsNone(self.w.sim.model.lpar(old))
         self.assertEqual('running', self.lpar_state(chosen))
+        self.assertEqual(vm.own_uuid(self.inst, drv_b.system_uuid), chosen)
+
+    def _evacuate(self):
+        """host-a has failed with the instance running there; nova rebuilds
+        it on host-b (REBUILD_SPAWNING, the instance still naming host-a):
+        connector, then spawn with the instance's system_metadata."""
+        self.inst.task_state = task_states.REBUILD_SPAWNING
+        try:
+            self.w.spawn(host='host-b')
+        finally:
+            self.inst.task_state = None
+        self.inst.host, self.inst.node = 'host-b', 'sys-b'
+
+    def _ours_on_sys_b(self):
+        return [lp for lp in self.w.sim.model.lpars('sys-b')
+                if lp.name == vm.lpar_name(self.inst)]
+
+    def test_lost_create_reply_leaves_nothing_unprovable(self):
+        self.w.spawn()
+        old = self.w.sim.model.lpar(vm.lpar_uuid(self.inst))
+        drv_b = self.w.drivers['host-b']
+        own = vm.own_uuid(self.inst, drv_b.system_uuid)
+        # The derived UUID's create is refused (held on sys-a); the reply
+        # of the create with the instance's own UUID is lost.
+        self.w.sim.inject_fault('PUT', 'LogicalPartition$', nth=2,
+                                kind='lost_reply')
+        self.assertRaises(pvm_exc.Error, self._evacuate)
+        # The partition the lost reply made is proved by the record saved
+        # before the create, so spawn's revert deleted it; nothing of the
+        # instance is left on sys-b; the old LPAR on sys-a is untouched.
+        self.assertEqual(own, vm.recorded_uuid(self.inst))
+        self.assertEqual([], self._ours_on_sys_b())
+        self.assertIn('Deleting LPAR %s' % own, self.logs.output)
+        self.assertEqual(('sys-a', 'running'), (self.w.sim.model.lpar(
+            old.uuid).system, self.lpar_state(old.uuid)))
+        self.assertEqual([], [m for m in self.w.sim.model.mappings('sys-b')
+                              if (m.client_lpar_uuid or '').upper() == own])
+        # The operator evacuates again: the same UUID, the instance mapped.
+        self._evacuate()
+        self.assertEqual([own], [lp.uuid.upper()
+                                 for lp in self._ours_on_sys_b()])
+        self.assertEqual('running', self.lpar_state(own))
+        self.assertEqual(2, len([m for m in self.w.sim.model.mappings('sys-b')
+                                 if (m.client_lpar_uuid or '').upper() ==
+                                 own]))
+        # host-a comes back and removes what it had (nova's clean-up of
+        # evacuated instances): then the console is exactly the instance
+        # running on sys-b.
+        self.w.destroy(host='host-a')
+        self.assertIsNone(self.w.sim.model.lpar(old.uuid))
+        self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-b'))
+        self.assertEqual([], invariants.consistency_problems(self.w))
+
+    def test_lost_create_reply_and_failed_revert_left_for_destroy(self):
+        # The revert's own delete fails too: the partition stays, but its
+        # UUID is the instance's record, so nova's delete finds it (a
+        # platform-chosen one was known to nobody).
+        self.w.spawn()
+        drv_b = self.w.drivers['host-b']
+        own = vm.own_uuid(self.inst, drv_b.system_uuid)
+        self.w.sim.inject_fault('PUT', 'LogicalPartition$', nth=2,
+                                kind='lost_reply')
+        self.w.sim.inject_fault('DELETE', 'LogicalPartition/')
+        self.assertRaises(pvm_exc.Error, self._evacuate)
+        self.assertEqual([own], [lp.uuid.upper()
+                                 for lp in self._ours_on_sys_b()])
+        self.assertEqual(own, vm.recorded_uuid(self.inst))
+        self.assertTrue(drv_b.instance_exists(self.inst))
+        # nova deletes the server in ERROR on host-b.
+        self.w.destroy(host='host-b')
+        self.assertEqual([], self._ours_on_sys_b())
+        self.assertEqual([], [m for m in self.w.sim.model.mappings('sys-b')
+                              if (m.client_lpar_uuid or '').upper() == own])
 
 
 class TestDeleteVerified(OwnershipTestCase):

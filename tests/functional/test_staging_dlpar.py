@@ -127,28 +127,83 @@ class TestDlparFaults(base.WorldTestCase):
 
 class TestRmcDown(base.WorldTestCase):
     """Mapping to a running instance is DLPAR on it, which needs its RMC
-    connection (the console refuses before it starts)."""
+    connection (the console refuses before it starts): the driver asks the
+    partition first, and again after a refused VIOS update, so that nova
+    gets a nova exception saying so (a raw HTTP error reaches the user as
+    its class name only)."""
 
-    def test_attach_to_an_instance_without_rmc_fails_cleanly(self):
+    def _prepared(self):
         sc = scenarios.scenario('attach (new fabric)')
         w = self.world(sc.hosts, bystanders=True)
         sc.prepare(w)
-        lpar = w.lpar_uuid
-        with w.sim.model.lock:
-            w.sim.model.find_partition(None, lpar).rmc_state = 'inactive'
-        before_a = [m for m in w.sim.model.mappings()
-                    if m.fabric == 'A' and m.client_lpar_uuid == lpar]
-        err = self.assertRaises(pvm_exc.Error, sc.operate, w)
-        self.assertIn(dlpar.RMC_CODE, str(err))
+        return sc, w
+
+    def _rolled_back(self, sc, w, before_a):
         # Fabric A (the boot volume) untouched, fabric B back to staged or
         # unmapped, the metadata agreeing with the VIOSes.
+        lpar = w.lpar_uuid
         self.assertEqual(before_a, [m for m in w.sim.model.mappings()
                                     if m.fabric == 'A' and
                                     m.client_lpar_uuid == lpar])
         self.assertEqual([], sc.rolled_back(w, None))
         self.assertEqual([], invariants.consistency_problems(w))
+
+    def test_attach_to_an_instance_without_rmc_fails_cleanly(self):
+        sc, w = self._prepared()
+        lpar = w.lpar_uuid
+        # Its image's RSCT daemons gone: RMC inactive.
+        w.sim.model.set_rsct('sys-a', lpar, False)
+        before_a = [m for m in w.sim.model.mappings()
+                    if m.fabric == 'A' and m.client_lpar_uuid == lpar]
+        bdm = w.cinder.bdm('vol-new', 1, w.connector())
+        w.sim.reset_counters()
+        err = self.assertRaises(
+            exception.PartitionNotDLPARCapable,
+            w.drivers['host-a'].attach_volume, w.ctxt,
+            bdm['connection_info'], w.inst, '/dev/sdb')
+        self.assertIn('active RMC connection', str(err))
+        self.assertIn('Bring its RMC connection back', str(err))
+        # Asked before anything was sent: the partition read, no VIOS
+        # update.
+        self.assertEqual([('GET', 'LogicalPartition')],
+                         [(r.method, r.kind) for r in w.sim.request_log])
+        self._rolled_back(sc, w, before_a)
         # RMC back: the attach goes through.
-        with w.sim.model.lock:
-            w.sim.model.find_partition(None, lpar).rmc_state = 'active'
+        w.sim.model.set_rsct('sys-a', lpar, True)
+        w.sim.model.set_rmc_down(False)
         sc.operate(w)
         self.assertEqual([], sc.done(w))
+
+    def test_rmc_lost_at_the_mapping_is_explained(self):
+        # RMC goes away after the driver asked, at the VIOS update itself:
+        # the console refuses (HSCL294C, as the simulator words it), the
+        # connect is undone, and the partition read again says why.
+        sc, w = self._prepared()
+        lpar = w.lpar_uuid
+        before_a = [m for m in w.sim.model.mappings()
+                    if m.fabric == 'A' and m.client_lpar_uuid == lpar]
+        bdm = w.cinder.bdm('vol-new', 1, w.connector())
+        fault = w.sim.inject_fault('POST', 'VirtualIOServer/',
+                                   kind=faults.KIND_RMC_DOWN)
+        err = self.assertRaises(
+            exception.PartitionNotDLPARCapable,
+            w.drivers['host-a'].attach_volume, w.ctxt,
+            bdm['connection_info'], w.inst, '/dev/sdb')
+        self.assertEqual(1, len(fault.hits))
+        self.assertIsInstance(err.__cause__, pvm_exc.HttpError)
+        self.assertIn(dlpar.RMC_CODE, str(err.__cause__))
+        self._rolled_back(sc, w, before_a)
+        w.sim.model.set_rmc_down(False)
+        sc.operate(w)
+        self.assertEqual([], sc.done(w))
+
+    def test_other_refusals_are_raised_as_they_are(self):
+        # The partition can take the change: the console's error is the
+        # answer, not an RMC story.
+        sc, w = self._prepared()
+        bdm = w.cinder.bdm('vol-new', 1, w.connector())
+        w.sim.inject_fault('POST', 'VirtualIOServer/')
+        err = self.assertRaises(
+            pvm_exc.HttpError, w.drivers['host-a'].attach_volume, w.ctxt,
+            bdm['connection_info'], w.inst, '/dev/sdb')
+        self.assertIn('Injected fault', str(err))

@@ -268,21 +268,66 @@ class TestCreate(SimTestCase):
         self.assertEqual({}, self.inst.system_metadata)
         self.assertEqual([], self.inst.saved)
 
-    def test_uuid_held_elsewhere_lets_the_platform_choose(self):
+    def test_uuid_held_elsewhere_creates_with_our_own_recorded_first(self):
         # The evacuated instance's old LPAR still holds the derived UUID
-        # on the other system.
+        # on the other system: the LPAR gets the instance's own UUID on
+        # this system, recorded and saved before the create.
         self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        own = vm.own_uuid(self.inst, self.host)
+        saved_before = []
+        real = vm._create
+
+        def create(lpar_w, system_uuid, attempt, asked_uuid):
+            saved_before.append((asked_uuid, list(self.inst.saved)))
+            return real(lpar_w, system_uuid, attempt, asked_uuid)
+
+        self.useFixture(fixtures.MockPatchObject(vm, '_create', create))
         attempt = vm.CreateAttempt()
         lpar_w = vm.create(self.adpt, self.host, self.inst, attempt=attempt)
-        self.assertNotEqual(self.derived, lpar_w.uuid)
-        self.assertEqual('sys-a', self.lpar(lpar_w.uuid).system)
-        self.assertEqual(lpar_w.uuid.upper(),
-                         self.inst.system_metadata[vm.LPAR_UUID_KEY])
-        self.assertEqual([self.inst.system_metadata], self.inst.saved)
-        self.assertEqual((None, False),
+        self.assertEqual(own, lpar_w.uuid)
+        self.assertNotEqual(self.derived, own)
+        self.assertEqual('sys-a', self.lpar(own).system)
+        self.assertEqual(own, self.inst.system_metadata[vm.LPAR_UUID_KEY])
+        self.assertEqual([(self.derived, []),
+                          (own, [{vm.LPAR_UUID_KEY: own}])], saved_before)
+        self.assertEqual((own, False),
                          (attempt.asked_uuid, attempt.unanswered))
-        self.assertEqual([self.derived, lpar_w.uuid.upper()],
-                         vm.known_uuids(self.inst))
+        self.assertEqual([self.derived, own], vm.known_uuids(self.inst))
+        # The same at every retry, and only this instance's on this system.
+        self.assertEqual(own, vm.own_uuid(self.inst, self.host))
+        self.assertNotEqual(own, vm.own_uuid(self.inst, 'other-system'))
+
+    def test_lost_reply_of_the_own_uuid_create_is_provable(self):
+        self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        own = vm.own_uuid(self.inst, self.host)
+        self.sim.inject_fault('PUT', 'LogicalPartition$', nth=2,
+                              kind='lost_reply')
+        attempt = vm.CreateAttempt()
+        self.assertRaises(pvm_exc.Error, vm.create, self.adpt, self.host,
+                          self.inst, attempt=attempt)
+        # The LPAR exists and the instance's record proves it.
+        self.assertEqual((own, True), (attempt.asked_uuid,
+                                       attempt.unanswered))
+        self.assertEqual('sys-a', self.lpar(own).system)
+        self.assertEqual(own, vm.recorded_uuid(self.inst))
+
+    def test_refused_own_uuid_create_puts_the_record_back(self):
+        self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        self.inst.system_metadata[vm.LPAR_UUID_KEY] = 'OLD-RECORD'
+        self.sim.inject_fault('PUT', 'LogicalPartition$', nth=2,
+                              status=400, message='refused')
+        self.assertRaises(pvm_exc.HttpError, vm.create, self.adpt,
+                          self.host, self.inst)
+        self.assertEqual('OLD-RECORD', vm.recorded_uuid(self.inst))
+
+    def test_own_uuid_already_here_is_instance_exists(self):
+        # An earlier attempt's LPAR: the instance's, the record kept.
+        self.sim.model.add_lpar('sys-b', 'old', uuid=self.derived)
+        own = vm.own_uuid(self.inst, self.host)
+        self.sim.model.add_lpar('sys-a', 'earlier', uuid=own)
+        self.assertRaises(nova_exc.InstanceExists, vm.create, self.adpt,
+                          self.host, self.inst)
+        self.assertEqual(own, vm.recorded_uuid(self.inst))
 
     def test_own_lpar_on_this_system_is_instance_exists(self):
         self.sim.model.add_lpar('sys-a', 'mine', uuid=self.derived)
@@ -349,14 +394,15 @@ class TestCreateRefusals(testtools.TestCase):
         self.assertEqual(1, len(calls))
         self.assertEqual({}, inst.system_metadata)
 
-    def test_400_for_a_uuid_held_elsewhere_is_retried_without_it(self):
+    def test_400_for_a_uuid_held_elsewhere_is_retried_with_our_own(self):
         # Decided by the holder the console shows, whatever the words.
         err = _http_error(400, 'refused')
         inst, calls, attempt, create = self.create(err, None)
         self.holder.return_value = mock.Mock()
         self.assertEqual('chosen-uuid', create().uuid)
-        self.assertEqual(2, len(calls))
-        self.assertEqual('CHOSEN-UUID', inst.system_metadata[vm.LPAR_UUID_KEY])
+        own = vm.own_uuid(inst, 'HOST')
+        self.assertEqual([vm.lpar_uuid(inst), own], calls)
+        self.assertEqual(own, inst.system_metadata[vm.LPAR_UUID_KEY])
         vm.get_by_uuid.assert_called_once_with(mock.ANY, 'HOST', calls[0])
 
     def test_error_without_reply_is_raised(self):
@@ -381,15 +427,18 @@ class TestCreateRefusals(testtools.TestCase):
         self.assertEqual(1, len(calls))
         self.assertEqual({}, inst.system_metadata)
 
-    def test_lost_reply_of_the_platform_chosen_create(self):
+    def test_lost_reply_of_the_create_with_our_own_uuid(self):
+        # Recorded and saved before the create: the UUID asked for proves
+        # whatever the lost reply was about.
         err = pvm_exc.TimeoutError('no reply')
         inst, calls, attempt, create = self.create(
             _http_error(400, 'refused'), err)
         self.holder.return_value = mock.Mock()
         self.assertRaises(pvm_exc.TimeoutError, create)
-        self.assertEqual((None, True),
+        own = vm.own_uuid(inst, 'HOST')
+        self.assertEqual((own, True),
                          (attempt.asked_uuid, attempt.unanswered))
-        self.assertEqual([], inst.saved)
+        self.assertEqual([{vm.LPAR_UUID_KEY: own}], inst.saved)
 
 
 class TestFind(SimTestCase):

@@ -27,8 +27,8 @@ On the destination of a running live migration the flow is
 ``stage_partners`` alone: the partner WWPNs are what Cinder must map, and
 staging them lets them log in now.  No task writes what the state machine
 (doc/source/design/state-machine.rst) does not allow from where the fabric
-stands; rows 1, 2, 8, 9 and (for the connector) 10 of its table are this
-flow.
+stands; rows 1, 2, 8, 9, 12 and (for the connector) 10 of its table are
+this flow.
 """
 
 from nova.compute import task_states

@@ -18,6 +18,7 @@ from nova.policies import base as base_policies
 from nova.policies import servers as servers_policies
 
 from nova_npiv import fabric_meta
+from nova_npiv.simulator import co_managed_topology
 from nova_npiv.simulator import novalink_pair
 from nova_npiv import vm
 from tests.functional import test_nova_cold_migration
@@ -216,3 +217,71 @@ class TestCrossCellResize(CrossCellTestBase):
         server = self._start_server(server)
         self.assert_on(server, 'sys-a', 'sys-b')
         self.assertEqual(before, self.san_view(server))
+
+
+class TestCrossCellOnOneHMC(CrossCellTestBase):
+    """Both cells' systems on one HMC (co-managed, staging on each
+    system's NovaLink partition): the console sees both LPARs' UUIDs."""
+
+    TOPOLOGY = co_managed_topology()
+
+    def test_resize_revert_then_confirm(self):
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        before = self.san_view(server)
+        wwpns = self.wwpn_set(server)
+        server = self._resize_server(server, self.big_flavor_id)
+        # The source LPAR is gone before the destination's is created: the
+        # derived UUID is free, nothing of nova-npiv's own is recorded.
+        lpar = self.assert_on(server, 'sys-b', 'sys-a')
+        self.assertEqual(vm.lpar_uuid_of(server['id']), lpar.uuid.upper())
+        self.assertIsNone(vm.recorded_uuid(self.instance(server)))
+        server = self._revert_resize(server)
+        self.assert_on(server, 'sys-a', 'sys-b')
+        self.assertEqual(before, self.san_view(server))
+
+        server = self._migrate_server(server)
+        server = self._confirm_resize(server, cross_cell=True)
+        self.assert_on(server, 'sys-b', 'sys-a')
+        self.assertEqual(wwpns, self.wwpn_set(server))
+
+
+class TestFailedCrossCellResize(CrossCellTestBase):
+
+    def assert_nowhere(self, server, wwpns):
+        """No LPAR, mapping or staging of the instance on any system; its
+        WWPNs recorded, unmapped, in the row it is mapped to."""
+        self.assertEqual([], self.lpars_of(server))
+        self.assertEqual([], self.mappings_of(server))
+        self.assertEqual([], self.staging_mappings())
+        inst = self.instance(server)
+        self.assertEqual(wwpns, self.wwpn_set(server))
+        for rec in self.records_in(inst).values():
+            self.assertEqual(fabric_meta.UNMAPPED, rec.state)
+
+    def test_failed_create_on_the_destination_leaves_nothing_there(self):
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        wwpns = self.wwpn_set(server)
+        self.sim.inject_fault(method='PUT', path=r'LogicalPartition$',
+                              kind='status', status=500, system='sys-b')
+        self.api.post_server_action(
+            server['id'], {'resize': {'flavorRef': self.big_flavor_id}})
+        # The source's destroy had run: nova's conductor has no way back
+        # and puts the server in ERROR in the source cell.
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertEqual('cell1', self.mapped_cell(server))
+        self.assertIsNone(self.copy_in(server, 'cell2'))
+        # The destination's flow undid its staging: the WWPNs are logged in
+        # nowhere, recorded, the same.
+        self.assert_nowhere(server, wwpns)
+
+    def test_failed_create_on_revert_leaves_nothing_there(self):
+        server = self.boot_from_volumes([uuids.root_vol], host='host-a')
+        wwpns = self.wwpn_set(server)
+        server = self._resize_server(server, self.big_flavor_id)
+        self.sim.inject_fault(method='PUT', path=r'LogicalPartition$',
+                              kind='status', status=500, system='sys-a')
+        self.api.post_server_action(server['id'], {'revertResize': None})
+        self._wait_for_migration_status(server, ['error'])
+        server = self._wait_for_state_change(server, 'ERROR')
+        self.assertEqual('cell1', self.mapped_cell(server))
+        self.assert_nowhere(server, wwpns)

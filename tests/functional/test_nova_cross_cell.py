@@ -10,6 +10,8 @@ copies of the fabric records, and Cinder's view of the connector WWPNs
 against the instance's active WWPNs.
 """
 
+import time
+
 import fixtures
 
 from nova import context as nova_context
@@ -267,8 +269,14 @@ class TestFailedCrossCellResize(CrossCellTestBase):
             server['id'], {'resize': {'flavorRef': self.big_flavor_id}})
         # The source's destroy had run: nova's conductor has no way back
         # and puts the server in ERROR in the source cell.
-        server = self._wait_for_state_change(server, 'ERROR')
+        server = self._wait_for_state_change(server, 'ERROR',
+                                             max_retries=60)
         self.assertEqual('cell1', self.mapped_cell(server))
+        # The conductor's rollback deletes the target cell's row.
+        for _try in range(60):
+            if self.copy_in(server, 'cell2') is None:
+                break
+            time.sleep(0.5)
         self.assertIsNone(self.copy_in(server, 'cell2'))
         # The destination's flow undid its staging: the WWPNs are logged in
         # nowhere, recorded, the same.
@@ -282,6 +290,7 @@ class TestFailedCrossCellResize(CrossCellTestBase):
                               kind='status', status=500, system='sys-a')
         self.api.post_server_action(server['id'], {'revertResize': None})
         self._wait_for_migration_status(server, ['error'])
-        server = self._wait_for_state_change(server, 'ERROR')
+        server = self._wait_for_state_change(server, 'ERROR',
+                                             max_retries=60)
         self.assertEqual('cell1', self.mapped_cell(server))
         self.assert_nowhere(server, wwpns)

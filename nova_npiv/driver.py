@@ -27,6 +27,7 @@ from nova_npiv import cold_migration
 from nova_npiv import conf as npiv_conf
 from nova_npiv import connector as npiv_connector
 from nova_npiv import console
+from nova_npiv import cross_cell
 from nova_npiv import dlpar_ready
 from nova_npiv import exception
 from nova_npiv import host_info
@@ -258,6 +259,9 @@ class NPIVDriver(driver.ComputeDriver):
                 instance=instance.uuid).format_message()
             raise nova_exc.BuildAbortException(instance_uuid=instance.uuid,
                                                reason=reason)
+        if resize.arriving_cross_cell(instance, self.settings.host):
+            cross_cell.arrive(self, instance, block_device_info, power_on)
+            return
         # Bad extra specs are refused before anything is created; nova
         # already called prepare_for_spawn, this covers other callers.
         # The wrapper is the one the LPAR create sends (built once).
@@ -425,7 +429,12 @@ class NPIVDriver(driver.ComputeDriver):
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
         """Reshape the LPAR back, or map the source LPAR again: nova has
-        restored the old flavor as ``instance.flavor`` before this call."""
+        restored the old flavor as ``instance.flavor`` before this call.
+        After a cross-cell resize the source LPAR is gone: it is built
+        again."""
+        if resize.is_cross_cell(migration):
+            cross_cell.come_back(self, instance, block_device_info, power_on)
+            return
         if cold_migration.leaves_host(migration):
             cold_migration.come_back(self, instance, block_device_info,
                                      power_on)

@@ -9,6 +9,9 @@ touched: the LPAR keeps its slots, the SAN keeps its zoning.
 
 Resize and cold migration to another host (so another managed system) are
 :mod:`nova_npiv.cold_migration`'s; :func:`check_migration` tells them apart.
+A resize to a host of another cell is nova's snapshot-based resize, which
+calls ``destroy`` and ``spawn`` instead: :mod:`nova_npiv.cross_cell`, told
+apart by :func:`is_cross_cell` and :func:`arriving_cross_cell`.
 
 Which host nova resizes to is read from the migration record, not from the
 ``dest`` argument: that is the destination's ``my_ip``, which two
@@ -91,6 +94,26 @@ def is_same_host_revert(context, instance, host):
     return (migration is not None and
             migration.source_compute == host and
             migration.dest_compute == host)
+
+
+def is_cross_cell(migration):
+    """Whether nova's migration record is a resize to another cell."""
+    return migration is not None and bool(migration.cross_cell_move)
+
+
+def arriving_cross_cell(instance, host):
+    """Whether ``instance`` is arriving here by a cross-cell resize.
+
+    nova's ``finish_snapshot_based_resize_at_dest`` asks for the connector
+    and spawns with ``task_state`` ``resize_finish`` while ``instance.host``
+    still names the source host: it is updated only after the spawn.  A
+    resize within one cell reaches ``resize_finish`` with the instance
+    already on its destination host (``resize_instance`` moved it), and
+    calls ``finish_migration``, not ``spawn``.  So no database read is
+    needed, and nothing but nova's own fields decides.
+    """
+    return (instance.task_state == task_states.RESIZE_FINISH and
+            instance.host is not None and instance.host != host)
 
 
 def power_off(adapter, system_uuid, instance, timeout):

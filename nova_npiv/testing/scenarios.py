@@ -443,6 +443,112 @@ class ColdMigrateRecovery(ColdMigrate):
         return problems
 
 
+class CrossCellResize(Scenario):
+    """Resize to a host of another cell (nova's snapshot-based resize) of
+    a running instance from sys-a (host-a) to sys-b: the source's
+    power_off and destroy, then on the destination's copy of the row the
+    connector and spawn.
+
+    A failure on the source is its destroy's: the LPAR stopped, mapped as
+    its records say (a failed unmapping is mapped back), or gone.  A
+    failure on the destination leaves nothing there, and the source's
+    row unmapped with its WWPNs (nova puts the server in ERROR).  The
+    retry runs the step that failed again."""
+
+    name = 'cross-cell resize'
+    hosts = (('host-a', 'sys-a'), ('host-b', 'sys-b'))
+
+    def prepare(self, world):
+        world.spawn()
+
+    def operate(self, world):
+        world.cross_cell_source()
+        world.cross_cell_destination()
+
+    def retry(self, world):
+        if [lp for lp in invariants.instance_lpars(world)
+                if lp.system == 'sys-a']:
+            world.cross_cell_source()
+        world.cross_cell_destination()
+
+    def done(self, world):
+        problems = invariants.mapped_to_instance(world, 'sys-b')
+        if [lp for lp in invariants.instance_lpars(world)
+                if lp.system == 'sys-a']:
+            problems.append('an LPAR of the instance is left on sys-a')
+        return problems
+
+    def rolled_back(self, world, before):
+        lpars = invariants.instance_lpars(world)
+        if [lp for lp in lpars if lp.system == 'sys-b']:
+            return ['an LPAR of the instance is left on sys-b']
+        if lpars:
+            # The source's destroy failed: its LPAR is there, stopped or
+            # as it was, and (judged by the matrix) mapped as recorded.
+            return []
+        return invariants.unmapped_with_wwpns(world, allow_absent=False)
+
+
+class CrossCellRevert(CrossCellResize):
+    """Revert of that resize: the destination's destroy, then on the
+    source's row the connector and finish_revert_migration, which builds
+    the LPAR again on sys-a.
+
+    A failure leaves at most the destination's LPAR, as its records say
+    (the destroy cannot be undone), and nothing on sys-a: no LPAR, no
+    staging, the WWPNs recorded unmapped.  The retry reverts again."""
+
+    name = 'cross-cell revert'
+
+    def prepare(self, world):
+        super().prepare(world)
+        super().operate(world)
+
+    def operate(self, world):
+        world.revert_cross_cell()
+
+    def retry(self, world):
+        world.revert_cross_cell()
+
+    def done(self, world):
+        problems = invariants.mapped_to_instance(world, 'sys-a')
+        if [lp for lp in invariants.instance_lpars(world)
+                if lp.system == 'sys-b']:
+            problems.append('an LPAR of the instance is left on sys-b')
+        return problems
+
+    def rolled_back(self, world, before):
+        lpars = invariants.instance_lpars(world)
+        if [lp for lp in lpars if lp.system == 'sys-a']:
+            return ['an LPAR of the instance is left on sys-a']
+        if world.inst is world.target_row:
+            return []   # the destination's destroy failed: judged as such
+        return invariants.unmapped_with_wwpns(world, allow_absent=False)
+
+
+class CrossCellConfirm(CrossCellResize):
+    """Confirm of that resize: the source's clean-up (its LPAR is gone
+    already).  Nothing of the instance may change on either system."""
+
+    name = 'cross-cell confirm'
+
+    def prepare(self, world):
+        super().prepare(world)
+        super().operate(world)
+
+    def operate(self, world):
+        world.confirm_cross_cell()
+
+    def retry(self, world):
+        world.confirm_cross_cell()
+
+    def done(self, world):
+        return CrossCellResize.done(self, world)
+
+    def rolled_back(self, world, before):
+        return CrossCellResize.done(self, world)
+
+
 def _left_source(world):
     """Problems unless the source LPAR is on sys-a, stopped, unmapped."""
     lpars = invariants.source_lpars(world)
@@ -468,7 +574,8 @@ def _shape_problems(world, flavor, state):
 SCENARIOS = (Spawn(), Attach(), AttachNewFabric(), Detach(), Delete(),
              DeleteStaged(), LiveMigrate(), Resize(), ResizeRevert(),
              ColdMigrate(), ColdMigrateRevert(), ColdMigrateConfirm(),
-             ColdMigrateRecovery())
+             ColdMigrateRecovery(), CrossCellResize(), CrossCellRevert(),
+             CrossCellConfirm())
 
 
 def scenario(name):

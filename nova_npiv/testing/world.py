@@ -266,8 +266,92 @@ class World(object):
         finally:
             job_requests.drain_all()
 
-    def _reconnect(self, drv):
-        conn = drv.get_volume_connector(self.inst)
+    # -- cross-cell resize (nova's snapshot-based resize) ----------------
+    #
+    # The instance has a row in each cell meanwhile: ``self.inst`` is the
+    # one nova's instance mapping points at (what the judge reads).
+
+    def cross_cell_source(self, src_host='host-a'):
+        """The conductor copies the row to the target cell; then the
+        source's prep_snapshot_based_resize_at_source: power_off, then
+        destroy(destroy_disks=False)."""
+        src = self.drivers[src_host]
+        inst = self.inst
+        self.source_row = inst
+        self.target_row = inst.obj_clone()
+        inst.task_state = task_states.RESIZE_MIGRATING
+        try:
+            src.power_off(inst)
+            src.destroy(self.ctxt, inst, None,
+                        {'block_device_mapping': self.bdms},
+                        destroy_disks=False)
+        finally:
+            inst.task_state = None
+            job_requests.drain_all()
+
+    def cross_cell_destination(self, src_host='host-a', dst_host='host-b'):
+        """finish_snapshot_based_resize_at_dest on the target row (still
+        on the source host): its connector, then spawn; once it is done
+        the instance is mapped to the target cell."""
+        dst = self.drivers[dst_host]
+        row = self.target_row
+        row.task_state = task_states.RESIZE_FINISH
+        try:
+            self._reconnect(dst, row)
+            dst.spawn(self.ctxt, row, None, [], None, {},
+                      block_device_info={'block_device_mapping': self.bdms})
+            row.host, row.node = dst_host, self.systems[dst_host]
+            self.inst = row
+        finally:
+            row.task_state = None
+            job_requests.drain_all()
+
+    def cross_cell_migration(self, src_host='host-a', dst_host='host-b'):
+        migration = self.migration(src_host, dst_host)
+        migration.cross_cell_move = True
+        return migration
+
+    def confirm_cross_cell(self, src_host='host-a'):
+        """confirm_snapshot_based_resize_at_source: cleanup of the source
+        row without block devices; nova then deletes that row."""
+        try:
+            self.drivers[src_host].cleanup(
+                self.ctxt, self.source_row, None, block_device_info=None,
+                destroy_disks=True, destroy_vifs=False)
+        finally:
+            job_requests.drain_all()
+
+    def revert_cross_cell(self, src_host='host-a', dst_host='host-b'):
+        """revert_snapshot_based_resize_at_dest (destroy on the target
+        row), the instance mapped back to the source row; then
+        finish_revert_snapshot_based_resize_at_source: its connector, then
+        finish_revert_migration."""
+        src, dst = self.drivers[src_host], self.drivers[dst_host]
+        try:
+            if self.inst is self.target_row:
+                row = self.target_row
+                row.task_state = task_states.RESIZE_REVERTING
+                try:
+                    dst.destroy(self.ctxt, row, None,
+                                {'block_device_mapping': self.bdms})
+                finally:
+                    row.task_state = None
+                self.inst = self.source_row
+            inst = self.inst
+            inst.task_state = task_states.RESIZE_REVERTING
+            try:
+                self._reconnect(src)
+                src.finish_revert_migration(
+                    self.ctxt, inst, None,
+                    self.cross_cell_migration(src_host, dst_host),
+                    block_device_info={'block_device_mapping': self.bdms})
+            finally:
+                inst.task_state = None
+        finally:
+            job_requests.drain_all()
+
+    def _reconnect(self, drv, inst=None):
+        conn = drv.get_volume_connector(inst or self.inst)
         for bdm in self.bdms:
             bdm['connection_info'] = self.cinder.connection_info(
                 bdm['connection_info']['serial'], conn)

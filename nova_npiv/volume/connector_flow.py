@@ -15,7 +15,8 @@ task                    what it changes
                         recorded (:meth:`.NPIVMigration.adopt`)
 ``forget_foreign``      after an evacuation, fabrics mapped through another
                         system's ports start over as ``unmapped``, WWPNs
-                        kept
+                        kept; so do the source's mappings in the copy a
+                        cross-cell resize brought (:func:`stale_on_arrival`)
 ``allocate_and_stage``  fabrics without WWPNs get new pairs and ports; the
                         ``unmapped`` ones are re-homed onto this system's
                         ports if needed and mapped to the staging partition
@@ -26,8 +27,8 @@ On the destination of a running live migration the flow is
 ``stage_partners`` alone: the partner WWPNs are what Cinder must map, and
 staging them lets them log in now.  No task writes what the state machine
 (doc/source/design/state-machine.rst) does not allow from where the fabric
-stands; rows 1, 2, 8, 9 and (for the connector) 10 of its table are this
-flow.
+stands; rows 1, 2, 8, 9, 12 and (for the connector) 10 of its table are
+this flow.
 """
 
 from nova.compute import task_states
@@ -36,6 +37,7 @@ from taskflow.patterns import linear_flow as tf_lf
 from taskflow import task
 
 from nova_npiv import fabric_meta
+from nova_npiv import resize
 from nova_npiv import vios as npiv_vios
 from nova_npiv.tasks import base as tf_base
 from nova_npiv.tasks import storage as tf_stg
@@ -133,6 +135,9 @@ class ForgetForeignMappings(_ConnectorTask):
     as unmapped, keeping their WWPNs so the SAN zoning stays valid; new
     ports are chosen like after a reschedule.  No revert: the mappings stay
     another system's whatever happens next.
+
+    A cross-cell resize's destination gets the same treatment for what its
+    copy of the instance records mapped (:func:`stale_on_arrival`).
     """
 
     def __init__(self, npiv):
@@ -141,6 +146,8 @@ class ForgetForeignMappings(_ConnectorTask):
     def _foreign(self):
         npiv = self.npiv
         instance = npiv.instance
+        if resize.arriving_cross_cell(instance, npiv.settings.host):
+            return stale_on_arrival(npiv)
         if (instance.host != npiv.settings.host and
                 instance.task_state not in _REBUILD_STATES):
             # Not ours: e.g. a live-migration source asked for a connector
@@ -257,6 +264,23 @@ class AllocateAndStage(_ConnectorTask):
     def revert(self, *args, **kwargs):
         LOG.info('Instance %s: connector call failed; its WWPNs are kept '
                  'for the next one', self.npiv.instance.uuid)
+
+
+def stale_on_arrival(npiv):
+    """Fabrics that the records of a cross-cell arrival show mapped there.
+
+    nova copies the instance's row to the target cell before the source
+    powers off, so the copy records the source's mappings (``inst_mapped``
+    on the source system's ports); nova calls the destination only after
+    the source's ``destroy`` returned, which removed them.  What this host
+    staged since (``mgmt_mapped`` on its own ports) is its own and stays:
+    a connector call per volume does not stage twice.
+    """
+    ports = npiv.settings.ports
+    return npiv.records.fabrics_where(
+        lambda rec: rec.state == fabric_meta.INST_MAPPED or (
+            rec.state != fabric_meta.UNMAPPED and
+            any(phys not in ports[rec.fabric] for phys in rec.phys_ports)))
 
 
 def require_slots(npiv, feed, to_stage):

@@ -8,7 +8,8 @@ before or as a clean rollback, the metadata agreeing with the VIOSes, no
 staging leftover, no orphan, NPIV capacity unchanged; and a retry without
 faults completes.
 
-Here: spawn, delete and live migration with HTTP 500 at every request;
+Here: spawn, delete, live migration and cross-cell resize (its revert
+and confirm too) with HTTP 500 at every request;
 lost replies, 412 storms and job failures on spawn's updates and jobs and
 from the Migrate job on; HTTP 500 and lost replies on delete before spawn
 and on the attach that maps a new fabric.  Each selection's size is pinned
@@ -224,6 +225,38 @@ class MatrixTestCase(base.WorldTestCase):
         w.destroy(host='host-b')
         self.assertEqual([], invariants.gone(w))
         self.assertEqual([], invariants.consistency_problems(w))
+    def test_cross_cell_resize_500_everywhere_and_lost_updates(self):
+        # nova's snapshot-based resize: a fault in the source's destroy
+        # leaves its LPAR as the records say; one on the destination
+        # leaves nothing there and the source's row unmapped with its
+        # WWPNs.  The source's power-off, destroy (one POST per VIOS, no
+        # read: the feed is remembered), then the destination's staging
+        # and mapping on the same WWPNs.
+        self.run_matrix('cross-cell resize', [matrix.KIND_500], runs=21)
+        learn = learned('cross-cell resize')
+        # Lost replies of every change of an LPAR or a VIOS.
+        updates = [t.index for t, r in zip(learn.targets, learn.requests)
+                   if r.method in ('POST', 'PUT', 'DELETE') and
+                   r.kind in ('LogicalPartition', 'VirtualIOServer')]
+        self.run_matrix('cross-cell resize', [matrix.KIND_LOST],
+                        indexes=updates, runs=8)
+        kinds = [(r.method, r.kind) for r in learn.requests]
+        self.assertEqual(1, kinds.count(('DELETE', 'LogicalPartition')))
+        self.assertEqual(1, kinds.count(('PUT', 'LogicalPartition')))
+        self.assertEqual(6, kinds.count(('POST', 'VirtualIOServer')))
+        # The destroy comes before anything on the destination.
+        self.assertLess(kinds.index(('DELETE', 'LogicalPartition')),
+                        kinds.index(('PUT', 'LogicalPartition')))
+
+    def test_cross_cell_revert_500_everywhere(self):
+        self.run_matrix('cross-cell revert', [matrix.KIND_500], runs=18)
+
+    def test_cross_cell_confirm_500_and_lost_replies(self):
+        # The source's LPAR is gone already: the clean-up only reads.
+        self.run_matrix('cross-cell confirm',
+                        [matrix.KIND_500, matrix.KIND_LOST], runs=6)
+        self.assertEqual({'GET'}, {r.method for r in
+                                   learned('cross-cell confirm').requests})
 
     def test_a_matrix_that_tests_less_fails(self):
         # Delete before spawn runs no job: asking for job failures there

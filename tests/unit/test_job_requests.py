@@ -32,7 +32,7 @@ class TestTemplates(testtools.TestCase):
                 if not arrived.acquire(timeout=0.5):
                     break
             return pvm_adpt.Response(method, path, 200, 'OK', {},
-                                     body='<JobRequest/>')
+                                     body=GOOD)
 
         wrapped = jr.template_helper(read)
         answers = []
@@ -47,7 +47,7 @@ class TestTemplates(testtools.TestCase):
         for t in threads:
             t.join()
         self.assertEqual([TEMPLATE], reads)
-        self.assertEqual(['<JobRequest/>'] * callers, answers)
+        self.assertEqual([GOOD] * callers, answers)
         self.assertEqual(callers - 1, jr.templates_served)
 
 
@@ -85,12 +85,12 @@ class TestDeletes(testtools.TestCase):
                       self.logs.output)
 
 
-TEMPLATE = '/rest/api/uom/LogicalPartition/%s/do/PowerOn'
+POWER_ON = '/rest/api/uom/LogicalPartition/%s/do/PowerOn'
 GOOD = ('<entry xmlns="http://www.w3.org/2005/Atom"><content type="'
         'application/vnd.ibm.powervm.web+xml; type=JobRequest"/></entry>')
 
 
-class TestTemplates(testtools.TestCase):
+class TestWellFormedTemplates(testtools.TestCase):
 
     def reply(self, *bodies):
         sent = []
@@ -105,8 +105,8 @@ class TestTemplates(testtools.TestCase):
         jr = job_requests.JobRequests()
         sent, func = self.reply(GOOD)
         helper = jr.template_helper(func)
-        helper('GET', TEMPLATE % '1B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D')
-        resp = helper('GET', TEMPLATE % '2B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D')
+        helper('GET', POWER_ON % '1B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D')
+        resp = helper('GET', POWER_ON % '2B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D')
         self.assertEqual(1, len(sent))
         self.assertEqual(GOOD, resp.body)
 
@@ -118,7 +118,7 @@ class TestTemplates(testtools.TestCase):
         sent, func = self.reply(
             '<feed xmlns="http://www.w3.org/2005/Atom"><entry>', GOOD)
         helper = jr.template_helper(func)
-        path = TEMPLATE % '1B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D'
+        path = POWER_ON % '1B1DEB4D-3B7D-4BAD-9BDD-2B0D7B3DCB6D'
         helper('GET', path)
         self.assertEqual(GOOD, helper('GET', path).body)
         self.assertEqual(2, len(sent))

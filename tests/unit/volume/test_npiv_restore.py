@@ -147,3 +147,17 @@ class TestExtendRefusal(npiv_base.NPIVTestCase):
                          'fabric(s) A, B not mapped to the instance; volume '
                          'vol-7 cannot be extended' % fx.INSTANCE_UUID,
                          err.format_message())
+
+
+class TestLenientEntries(npiv_base.NPIVTestCase):
+
+    def test_readable_fabrics_only_and_the_others_named(self):
+        self.connector()
+        self.inst.system_metadata[fabric_meta.state_key('A')] = 'bogus'
+        logs = self.useFixture(fixtures.FakeLogger(name='nova_npiv',
+                                                   level=logging.INFO))
+        npiv = self.fx.npiv(self.inst)
+        err = npiv.records.errors()['A']
+        self.assertEqual(npiv.records['B'].entries, npiv.lenient_entries())
+        self.assertIn('%s: removing the mappings of fabric A by partition '
+                      'only' % err.format_message(), logs.output)

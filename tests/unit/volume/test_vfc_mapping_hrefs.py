@@ -6,8 +6,12 @@ here (the console refuses it, or the audit later cannot tie the mapping to
 its partition).  Checked on the VIOS wrappers after the FeedTask ran.
 """
 
+from pypowervm.tasks import vfc_mapper
+
 from nova_npiv import fabric_meta
+from nova_npiv import fabric_records
 from nova_npiv import vm
+from nova_npiv.volume import vfc_ops
 from tests.unit import fixtures as fx
 from tests.unit.volume import npiv_base
 
@@ -141,5 +145,41 @@ class TestRollbackOfAPartialConnect(npiv_base.NPIVTestCase):
 
         self.assertEqual(mapped_a, self.fx.instance_maps(self.inst))
         self.assertEqual({}, self.fx.staging_maps())
+        self.assertEqual({'A': npiv_base.INST, 'B': npiv_base.UNMAPPED},
+                         self.states())
+
+    def test_a_connect_that_never_landed_leaves_no_staging_behind(self):
+        self.connector()
+        self.connect('vol-1')
+        mapped_a = self.fx.instance_maps(self.inst)
+        self.fx.configure({'A': fx.FABRIC_A, 'B': fx.FABRIC_B})
+        wwpns = fabric_meta.all_wwpns(self.inst, ['A', 'B'])
+        drv = self.fx.npiv(self.inst, fx.connection_info(wwpns, 'vol-2'))
+        drv.wwpns()
+        self.assertEqual(1, len([m for maps in
+                                 self.fx.staging_maps().values()
+                                 for m in maps]))
+        self.fx.fail_updates(fx.VIOS1)
+        self.fx.fail_updates(fx.VIOS2)
+        self.assertRaises(RuntimeError, drv.connect_volume)
+        # The sample feed's failed POSTs keep what the subtasks did; the
+        # console's did not: fabric B still staged, not the instance's.
+        entries = fabric_records.pvm(drv.records.entries(['B']))
+        for vios_w in self.fx.feed:
+            for entry in entries:
+                vfc_mapper.remove_maps(vios_w, vm.lpar_uuid(self.inst),
+                                       port_map=entry)
+            vfc_ops.map_to_staging(vios_w, fx.HOST_UUID, fx.STAGING_UUID,
+                                   entries)
+        self.assertEqual(1, len([m for maps in
+                                 self.fx.staging_maps().values()
+                                 for m in maps]))
+        self.fx.reset_counts()
+
+        drv.rollback_connect()
+
+        # Fabric B's staging mapping (the swap never landed) is gone too.
+        self.assertEqual({}, self.fx.staging_maps())
+        self.assertEqual(mapped_a, self.fx.instance_maps(self.inst))
         self.assertEqual({'A': npiv_base.INST, 'B': npiv_base.UNMAPPED},
                          self.states())

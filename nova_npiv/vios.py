@@ -83,7 +83,7 @@ def mappings_at_hand(adapter, system_uuid):
         at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
         if at_hand is None:
             at_hand = read_feed(adapter, system_uuid, XAGS_MAPPINGS)
-            FEEDS.offer(system_uuid, XAGS_MAPPINGS, at_hand)
+            FEEDS.offer(adapter, system_uuid, XAGS_MAPPINGS, at_hand)
         return at_hand
 
 
@@ -222,12 +222,13 @@ class _FeedCache(object):
                                             time.monotonic(), summary)
         self._feeds[system_uuid] = (set(xags), list(feed), time.monotonic())
 
-    def offer(self, system_uuid, xags, feed):
+    def offer(self, adapter, system_uuid, xags, feed):
         """Keep ``feed``, read outside the serialisation, unless an update
-        left one (newer) in the meantime or holds it now."""
-        if feed and system_uuid not in self._feeds:
-            self._feeds.setdefault(system_uuid, (set(xags), list(feed),
-                                                 time.monotonic()))
+        left a usable one (newer) in the meantime; one of another session
+        or an old one is replaced (:meth:`take` would drop it)."""
+        if feed and self.peek(adapter, system_uuid, xags) is None:
+            self._feeds[system_uuid] = (set(xags), list(feed),
+                                        time.monotonic())
 
     def note_ports(self, system_uuid, feed):
         """Keep the port summary of ``feed`` (read with the storage

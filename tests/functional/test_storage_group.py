@@ -112,3 +112,18 @@ class TestStorageGroup(base.WorldTestCase):
         staged = [m for m in self.sim.model.mappings('sys-a')
                   if (m.client_lpar_uuid or '').upper() == staging]
         self.assertEqual(2 * len(insts), len(staged))
+
+    def test_a_feed_of_another_session_does_not_cost_a_second_read(self):
+        """What an earlier session left is replaced by the connector's
+        read, which the staging is then written on (it was kept, and the
+        staging read the VIOSes again)."""
+        import time
+        import types
+        other = types.SimpleNamespace(adapter=object())
+        npiv_vios.FEEDS._feeds[self.drv.system_uuid] = (
+            set(npiv_vios.XAGS_MAPPINGS), [other], time.monotonic())
+        start = len(self.sim.request_log)
+        self.w.connector()
+        feeds = [r for r in _vios_requests(self.sim, start)
+                 if r.method == 'GET' and r.path.endswith('VirtualIOServer')]
+        self.assertEqual(1, len(feeds))

@@ -189,6 +189,12 @@ class TestWaiting(WaiterTestCase):
 
 class TestMatching(testtools.TestCase):
 
+    def test_option_listed_with_pypowervms_interval(self):
+        [(_group, opts)] = npiv_conf.list_opts()
+        option = {o.name: o for o in opts}['job_poll_interval']
+        self.assertEqual(1.0, option.default)
+        self.assertIn("pypowervm's own fixed interval", option.help)
+
     def test_only_job_runs_are_waited_for(self):
         waiter = job_wait.JobWaiter()
         seen = []

@@ -213,8 +213,10 @@ class TestHelpers(testtools.TestCase):
     def test_build_adapter_stacks_them(self):
         self.useFixture(fixtures.MockPatchObject(console, 'log_on'))
         adapter = console.build_adapter(self.conf)
-        # The job bookkeeping (job_requests) outermost, then these two.
-        self.assertEqual(4, len(adapter.helpers))
+        # The job bookkeeping (job_requests) outermost, the job waiter
+        # (job_wait), then these two.
+        self.assertEqual(5, len(adapter.helpers))
+        self.assertEqual(adapter.npiv_job_waiter.helper, adapter.helpers[2])
 
     def test_dumps_are_cut(self):
         console.helpers(self.conf)

@@ -330,7 +330,10 @@ class TestRecoveryOfAFailedFinish(ColdMigrationTestBase):
         self.sim.inject_fault(method='PUT', path=r'do/PowerOn$',
                               kind='status', status=500)
         self.api.post_server_action(server['id'], {'revertResize': None})
-        server = self._wait_for_state_change(server, 'ERROR')
+        # ERROR is set before the task state is cleared: a reboot is
+        # accepted only after.
+        server = self._wait_for_server_parameter(
+            server, {'status': 'ERROR', 'OS-EXT-STS:task_state': None})
         self.sim.clear_faults()
         self.assertEqual('host-a', server['OS-EXT-SRV-ATTR:host'])
         self.assertEqual([], self.mappings_of(server))

@@ -27,6 +27,8 @@ import re
 import threading
 import weakref
 
+from lxml import etree
+
 from oslo_log import log as logging
 from pypowervm import adapter as pvm_adpt
 from pypowervm import const as pvm_const
@@ -91,7 +93,8 @@ class JobRequests(object):
                     dict(cached.headers), reqheaders=kwds.get('headers'),
                     body=cached.body)
             resp = func(method, path, **kwds)
-            if getattr(resp, 'status', None) == 200 and resp.body:
+            if getattr(resp, 'status', None) == 200 and \
+                    _well_formed(resp.body):
                 with self._lock:
                     self._templates[key] = resp
             return resp
@@ -159,3 +162,24 @@ def drain_all():
     """Wait for the deferred DELETEs of every session of this process."""
     for jr in list(_ALL):
         jr.drain()
+
+
+#: Parses a template reply without resolving entities or reaching out.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True)
+
+
+def _well_formed(body):
+    """Whether a template reply parses, so that it may be served again.
+
+    A console's 200 with a garbled body fails its own job; kept, it would
+    fail every later job of its kind in this session (the fault matrix
+    found it: a retry after the fault was gone met the same garbage).
+    """
+    if not body:
+        return False
+    try:
+        etree.fromstring(body.encode('utf-8') if isinstance(body, str)
+                         else body, parser=_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return False
+    return True

@@ -1,7 +1,9 @@
 """Finished jobs' DELETEs: deferred to a worker, or sent in place for the
-fault matrix (``JobRequests.inline``)."""
+fault matrix (``JobRequests.inline``); job templates served from memory
+only when the console's reply parsed."""
 
 import fixtures
+from pypowervm import adapter as pvm_adpt
 import testtools
 
 from nova_npiv import job_requests
@@ -41,3 +43,40 @@ class TestDeletes(testtools.TestCase):
         self.assertEqual(1, jr.deletes_deferred)
         self.assertIn('Could not delete finished job %s: HTTP 500' % JOB,
                       self.logs.output)
+
+
+TEMPLATE = ('/rest/api/uom/LogicalPartition/'
+            '3F0C0A38-6F3C-4B7E-9D46-0C6A1D0E9A01/do/PowerOff')
+GOOD = ('<entry xmlns="http://www.w3.org/2005/Atom"><content>'
+        '<JobRequest/></content></entry>')
+
+
+class TestTemplates(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.bodies = []
+        self.sent = 0
+
+    def get(self, method, path, **kwds):
+        self.sent += 1
+        return pvm_adpt.Response(method, path, 200, 'OK', {},
+                                 body=self.bodies.pop(0))
+
+    def test_a_template_is_read_once(self):
+        self.bodies = [GOOD]
+        jr = job_requests.JobRequests()
+        get = jr.template_helper(self.get)
+        self.assertEqual([GOOD, GOOD],
+                         [get('GET', TEMPLATE).body for _ in range(2)])
+        self.assertEqual((1, 1), (self.sent, jr.templates_served))
+
+    def test_a_garbled_reply_is_not_kept(self):
+        # A 200 with a cut-off body: the next job reads the template again.
+        self.bodies = ['<entry xmlns="http://www.w3.org/2005/Atom"><con',
+                       GOOD]
+        jr = job_requests.JobRequests()
+        get = jr.template_helper(self.get)
+        get('GET', TEMPLATE)
+        self.assertEqual(GOOD, get('GET', TEMPLATE).body)
+        self.assertEqual((2, 0), (self.sent, jr.templates_served))

@@ -194,3 +194,4 @@ def drain_all():
     """Wait for the deferred DELETEs of every session of this process."""
     for jr in list(_ALL):
         jr.drain()
+

@@ -1,5 +1,6 @@
 """Finished jobs' DELETEs: deferred to a worker, or sent in place for the
-fault matrix (``JobRequests.inline``)."""
+fault matrix (``JobRequests.inline``); job templates served from memory
+only when the console's reply parsed."""
 
 import threading
 

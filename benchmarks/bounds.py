@@ -69,6 +69,7 @@ BOUNDS = {
          'a console refuses to delete a partition with an open terminal'),
         ('DELETE LogicalPartition', '1', 'the LPAR delete'),
     ], '5 + (N > V)'),
+    'LM: checks (both hosts)': ([], '0'),
     'LM: destination connector': ([
         ('GET VirtualIOServer', '1',
          'ports for the partner WWPNs, chosen on current capacity'),

@@ -424,7 +424,7 @@ class Bench(object):
             # Each host reads its VIOS feed: the destination for its offer,
             # the source for the client slots of MigrateValidate.
             rows.append(self._row('LM: checks (both hosts)', label,
-                                  len(bdms), checks, systems_read=2))
+                                  len(bdms), checks, 1))
             data.migration = objects.Migration(dest_compute='host-b',
                                                dest_node='sys-b')
             inst.task_state = task_states.MIGRATING

@@ -30,11 +30,27 @@ LPAR is stopped and unmapped, and nova leaves the server ERROR there.
 Its hard reboot found the source LPAR and started it without its
 adapters; now it maps them back first (the connector flow, then
 :func:`.cold_migration.come_back`), which also forgets the source key.
+
+A failed cross-cell resize (nova's snapshot-based resize) has no LPAR to
+come back to: nova's source ``destroy`` deleted it before the destination
+was called.  When the destination's spawn fails, its flow leaves nothing
+on its system and nova's conductor puts the *source cell's* server in
+ERROR, on the host it was on, its fabrics recorded ``unmapped`` with
+their WWPNs; a failed revert (the source's ``finish_revert_migration``)
+leaves the same on the source.  nova again advises a hard reboot.  On
+this driver it builds the LPAR again on this host's system with the same
+WWPNs (the connector flow stages them, then :func:`.cross_cell.come_back`'s
+flow creates, maps and starts it), as libvirt's hard reboot defines its
+guest again from nova's records.  It runs only when nothing of the
+instance is mapped by its records (every fabric ``unmapped``, no move
+under way) and no LPAR of it is on this system, so its WWPNs are logged
+in nowhere before.
 """
 
 from oslo_log import log as logging
 
 from nova_npiv import cold_migration
+from nova_npiv import cross_cell
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from nova_npiv.tasks import moves
@@ -107,6 +123,35 @@ def finish_return(drv, instance, block_device_info):
                              power_on=True)
 
 
+def unbuilt(drv, instance):
+    """Whether ``instance`` is this host's, every fabric recorded
+    ``unmapped`` with its WWPNs, no move under way and no LPAR of it on
+    this system: a failed cross-cell resize or revert.  No request unless
+    the records say so."""
+    if moves.source_lpar_uuid(instance) or \
+            instance.host != drv.settings.host:
+        return False
+    try:
+        records = fabric_meta.get_fabrics(instance, drv.settings.fabrics)
+    except exception.CorruptFabricMetadata:
+        return False   # The reboot's own read names it.
+    if any(rec.state != fabric_meta.UNMAPPED for rec in records) or \
+            not any(rec.port_map for rec in records):
+        return False
+    return vm.get(drv.adapter, drv.system_uuid, instance) is None
+
+
+def build_again(drv, instance, block_device_info):
+    """Hard reboot of such an instance: its LPAR built again here with the
+    same WWPNs; a failure is undone (nothing staged, created or mapped)."""
+    LOG.warning('Hard reboot of an instance with no LPAR on managed system '
+                '%s and no fabric mapped (a failed cross-cell resize or '
+                'revert): building its LPAR again with the same WWPNs',
+                drv.nodename, instance=instance)
+    drv.get_volume_connector(instance)
+    cross_cell.come_back(drv, instance, block_device_info, power_on=True)
+
+
 def recovered(drv, instance, block_device_info):
     """Run the recovery a hard reboot of ``instance`` calls for, if any;
     whether one ran (then the reboot is done)."""
@@ -115,5 +160,8 @@ def recovered(drv, instance, block_device_info):
         return True
     if unfinished_return(drv, instance):
         finish_return(drv, instance, block_device_info)
+        return True
+    if unbuilt(drv, instance):
+        build_again(drv, instance, block_device_info)
         return True
     return False

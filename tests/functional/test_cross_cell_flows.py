@@ -7,6 +7,8 @@ ask the connector for first.
 """
 
 from nova.compute import task_states
+from nova import exception as nova_exc
+from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import fabric_meta
 from nova_npiv.testing import invariants
@@ -111,3 +113,61 @@ class TestCrossCellFlows(base.WorldTestCase):
                           self.w.sim.model.lpars('sys-b')
                           if lp.uuid.upper() in
                           vm.known_uuids(self.w.inst)])
+
+
+class TestHardRebootAfterAFailedCrossCellResize(base.WorldTestCase):
+    """nova's advice after a failed cross-cell resize: hard reboot the
+    server its conductor left in ERROR in the source cell, on the source
+    host, whose LPAR the source's destroy had already deleted."""
+
+    def setUp(self):
+        super().setUp()
+        self.w = self.world(HOSTS)
+        self.w.spawn()
+        self.wwpns = sorted(fabric_meta.all_wwpns(self.w.inst, ['A', 'B']))
+        self.w.cross_cell_source()
+        fault = self.w.sim.inject_fault('PUT', r'LogicalPartition$')
+        self.assertRaises(pvm_exc.HttpError, self.w.cross_cell_destination)
+        self.assertEqual(1, len(fault.hits))
+        self.w.sim.clear_faults()
+        # What the failed destination left: nothing anywhere, the source's
+        # row on host-a with its fabrics unmapped.
+        self.assertIs(self.w.source_row, self.w.inst)
+        self.assertEqual('host-a', self.w.inst.host)
+        self.assertEqual([], invariants.instance_lpars(self.w))
+
+    def test_the_lpar_is_built_again_with_the_same_wwpns(self):
+        self.w.hard_reboot('host-a')
+
+        [lpar] = invariants.instance_lpars(self.w)
+        self.assertEqual(('sys-a', 'running'), (lpar.system, lpar.state))
+        self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-a'))
+        self.assertEqual(self.wwpns, sorted(fabric_meta.all_wwpns(
+            self.w.inst, ['A', 'B'])))
+        self.assertIn('building its LPAR again with the same WWPNs',
+                      self.logs.output)
+
+    def test_a_failed_rebuild_leaves_nothing_and_can_be_retried(self):
+        # The last step, the PowerOn job: the create and the mapping
+        # before it are undone.
+        fault = self.w.sim.inject_fault('PUT', r'/do/PowerOn$')
+        self.assertRaises(pvm_exc.HttpError, self.w.hard_reboot, 'host-a')
+        self.assertEqual(1, len(fault.hits))
+        self.w.sim.clear_faults()
+        self.assertEqual([], invariants.instance_lpars(self.w))
+        self.assertEqual([], invariants.unmapped_with_wwpns(
+            self.w, allow_absent=False))
+
+        self.w.hard_reboot('host-a')
+        self.assertEqual([], invariants.mapped_to_instance(self.w, 'sys-a'))
+        self.assertEqual([], invariants.consistency_problems(self.w))
+
+    def test_an_instance_with_a_mapped_fabric_is_not_rebuilt(self):
+        # Records that say a fabric is mapped: not this case; the plain
+        # reboot's read of the missing LPAR names the problem.
+        fabric_meta.set_fabric(
+            self.w.inst, 'A', fabric_meta.INST_MAPPED,
+            fabric_meta.get_fabric(self.w.inst, 'A').port_map)
+        self.assertRaises(nova_exc.InstanceNotFound, self.w.hard_reboot,
+                          'host-a')
+        self.assertEqual([], invariants.instance_lpars(self.w))

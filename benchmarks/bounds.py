@@ -69,7 +69,25 @@ BOUNDS = {
          'a console refuses to delete a partition with an open terminal'),
         ('DELETE LogicalPartition', '1', 'the LPAR delete'),
     ], '5 + (N > V)'),
-    'LM: checks (both hosts)': ([], '0'),
+    'LM: checks (both hosts)': ([
+        ('GET VirtualIOServer', '2',
+         "each host's feed: the destination's for the ports it offers the "
+         "partner WWPNs, the source's for the client slots of "
+         "MigrateValidate's VirtualFCMappings"),
+        ('GET LogicalPartition', '1',
+         "the partition's RMC state, DLPAR capability and MigrationState "
+         "(pypowervm's can_lpm), before nova commits"),
+        ('GET ManagedSystem', '1',
+         'whether the destination system is on the source\'s own console: '
+         'only then can MigrateValidate run before nova commits'),
+        ('GET ManagementConsole', '1',
+         'the source console\'s public key, offered to the destination '
+         'in system_metadata'),
+        ('PUT job:MigrateValidate', '1',
+         'the platform\'s own check, with the real mappings'),
+        ('GET job:MigrateValidate', '1',
+         'its template, read by the first migration of a session'),
+    ], '7'),
     'LM: destination connector': ([
         ('GET VirtualIOServer', '1',
          'ports for the partner WWPNs, chosen on current capacity'),
@@ -80,16 +98,22 @@ BOUNDS = {
          'the feed that decides the destination ports of the Migrate job'),
         ('POST VirtualIOServer', 'V',
          'partner staging removed before the platform moves the adapters'),
-    ], '2'),
+        ('GET ManagedSystem', '1',
+         'whether the source system is on this console; if not, the '
+         'source console\'s key is added to this console\'s trust'),
+    ], '3'),
     'LM: live_migration (source)': ([
         ('GET LogicalPartition', '1', 'where the partition is, its state'),
         ('GET VirtualIOServer', '1',
          'the client slots of the source mappings, for VirtualFCMappings'),
+        ('GET ManagedSystem', '1',
+         'whether the target system is on this console: the Migrate job '
+         'names the remote console only when it is not'),
         ('PUT job:Migrate', '1', 'the Migrate job'),
         ('GET job:Migrate', '1',
          'the Migrate template, read by the first migration of a session '
          '(the benchmark migrates once per session)'),
-    ], '4'),
+    ], '5'),
     'LM: post at destination': ([
         ('GET LogicalPartition', '1', 'the partition, now on this system'),
         ('GET VirtualIOServer', '1', 'the ports the platform mapped it to'),

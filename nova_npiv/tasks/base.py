@@ -12,6 +12,7 @@ from taskflow.engines.action_engine import compiler as tf_compiler
 from taskflow import engines as tf_engines
 from taskflow.listeners import timing as tf_timing
 from taskflow.persistence import base as tf_persistence
+from taskflow.persistence import models as tf_models
 from taskflow import states as tf_states
 from taskflow.types import failure as tf_failure
 
@@ -151,7 +152,10 @@ def run(flow, instance=None):
     :returns: the named results of the flow's tasks.
     :raises: whatever the failing task raised, after the reverts ran.
     """
-    engine = tf_engines.load(flow, backend=_UNKEPT)
+    # A logbook of its own, kept nowhere: without one taskflow makes a
+    # temporary one and warns, for every flow, in nova-compute's log.
+    engine = tf_engines.load(flow, backend=_UNKEPT,
+                             book=tf_models.LogBook(flow.name))
     with TaskLog(engine, instance=instance):
         engine.run()
     return engine.storage.fetch_all()

@@ -4,6 +4,7 @@ import logging
 import re
 from unittest import mock
 
+import fixtures
 from nova import objects
 from oslo_config import cfg
 from oslo_log import formatters
@@ -176,6 +177,15 @@ class TestPersistence(testtools.TestCase):
             flow.add(Step('a', provides='x'))
             self.assertEqual({'x': 'made by a'}, tf_base.run(flow))
         conn.assert_not_called()
+
+    def test_no_warning_for_the_logbook_nothing_keeps(self):
+        # Without a book of its own every flow logged "No logbook provided
+        # for flow ..., creating one." at WARNING in nova-compute's log.
+        logs = self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        flow = tf_lf.Flow('f')
+        flow.add(Step('a', provides='x'))
+        self.assertEqual({'x': 'made by a'}, tf_base.run(flow))
+        self.assertNotIn('logbook', logs.output)
 
     def test_a_revert_still_gets_the_result_and_the_failure(self):
         seen = []

@@ -14,21 +14,27 @@ that what is resident is what is alive.  Where the C library has no
 """
 
 import ctypes
-import ctypes.util
+
+_UNSET = object()
+_TRIM = _UNSET
 
 
 def _malloc_trim():
+    # The process's own symbols, which hold the C library's: no
+    # ctypes.util.find_library, which runs ldconfig and os.uname (nova's
+    # test fixtures forbid the latter, and it is looked up lazily so that
+    # importing the driver inspects nothing of the host).
     try:
-        return ctypes.CDLL(ctypes.util.find_library('c')).malloc_trim
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
 
 
-_TRIM = _malloc_trim()
-
-
 def trim():
     """Give the free pages back; True if the C library could."""
+    global _TRIM
+    if _TRIM is _UNSET:
+        _TRIM = _malloc_trim()
     if _TRIM is None:
         return False
     _TRIM(0)

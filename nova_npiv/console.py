@@ -236,14 +236,17 @@ def helpers(conf=CONF):
     The VIOS-busy helper resends a request a busy VIOS refused; the logging
     helper around it logs the failed request and its reply (the logon's
     masked, session tokens hidden) once a request has failed for good, and
-    keeps only the start of their bodies afterwards (:mod:`.payloads`).
+    keeps only the start of their bodies afterwards (:mod:`.payloads`);
+    innermost, a VIOS update lets go of the version it sends
+    (:func:`.payloads.release_helper`).
     """
     opts = conf[npiv_conf.GROUP]
     _short_dumps()
     return [functools.partial(payloads.log_helper, max_logs=1),
             functools.partial(pvm_busy.vios_busy_retry_helper,
                               max_retries=opts.vios_busy_retries,
-                              delay=opts.vios_busy_retry_delay)]
+                              delay=opts.vios_busy_retry_delay),
+            payloads.release_helper]
 
 
 def log_on(conf=CONF, sleep=time.sleep):

@@ -30,6 +30,7 @@ from nova_npiv import console
 from nova_npiv import cross_cell
 from nova_npiv import dlpar_ready
 from nova_npiv import exception
+from nova_npiv import heap
 from nova_npiv import host_info
 from nova_npiv import listing
 from nova_npiv import move_recovery
@@ -75,6 +76,7 @@ class NPIVDriver(driver.ComputeDriver):
     def init_host(self, host):
         """Log on, find our managed system and check the fabric ports."""
         self.settings = npiv_conf.load_settings(CONF, host=host)
+        heap.limit_arenas(CONF[npiv_conf.GROUP].malloc_arena_max)
         # A second init_host gets a new session: the old one is logged off
         # now, not from the garbage collector (see console.VerifiedSession).
         self.cleanup_host(host)

@@ -29,10 +29,12 @@ import concurrent.futures
 import threading
 
 from oslo_log import log as logging
+from pypowervm import entities as pvm_ent
 from pypowervm import exceptions as pvm_exc
 from taskflow.patterns import linear_flow as tf_lf
 
 from nova_npiv import heap
+from nova_npiv import payloads
 from nova_npiv.tasks import base as tf_base
 
 LOG = logging.getLogger(__name__)
@@ -64,6 +66,30 @@ def adopt(kept, fresh):
         fresh.entry = entry
     kept._etag = fresh.etag
     return kept
+
+
+def snapshot(wrapper):
+    """A wrapper of ``wrapper``'s VIOS as it is now, for a reader outside
+    the system's serialisation; None if a POST of it is under way.
+
+    The batch that owns a wrapper lets its document go while it is POSTed
+    (see :func:`update`) and :func:`adopt` swaps the reply in: a reader of
+    the shared wrapper could find it half-way.  The snapshot's entry is its
+    own and holds the version it was taken from, for as long as the reader
+    keeps it, and no longer.
+    """
+    element = wrapper.entry.element
+    if element is None:
+        return None
+    entry = pvm_ent.Entry(wrapper.entry.properties, element.element,
+                          element.adapter)
+    return type(wrapper)(entry, etag=wrapper.etag)
+
+
+def snapshots(wrappers):
+    """:func:`snapshot` of each, or None if one is being POSTed."""
+    out = [snapshot(w) for w in wrappers]
+    return None if any(w is None for w in out) else out
 
 
 class Member(object):
@@ -292,7 +318,7 @@ class Committer(object):
         """POST, re-reading and applying ``who`` again on etag conflicts."""
         for attempt in range(1, ETAG_TRIES + 1):
             try:
-                return adopt(wrapper, wrapper.update())
+                return adopt(wrapper, payloads.update(wrapper))
             except pvm_exc.HttpError as err:
                 status = getattr(err.response, 'status', None)
                 if status != 412 or attempt == ETAG_TRIES:

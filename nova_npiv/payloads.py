@@ -1,8 +1,8 @@
 """What the REST layer costs per request and reply body, kept small.
 
 A VIOS with its vFC mappings is ~2 KiB of XML per mapping: 21 MB for a
-VIOS with 10 000.  Two things around pypowervm made each such body cost
-more than its parse:
+VIOS with 10 000.  Two things around pypowervm's requests made each such
+body cost more than its parse:
 
 * requests decodes a reply whose Content-Type names no charset (the
   console's ``application/atom+xml``) by guessing the encoding over the
@@ -18,8 +18,17 @@ more than its parse:
   first :data:`DUMP_CHARS` of a body are ever logged
   (:class:`.console._ShortDump`), so only those are kept once the
   request is over: :func:`log_helper`.
+
+And one in the way pypowervm updates a wrapper: the version POSTed stays
+parsed until the reply, the VIOS as it now stands, is parsed and wrapped,
+so two parsed copies of each VIOS a batch changes are alive at once:
+:func:`update` lets the sent one go (:func:`release_helper`).
 """
 
+import threading
+
+from lxml import etree
+from pypowervm import entities as pvm_ent
 from pypowervm.helpers import log_helper as pvm_log
 
 #: How much of one record of the logging helper's dump is logged.
@@ -86,5 +95,46 @@ def log_helper(func, max_logs=1):
             return logged(*args, **kwargs)
         finally:
             trim_thread_log()
+
+    return request
+
+
+_POSTING = threading.local()
+
+
+def update(wrapper):
+    """``wrapper.update()``, letting go of the version POSTed once it is
+    sent; the wrapper of the reply.
+
+    The reply is the VIOS as it now stands: holding the version sent while
+    the reply is received and parsed would only have two parsed copies of
+    a large VIOS alive at once (~12 KiB per mapping each).
+    :func:`release_helper`, in the adapter's helper stack, drops it when
+    the serialised body goes out.  If the update fails, the body sent is
+    parsed back into the wrapper, so callers see what they saw before.
+    """
+    entry, adapter = wrapper.entry, wrapper.adapter
+    _POSTING.entry, _POSTING.body = entry, None
+    try:
+        return wrapper.update()
+    except Exception:
+        if entry.element is None and _POSTING.body is not None:
+            entry.element = pvm_ent.Element.wrapelement(
+                etree.fromstring(_POSTING.body), adapter)
+        raise
+    finally:
+        _POSTING.entry = _POSTING.body = None
+
+
+def release_helper(func):
+    """Adapter helper: the POST of :func:`update` drops its entry's
+    document once the body is serialised (the body holds it all)."""
+
+    def request(method, path, **kwds):
+        entry = getattr(_POSTING, 'entry', None)
+        if method == 'POST' and entry is not None and kwds.get('body'):
+            _POSTING.entry, _POSTING.body = None, kwds['body']
+            entry.element = None
+        return func(method, path, **kwds)
 
     return request

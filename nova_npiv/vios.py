@@ -75,16 +75,42 @@ def mappings_at_hand(adapter, system_uuid):
     offered to the next FeedTask (its POST's etag check covers a read made
     outside the serialisation).
     """
-    at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+    at_hand = FEEDS.view(adapter, system_uuid, XAGS_MAPPINGS)
     if at_hand is not None or not FEEDS.enabled or \
             committer(adapter, system_uuid).busy:
         return at_hand
     with _PORT_READS[system_uuid]:
-        at_hand = FEEDS.peek(adapter, system_uuid, XAGS_MAPPINGS)
+        at_hand = FEEDS.view(adapter, system_uuid, XAGS_MAPPINGS)
         if at_hand is None:
             at_hand = read_feed(adapter, system_uuid, XAGS_MAPPINGS)
+            # The next FeedTask takes the read's wrappers; the caller
+            # reads its own (group_commit.snapshot).
+            copy = group_commit.snapshots(at_hand)
             FEEDS.offer(adapter, system_uuid, XAGS_MAPPINGS, at_hand)
+            at_hand = copy
         return at_hand
+
+
+def port_view(adapter, system_uuid):
+    """VIOS wrappers to choose ports on (read-only), each answering
+    ``pfc_ports``: the mappings at hand with the port directory, or, without
+    either, one read with the storage group (noted as the directory).
+
+    A VIOS read with the storage group is the whole of its SAN LUNs and
+    adapters again: at thousands of mappings, tens of megabytes to parse
+    for ports the directory already knows.
+    """
+    if FEEDS.directory(adapter, system_uuid) is not None:
+        at_hand = mappings_at_hand(adapter, system_uuid)
+        if at_hand is not None:
+            try:
+                return with_ports(list(at_hand), system_uuid)
+            except exception.PortDirectoryStale:
+                pass
+    feed = read_feed(adapter, system_uuid, XAGS_PORTS)
+    if FEEDS.enabled:
+        FEEDS.note_ports(system_uuid, feed)
+    return feed
 
 
 def with_ports(vios_wraps, system_uuid):
@@ -156,7 +182,10 @@ class _FeedCache(object):
     §8: a VIOS just written is not read again unless its etag is refused.
 
     Entries are taken and put back under the system's serialisation, so
-    one FeedTask at a time owns the wrappers (they are changed in place).
+    one FeedTask at a time owns the wrappers (they are changed in place,
+    and their document is let go while they are POSTed): a FeedTask's feed
+    is read after it ran only under the serialisation, and readers outside
+    it get wrappers of their own (:meth:`view`).
     A FeedTask that fails drops them: what landed is not known.  An entry
     older than :data:`MAX_AGE` is not used (a VIOS whose RMC went away
     since would only be found by a failed POST).
@@ -175,6 +204,9 @@ class _FeedCache(object):
         #: Off where the REST layer is a double that cannot refuse an etag
         #: (the unit tests' FeedTaskFx): every FeedTask reads the feed.
         self.enabled = True
+        #: A view is taken, and a feed taken, one at a time: a view is
+        #: never made of wrappers a FeedTask already owns.
+        self._guard = threading.Lock()
 
     def take(self, adapter, system_uuid, xags):
         """The system's last feed, now owned by the caller, and the groups
@@ -183,9 +215,19 @@ class _FeedCache(object):
         None for another session's (its wrappers would POST through it),
         one without the groups wanted, or an old one.
         """
-        feed = self.peek(adapter, system_uuid, xags)
-        entry = self._feeds.pop(system_uuid, None)
+        with self._guard:
+            feed = self.peek(adapter, system_uuid, xags)
+            entry = self._feeds.pop(system_uuid, None)
         return (feed, entry[0]) if feed is not None else (None, None)
+
+    def view(self, adapter, system_uuid, xags):
+        """What :meth:`peek` has, as wrappers of the reader's own
+        (:func:`.group_commit.snapshot`), or None: for reads outside the
+        system's serialisation, which a FeedTask taking the feed meanwhile
+        must not change under the reader."""
+        with self._guard:
+            feed = self.peek(adapter, system_uuid, xags)
+            return group_commit.snapshots(feed) if feed is not None else None
 
     def peek(self, adapter, system_uuid, xags):
         """The feed :meth:`take` would give, left in place (read-only use:

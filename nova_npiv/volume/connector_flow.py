@@ -234,8 +234,7 @@ class AllocateAndStage(_ConnectorTask):
             # No staging partition: the WWPNs and ports are only recorded,
             # on the last feed (one the system's FeedTasks do not own).
             if known is None:
-                known = npiv_vios.read_feed(npiv.adapter, npiv.system_uuid,
-                                            npiv_vios.XAGS_PORTS)
+                known = npiv_vios.port_view(npiv.adapter, npiv.system_uuid)
             derive_port_maps(npiv, to_derive, npiv_vios.active(known), pairs)
             return
         chosen = vfc_ops.Chosen()

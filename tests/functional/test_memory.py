@@ -13,8 +13,10 @@ their results.  Counted, never timed (the sizes are the benchmark's:
 import gc
 
 import fixtures
+from pypowervm import exceptions as pvm_exc
 
 from nova_npiv import fabric_records
+from nova_npiv import payloads
 from nova_npiv.testing import harness
 from nova_npiv import vios as npiv_vios
 from nova_npiv.volume import vfc_ops
@@ -133,3 +135,91 @@ class TestOneParsedFeed(test_group_commit.GroupCommitTestCase):
             vfc_ops.stage(self.drv.adapter, self.drv.system_uuid, inst,
                           self.drv.staging.uuid, entries, None, 'stage')
         self.assertEqual(calls + 1, trim.call_count)
+
+
+class TestTheVersionSentIsLetGo(test_group_commit.GroupCommitTestCase):
+    """A VIOS update holds one parsed copy of the VIOS, not two: the one
+    sent goes once it is serialised (payloads.update)."""
+
+    def vios(self):
+        return npiv_vios.read_feed(self.drv.adapter, self.drv.system_uuid,
+                                   npiv_vios.XAGS_MAPPINGS)[0]
+
+    def test_the_document_is_gone_while_the_reply_comes(self):
+        wrapper = self.vios()
+        seen = []
+        session = self.drv.adapter.session
+        real = session.request
+
+        def request(method, path, **kwds):
+            if method == 'POST':
+                seen.append(wrapper.entry.element)
+            return real(method, path, **kwds)
+
+        self.useFixture(fixtures.MockPatchObject(session, 'request',
+                                                 side_effect=request))
+        fresh = payloads.update(wrapper)
+        self.assertEqual([None], seen)
+        self.assertIsNot(wrapper, fresh)
+        self.assertEqual(self.vios().etag, fresh.etag)
+
+    def test_a_refused_update_leaves_the_wrapper_as_it_was(self):
+        wrapper = self.vios()
+        sent = wrapper.toxmlstring()
+        self.sim.inject_fault('POST', 'VirtualIOServer', status=500,
+                              message='HSCL9999 refused')
+        self.assertRaises(pvm_exc.HttpError, payloads.update, wrapper)
+        self.assertEqual(sent, wrapper.toxmlstring())
+        self.assertEqual(self.vios().uuid, wrapper.uuid)
+        # And it can be sent again.
+        self.assertIsNotNone(payloads.update(wrapper).etag)
+
+    def test_without_the_helper_nothing_is_let_go(self):
+        # An adapter without release_helper (a bare pypowervm one, the
+        # unit tests' doubles) keeps the wrapper whole.
+        adapter = self.sim.adapter()
+        wrapper = npiv_vios.read_feed(adapter, self.drv.system_uuid,
+                                      npiv_vios.XAGS_MAPPINGS)[0]
+        payloads.update(wrapper)
+        self.assertIsNotNone(wrapper.entry.element)
+
+    def test_a_batch_posts_through_it(self):
+        spy = self.useFixture(fixtures.MockPatchObject(
+            payloads, 'update', side_effect=payloads.update)).mock
+        self.w.spawn(volumes=1)
+        self.assertGreaterEqual(spy.call_count, 2)
+
+
+class TestViewsOutsideTheSerialisation(test_group_commit.GroupCommitTestCase):
+    """Readers outside the serialisation read wrappers of their own, which
+    a FeedTask taking the cached feed cannot change under them."""
+
+    def test_a_view_is_not_the_cached_feed(self):
+        self.w.spawn(volumes=1)
+        cached = npiv_vios.FEEDS.peek(self.drv.adapter, self.drv.system_uuid,
+                                      npiv_vios.XAGS_MAPPINGS)
+        self.assertIsNotNone(cached)
+        view = npiv_vios.mappings_at_hand(self.drv.adapter,
+                                          self.drv.system_uuid)
+        self.assertEqual([w.uuid for w in cached], [w.uuid for w in view])
+        for mine, theirs in zip(view, cached):
+            self.assertIsNot(mine.entry, theirs.entry)
+            self.assertEqual(theirs.toxmlstring(), mine.toxmlstring())
+        # The cached wrappers being POSTed (their document let go): no view.
+        cached[-1].entry.element, element = None, cached[-1].entry.element
+        try:
+            self.assertIsNone(npiv_vios.FEEDS.view(
+                self.drv.adapter, self.drv.system_uuid,
+                npiv_vios.XAGS_MAPPINGS))
+        finally:
+            cached[-1].entry.element = element
+
+    def test_a_read_offered_to_the_next_feed_task_is_not_the_readers(self):
+        npiv_vios.FEEDS.forget()
+        view = npiv_vios.mappings_at_hand(self.drv.adapter,
+                                          self.drv.system_uuid)
+        cached = npiv_vios.FEEDS.peek(self.drv.adapter, self.drv.system_uuid,
+                                      npiv_vios.XAGS_MAPPINGS)
+        self.assertEqual(len(cached), len(view))
+        self.assertFalse({id(w.entry) for w in cached} &
+                         {id(w.entry) for w in view})

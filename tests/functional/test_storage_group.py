@@ -127,3 +127,47 @@ class TestStorageGroup(base.WorldTestCase):
         feeds = [r for r in _vios_requests(self.sim, start)
                  if r.method == 'GET' and r.path.endswith('VirtualIOServer')]
         self.assertEqual(1, len(feeds))
+
+
+class TestWithoutStaging(base.WorldTestCase):
+    """Without a staging partition the connector only records the ports:
+    it chooses them on the mappings at hand with the port directory, not
+    on a read of every SAN LUN again."""
+
+    def setUp(self):
+        super().setUp()
+        self.w = self.world(topology=co_managed_topology(
+            physical_volumes=50), staging_partition='none')
+        self.sim = self.w.sim
+        self.drv = self.w.drivers['host-a']
+
+    def test_connector_reads_no_storage_group(self):
+        self.assertIsNone(self.drv.staging.uuid)
+        start = len(self.sim.request_log)
+        connector = self.drv.get_volume_connector(self.w.inst)
+        self.assertEqual(2, len(connector['wwpns']))
+        self.assertEqual([], [r.query for r in
+                              _vios_requests(self.sim, start)
+                              if STOR in r.query])
+        # Each fabric's ports are this host's, as configured.
+        npiv = self.drv._npiv(self.w.inst)
+        for rec in npiv.records:
+            self.assertTrue(rec.phys_ports)
+            self.assertTrue(set(rec.phys_ports) <=
+                            set(npiv.settings.ports[rec.fabric]))
+        # A second instance: the feed the first read is at hand, no read.
+        other = harness.new_instance(7, '7' * 8 + '-0000-4000-8000-' +
+                                     '0' * 12, 'host-a', node='sys-a')
+        middle = len(self.sim.request_log)
+        self.drv.get_volume_connector(other)
+        self.assertEqual([], [(r.method, r.query) for r in
+                              _vios_requests(self.sim, middle)])
+
+    def test_without_a_directory_it_reads_the_ports(self):
+        npiv_vios.FEEDS.forget()
+        start = len(self.sim.request_log)
+        self.drv.get_volume_connector(self.w.inst)
+        self.assertEqual(1, len([r for r in _vios_requests(self.sim, start)
+                                 if STOR in r.query]))
+        self.assertIsNotNone(npiv_vios.FEEDS.directory(
+            self.drv.adapter, self.drv.system_uuid))

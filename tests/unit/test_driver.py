@@ -124,6 +124,15 @@ class TestHost(DriverTestCase):
         self.assertIn('nova-npiv drives managed system sys-a (%s)'
                       % sysm.uuid, self.logs.output)
 
+    def test_init_host_limits_the_malloc_arenas(self):
+        limit = self.useFixture(fixtures.MockPatch(
+            'nova_npiv.heap.limit_arenas')).mock
+        self.load()
+        limit.assert_called_once_with(2)
+        limit.reset_mock()
+        self.load(malloc_arena_max=0)
+        limit.assert_called_once_with(0)
+
     def test_missing_fabric_port_is_refused(self):
         port = self.model.ports('sys-a')[0]
         self.model.set_vios_state('sys-a', port.vios, 'not activated')

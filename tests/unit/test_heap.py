@@ -33,3 +33,34 @@ class TestTrim(testtools.TestCase):
         with mock.patch.object(heap, '_TRIM', heap._UNSET), \
                 mock.patch('os.uname', side_effect=AssertionError('uname')):
             self.assertTrue(heap.trim())
+
+
+class TestArenas(testtools.TestCase):
+
+    def libc(self, mallopt):
+        libc = mock.Mock(mallopt=mallopt)
+        return mock.patch('ctypes.CDLL', return_value=libc)
+
+    def test_the_limit_goes_to_mallopt(self):
+        mallopt = mock.Mock(return_value=1)
+        with self.libc(mallopt):
+            self.assertTrue(heap.limit_arenas(2))
+        mallopt.assert_called_once_with(heap.M_ARENA_MAX, 2)
+        self.assertEqual(-8, heap.M_ARENA_MAX)
+
+    def test_zero_leaves_the_default(self):
+        mallopt = mock.Mock(return_value=1)
+        with self.libc(mallopt):
+            self.assertFalse(heap.limit_arenas(0))
+        mallopt.assert_not_called()
+
+    def test_refused_or_missing(self):
+        with self.libc(mock.Mock(return_value=0)):
+            self.assertFalse(heap.limit_arenas(2))
+        with mock.patch('ctypes.CDLL', side_effect=OSError('no libc')):
+            self.assertFalse(heap.limit_arenas(2))
+
+    def test_this_c_library_takes_it(self):
+        # glibc on the test machines; arenas made before stay, so this
+        # changes nothing already running.
+        self.assertTrue(heap.limit_arenas(8))

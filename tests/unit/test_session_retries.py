@@ -204,7 +204,8 @@ class TestHelpers(testtools.TestCase):
     def test_busy_retry_counts_and_waits_come_from_config(self):
         self.fixture.config(group='powervm', vios_busy_retries=4,
                             vios_busy_retry_delay=0.5)
-        log, busy = console.helpers(self.conf)
+        log, busy, release = console.helpers(self.conf)
+        self.assertIs(payloads.release_helper, release)
         self.assertIs(payloads.log_helper, log.func)
         self.assertEqual({'max_logs': 1}, log.keywords)
         self.assertIs(pvm_busy.vios_busy_retry_helper, busy.func)
@@ -214,9 +215,10 @@ class TestHelpers(testtools.TestCase):
         self.useFixture(fixtures.MockPatchObject(console, 'log_on'))
         adapter = console.build_adapter(self.conf)
         # The job bookkeeping (job_requests) outermost, the job waiter
-        # (job_wait), then these two.
-        self.assertEqual(5, len(adapter.helpers))
+        # (job_wait), then these three.
+        self.assertEqual(6, len(adapter.helpers))
         self.assertEqual(adapter.npiv_job_waiter.helper, adapter.helpers[2])
+        self.assertIs(payloads.release_helper, adapter.helpers[-1])
 
     def test_dumps_are_cut(self):
         console.helpers(self.conf)

@@ -40,6 +40,7 @@ from pypowervm.utils import transaction as pvm_tx
 from benchmarks import bounds
 from benchmarks import memory as memory_bench
 from benchmarks import quiet_logs
+from benchmarks import remote_driver
 from nova_npiv.cmd import tables
 from nova_npiv import fabric_meta
 from nova_npiv import job_requests
@@ -176,8 +177,11 @@ class Bench(object):
     def __init__(self, latency, out=sys.stdout,
                  job_seconds=sim_server.DEFAULT_JOB_SECONDS,
                  poll_interval=sim_server.POLL_INTERVAL,
-                 physical_volumes=100):
+                 physical_volumes=100, driver_process=False):
         self.latency = latency
+        #: The concurrency table's driver in a process of its own
+        #: (benchmarks.remote_driver), as a console is another machine.
+        self.driver_process = driver_process
         #: The console's time per job, and the driver's poll interval
         #: (``[powervm] job_poll_interval``): both part of every job's cost.
         self.job_seconds = job_seconds
@@ -552,8 +556,9 @@ class Bench(object):
     def concurrency(self, count=16, tamper=None, quiet=False):
         """``count`` instances at once; their mappings checked one by one.
 
-        :param tamper: callable(sim, drv, insts) run between the spawns and
-                       the check, to plant broken state (``--self-check``).
+        :param tamper: callable(sim, driver, insts) run between the spawns
+                       and the check, to plant broken state
+                       (``--self-check``).
         :returns: the rows (phase, instances, failed, 412s, calls, VIOS
                   requests, batches, ms); the failed checks are added to
                   ``self.failures``.
@@ -569,49 +574,38 @@ class Bench(object):
         with Simulator(topo) as sim:
             sim.latency = self.latency
             sim.job_seconds = self.job_seconds
-            drv = self._driver(sim, ['A', 'B'], 1)
-            ctxt = harness.admin_context()
-            insts = [self._instance() for _ in range(count)]
-            committer = npiv_vios.committer(drv.adapter, drv.system_uuid)
-
-            def create(inst):
-                conn = drv.get_volume_connector(inst)
-                bdms = [self.cinder.bdm('c-%s' % inst.uuid, 0, conn)]
-                drv.spawn(ctxt, inst, None, [], None, {},
-                          block_device_info={'block_device_mapping': bdms})
-
-            def delete(inst):
-                drv.destroy(ctxt, inst, None, None)
-
-            rows = []
-            for phase, func in (('connector + spawn', create),
-                                ('delete', delete)):
-                batches = len(committer.batches)
-                cpu = _cpu_seconds()
-                with Meter(sim) as meter:
-                    with concurrent.futures.ThreadPoolExecutor(count) as ex:
-                        futures = [ex.submit(func, i) for i in insts]
-                        errors = [f.exception() for f in futures
-                                  if f.exception() is not None]
-                cpu = _cpu_seconds() - cpu
-                conflicts = len([r for r in meter.log if r.status == 412])
-                vios = len([r for r in meter.log
-                            if r.kind == 'VirtualIOServer'])
-                rows.append([phase, count, len(errors), conflicts,
-                             meter.total, vios,
-                             len(committer.batches) - batches,
-                             '%.1f' % cpu, '%.0f' % (meter.bytes / 1024.0 /
-                                                     count),
-                             _load(), meter.ms])
-                if errors:
-                    failures.append('%s: %d of %d failed, first: %r'
-                                    % (phase, len(errors), count, errors[0]))
-                if phase == 'connector + spawn':
-                    if tamper is not None:
-                        tamper(sim, drv, insts)
-                    check = self._check_exactly_once(sim, drv, insts)
-                    if not check.endswith('OK'):
-                        failures.append('after spawn: ' + check)
+            if self.driver_process:
+                driver = remote_driver.Remote(
+                    sim, count, poll_interval=self.poll_interval)
+            else:
+                driver = _InProcess(self, sim, count)
+            try:
+                rows = []
+                for phase, command in (('connector + spawn', 'spawn'),
+                                       ('delete', 'delete')):
+                    with Meter(sim) as meter:
+                        errors, cpu, batches = driver.run(command)
+                    conflicts = len([r for r in meter.log
+                                     if r.status == 412])
+                    vios = len([r for r in meter.log
+                                if r.kind == 'VirtualIOServer'])
+                    rows.append([phase, count, len(errors), conflicts,
+                                 meter.total, vios, batches, '%.1f' % cpu,
+                                 '%.0f' % (meter.bytes / 1024.0 / count),
+                                 _load(), meter.ms])
+                    if errors:
+                        failures.append('%s: %d of %d failed, first: %s'
+                                        % (phase, len(errors), count,
+                                           errors[0]))
+                    if phase == 'connector + spawn':
+                        if tamper is not None:
+                            tamper(sim, driver, driver.instances)
+                        check = self._check_exactly_once(
+                            sim, driver, driver.instances)
+                        if not check.endswith('OK'):
+                            failures.append('after spawn: ' + check)
+            finally:
+                driver.close()
             leftover = len([m for m in sim.model.mappings()
                             if not m.client_lpar_name or
                             m.client_lpar_name.startswith('instance-')])
@@ -619,7 +613,8 @@ class Bench(object):
                 failures.append('after delete: %d instance mapping(s) left'
                                 % leftover)
         if not quiet:
-            self._print('Concurrency: %d instances on one host' % count,
+            self._print('Concurrency: %d instances on one host (%s)'
+                        % (count, driver.where),
                         ['phase', 'instances', 'failed', '412 retries',
                          'calls', 'VIOS requests', 'batches', 'CPU s',
                          'KiB/op', 'load', 'ms'],
@@ -653,20 +648,24 @@ class Bench(object):
                             '%.1f' % (serial / ms)])
         finally:
             self.latency = saved
-        self._print('Concurrency: instances at once on one host (%s, %d '
+        where = (remote_driver.Remote.where if self.driver_process
+                 else _InProcess.where)
+        self._print('Concurrency: instances at once on one host (%s; %s, %d '
                     'physical volumes per VIOS); serial = the count times '
                     'one instance alone'
-                    % (self.jobs_said(), self.physical_volumes),
+                    % (where, self.jobs_said(), self.physical_volumes),
                     ['latency ms', 'phase', 'instances', 'failed', '412s',
                      'calls', 'VIOS requests', 'batches', 'CPU s', 'KiB/op',
                      'load', 'ms', 'serial ms', 'speed-up'], rows)
-        self.out.write('CPU s: the benchmark process\'s CPU time in the '
-                       'phase (driver and simulator together: one process, '
-                       'one GIL); near the wall time, the phase is CPU-bound '
-                       'here, not waiting on the console.  KiB/op: request '
-                       'and reply bodies per instance.  load: the machine\'s '
-                       '1-minute load average as the phase ended (2 cores: '
-                       'above 2, the phase waited for a CPU).\n')
+        self.out.write('CPU s: the driver\'s CPU time in the phase (in a '
+                       'process of its own, the simulator\'s is not in it; '
+                       'with --driver-in-process, both together: one '
+                       'process, one GIL); near the wall time, the phase is '
+                       'CPU-bound, not waiting on the console.  KiB/op: '
+                       'request and reply bodies per instance.  load: the '
+                       'machine\'s 1-minute load average as the phase '
+                       'ended (2 cores: above 2, the phase waited for a '
+                       'CPU).\n')
         self.out.write('every mapping checked exactly once after the spawns, '
                        'none left after the deletes: %s\n' % (
                            'OK' if not self.failures else 'see CHECK FAILED'))
@@ -678,7 +677,7 @@ class Bench(object):
         instances' metadata promises on ``drv``'s system."""
         expected = []
         for inst in insts:
-            for fabric in drv.settings.fabrics:
+            for fabric in drv.fabrics:
                 rec = fabric_meta.get_fabric(inst, fabric)
                 if rec.state != fabric_meta.INST_MAPPED:
                     # Not where a spawn must leave it: an empty key no
@@ -727,6 +726,47 @@ class Bench(object):
         self.out.flush()
 
 
+class _InProcess(object):
+    """The driver in the benchmark's process (the tests, which patch it,
+    and ``--self-check``): what :class:`.remote_driver.Remote` does, with
+    the simulator sharing the interpreter."""
+
+    where = 'driver in the simulator\'s process'
+
+    def __init__(self, bench, sim, count):
+        self.drv = bench._driver(sim, ['A', 'B'], 1)
+        self.fabrics = self.drv.settings.fabrics
+        self.staging_uuid = self.drv.staging.uuid
+        self.instances = [bench._instance() for _ in range(count)]
+        self._cinder = bench.cinder
+        self._committer = npiv_vios.committer(self.drv.adapter,
+                                              self.drv.system_uuid)
+
+    def _create(self, inst):
+        conn = self.drv.get_volume_connector(inst)
+        bdms = [self._cinder.bdm('c-%s' % inst.uuid, 0, conn)]
+        self.drv.spawn(harness.admin_context(), inst, None, [], None, {},
+                       block_device_info={'block_device_mapping': bdms})
+
+    def _delete(self, inst):
+        self.drv.destroy(harness.admin_context(), inst, None, None)
+
+    def run(self, command):
+        func = {'spawn': self._create, 'delete': self._delete}[command]
+        batches = len(self._committer.batches)
+        cpu = _cpu_seconds()
+        with concurrent.futures.ThreadPoolExecutor(
+                len(self.instances)) as pool:
+            futures = [pool.submit(func, i) for i in self.instances]
+            errors = [repr(f.exception()) for f in futures
+                      if f.exception() is not None]
+        return (errors, _cpu_seconds() - cpu,
+                len(self._committer.batches) - batches)
+
+    def close(self):
+        pass
+
+
 def _instance_mapping(sim, inst, fabric):
     """The simulator's mapping of ``inst`` on ``fabric`` (first one)."""
     pair = set(fabric_meta.get_fabric(inst, fabric).port_map[0][1].split())
@@ -739,7 +779,7 @@ def _plant_on_staging(sim, drv, insts):
     # WWPN pair mapped, but to the staging partition.
     m = _instance_mapping(sim, insts[0], 'A')
     sim.model.remove_mappings('sys-a', wwpn=m.wwpns[0])
-    sim.model.add_mapping('sys-a', m.vios, lpar=drv.staging.uuid,
+    sim.model.add_mapping('sys-a', m.vios, lpar=drv.staging_uuid,
                           port=m.port_name, wwpns=m.wwpns)
 
 
@@ -855,6 +895,10 @@ def main(argv=None):
     parser.add_argument('--physical-volumes', type=int, default=100,
                         help='SAN LUNs per VIOS in the concurrency table '
                              '(default 100)')
+    parser.add_argument('--driver-in-process', action='store_true',
+                        help='run the concurrency table\'s driver in the '
+                             'simulator\'s process (one interpreter lock '
+                             'for both) instead of a process of its own')
     parser.add_argument('--memory', default='5000,10000,20000',
                         help='existing mapping counts for the memory table')
     parser.add_argument('--only', choices=['round-trips', 'growth',
@@ -868,7 +912,8 @@ def main(argv=None):
         return self_check()
     bench = Bench(args.latency, job_seconds=args.job_seconds,
                   poll_interval=args.poll_interval,
-                  physical_volumes=args.physical_volumes)
+                  physical_volumes=args.physical_volumes,
+                  driver_process=not args.driver_in_process)
     started = time.monotonic()
     sys.stdout.write('nova-npiv benchmarks on %s (%d cores), Python %s\n'
                      % (os.uname().machine, os.cpu_count(),

@@ -54,6 +54,24 @@ class TestBenchmarkChecks(test_cli.CLITestCase):
         self.assertIn('6 expected mappings: 0 missing, 0 duplicated, 0 '
                       'unexpected -> OK', bench.out.getvalue())
 
+    def test_the_driver_in_a_process_of_its_own(self):
+        # The concurrency table's default: the simulator's CPU time is not
+        # the driver's.  Its instances come back with their metadata, which
+        # the check reads: a planted breakage is still caught.
+        bench = self.run.Bench(0.0, out=io.StringIO(), driver_process=True)
+        rows = bench.concurrency(2)
+        self.assertEqual([0, 0], [r[2] for r in rows])
+        self.assertEqual([], bench.failures)
+        self.assertIn('driver in a process of its own', bench.out.getvalue())
+        self.assertIn('4 expected mappings: 0 missing, 0 duplicated, 0 '
+                      'unexpected -> OK', bench.out.getvalue())
+        self.assertTrue(all(r[6] >= 1 for r in rows))      # batches
+        bench = self.run.Bench(0.0, out=io.StringIO(), driver_process=True)
+        bench.concurrency(2, tamper=self.run.PLANTS[
+            'instance mapping on the staging partition'])
+        self.assertTrue(any('after spawn:' in f and f.endswith('FAIL')
+                            for f in bench.failures), bench.failures)
+
     def test_each_planted_breakage_fails_the_check(self):
         for name, plant in sorted(self.run.PLANTS.items()):
             bench = self.run.Bench(0.0, out=io.StringIO())

@@ -75,14 +75,23 @@ def _child(conf_json):
     return 0
 
 
-def measure(sim, timeout=1800):
-    """Run the child against ``sim`` (sys-a); its report."""
+def measure(sim, timeout=1800, arenas=None):
+    """Run the child against ``sim`` (sys-a); its report.
+
+    :param arenas: the child's ``MALLOC_ARENA_MAX`` (None: glibc's
+                   default, eight arenas per core), as an operator would
+                   set it in nova-compute's environment.
+    """
     conf = sim.powervm_conf('sys-a')
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env.pop('MALLOC_ARENA_MAX', None)
+    if arenas:
+        env['MALLOC_ARENA_MAX'] = str(arenas)
     out = subprocess.run(
         [sys.executable, '-m', 'benchmarks.memory', '--child',
          json.dumps(conf)], cwd=root, capture_output=True, text=True,
-        timeout=timeout)
+        timeout=timeout, env=env)
     if out.returncode != 0:
         raise RuntimeError('memory child failed: %s' % out.stderr[-2000:])
     return json.loads(out.stdout.strip().splitlines()[-1])

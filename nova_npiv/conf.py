@@ -138,16 +138,6 @@ console_opts = [
              'partition feeds of one managed system with 5000 vFC mappings '
              'are about 11 MiB each.'),
     cfg.IntOpt(
-        'malloc_arena_max', default=2, min=0,
-        help='Most malloc arenas of the nova-compute process, set when the '
-             "driver starts (glibc's M_ARENA_MAX, as the MALLOC_ARENA_MAX "
-             'environment variable would). A VIOS feed is parsed into many '
-             'small C allocations, in whichever thread read it, and glibc '
-             'keeps what one thread freed for that thread\'s arena: with '
-             "glibc's default of eight arenas per core, a host with "
-             'thousands of vFC mappings holds hundreds of MiB more than it '
-             "uses. 0: leave the C library's default."),
-    cfg.IntOpt(
         'undo_retry_seconds', default=15, min=0,
         help='How long the undo of a failed operation (a spawn rollback, a '
              'staging undo, the map-back of a failed delete) keeps trying '

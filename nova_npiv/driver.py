@@ -76,7 +76,6 @@ class NPIVDriver(driver.ComputeDriver):
     def init_host(self, host):
         """Log on, find our managed system and check the fabric ports."""
         self.settings = npiv_conf.load_settings(CONF, host=host)
-        heap.limit_arenas(CONF[npiv_conf.GROUP].malloc_arena_max)
         # A second init_host gets a new session: the old one is logged off
         # now, not from the garbage collector (see console.VerifiedSession).
         self.cleanup_host(host)
@@ -88,6 +87,7 @@ class NPIVDriver(driver.ComputeDriver):
         # Resolved now: a staging partition named in nova.conf that does
         # not exist is a configuration error, not a failure of every spawn.
         self.staging.uuid  # noqa: B018
+        heap.collect()
         self._check_fabric_ports()
         recovery.reconcile(
             host, self.adapter, self.host_wrapper, self.settings,

@@ -26,6 +26,7 @@ runs its FeedTask alone, as it would have to wait for itself otherwise.
 """
 
 import concurrent.futures
+import gc
 import threading
 
 from oslo_log import log as logging
@@ -216,6 +217,11 @@ class Committer(object):
                 except Exception as err:
                     m.fail(err)
         feed, changed = self._apply_all(batch, feed, xags, remembered)
+        if changed:
+            # The flows that finished since the last batch, and the views
+            # their reads left, hold older versions of these VIOSes in
+            # cycles: gone before the replies are parsed.
+            gc.collect(1)
         if self._write(batch, feed, changed, xags):
             self._feeds.put(self.system_uuid, xags, feed)
         else:

@@ -9,18 +9,15 @@ threads parse their replies in whatever arena they are given.  Measured
 at 20 000 existing mappings (two VIOSes of 10 000): 2 parsed VIOSes alive
 (~250 MiB) in a process of 1 042 MiB, after one spawn and one delete.
 ``malloc_trim`` returns the free pages of every arena to the system, so
-that what is resident is what is alive, and few arenas keep the free
-space where the next parse finds it (:func:`limit_arenas`).  Where the C
-library has neither (musl, macOS), nothing is done.
+that what is resident is what is alive.  Where the C library has no
+``malloc_trim`` (musl, macOS), nothing is done.
 """
 
 import ctypes
+import gc
 
 _UNSET = object()
 _TRIM = _UNSET
-
-#: glibc's mallopt parameter for the most arenas (malloc.h M_ARENA_MAX).
-M_ARENA_MAX = -8
 
 
 def _libc(name):
@@ -49,23 +46,14 @@ def trim():
     return True
 
 
-def limit_arenas(count):
-    """At most ``count`` malloc arenas in this process from now on; True
-    if the C library took it.  0: its own default, left alone.
+def collect(generation=2):
+    """Collect the garbage cycles up to ``generation``, then :func:`trim`.
 
-    glibc gives threads arenas of their own, up to eight per core, and
-    memory freed in one arena serves only allocations made in it again.
-    The POSTs of a batch run in threads of their own and parse their
-    replies there, so the version a reply replaces was parsed in another
-    arena: at 20 000 existing mappings, ~200 MiB more resident than with
-    one arena, which :func:`trim` cannot give back because the arenas'
-    free space is interleaved with live allocations.  Few arenas cost
-    contention only where threads allocate at once, and the GIL lets one
-    Python thread run at a time.  Arenas made before the call stay.
+    pypowervm's wrappers of a feed end in reference cycles; what they hold
+    is lxml's C memory, which the collector does not count, so nothing
+    prompts it to run while a partition feed of thousands of partitions
+    (hundreds of MiB parsed) waits for it, and the next feed is parsed
+    next to it.
     """
-    if count <= 0:
-        return False
-    mallopt = _libc('mallopt')
-    if mallopt is None:
-        return False
-    return bool(mallopt(M_ARENA_MAX, int(count)))
+    gc.collect(generation)
+    return trim()

@@ -11,6 +11,7 @@ their results.  Counted, never timed (the sizes are the benchmark's:
 """
 
 import gc
+from unittest import mock
 
 import fixtures
 from pypowervm import exceptions as pvm_exc
@@ -118,15 +119,21 @@ class TestOneParsedFeed(test_group_commit.GroupCommitTestCase):
 
     def test_batches_that_wrote_give_the_freed_memory_back(self):
         trim = self.useFixture(fixtures.MockPatch('nova_npiv.heap.trim')).mock
+        collect = self.useFixture(fixtures.MockPatch(
+            'nova_npiv.group_commit.gc.collect')).mock
         self.w.spawn(volumes=1)
         self.assertGreaterEqual(trim.call_count, 1)
+        # The cycles of finished flows go before the POSTs' replies come.
+        self.assertIn(mock.call(1), collect.call_args_list)
         calls = trim.call_count
+        collected = collect.call_count
         # Nothing changed: no POST, nothing replaced, nothing to give back.
         ftsk = npiv_vios.feed_task(self.drv.adapter, self.drv.system_uuid,
                                    'nothing')
         ftsk.add_functor_subtask(lambda vios_w: False)
         ftsk.execute()
         self.assertEqual(calls, trim.call_count)
+        self.assertEqual(collected, collect.call_count)
         # Alone, under the caller's serialisation, likewise after a POST.
         inst = self.insts[0]
         entries = self.entries(inst)

@@ -31,6 +31,7 @@ from nova_npiv.simulator import default_topology
 from nova_npiv.simulator import Simulator
 from nova_npiv.testing import fake_cinder
 from nova_npiv.testing import harness
+from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from nova_npiv.volume import lpm_platform
 from nova_npiv.volume import migration as migration_data
@@ -124,14 +125,19 @@ class TestHost(DriverTestCase):
         self.assertIn('nova-npiv drives managed system sys-a (%s)'
                       % sysm.uuid, self.logs.output)
 
-    def test_init_host_limits_the_malloc_arenas(self):
-        limit = self.useFixture(fixtures.MockPatch(
-            'nova_npiv.heap.limit_arenas')).mock
+    def test_init_host_collects_the_partition_feed_before_the_vios_one(self):
+        # The staging partition is found in the partition feed, whose
+        # wrappers end in cycles: gone before the VIOS feed is parsed.
+        order = []
+        self.useFixture(fixtures.MockPatch(
+            'nova_npiv.heap.collect',
+            side_effect=lambda *a: order.append('collect')))
+        real = npiv_vios.read_feed
+        self.useFixture(fixtures.MockPatch(
+            'nova_npiv.vios.read_feed',
+            side_effect=lambda *a: order.append('vios') or real(*a)))
         self.load()
-        limit.assert_called_once_with(2)
-        limit.reset_mock()
-        self.load(malloc_arena_max=0)
-        limit.assert_called_once_with(0)
+        self.assertEqual(['collect', 'vios'], order[:2])
 
     def test_missing_fabric_port_is_refused(self):
         port = self.model.ports('sys-a')[0]

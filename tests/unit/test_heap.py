@@ -1,6 +1,8 @@
 """Freed memory given back to the system (nova_npiv.heap)."""
 
+import gc
 from unittest import mock
+import weakref
 
 import testtools
 
@@ -35,32 +37,26 @@ class TestTrim(testtools.TestCase):
             self.assertTrue(heap.trim())
 
 
-class TestArenas(testtools.TestCase):
 
-    def libc(self, mallopt):
-        libc = mock.Mock(mallopt=mallopt)
-        return mock.patch('ctypes.CDLL', return_value=libc)
+class TestCollect(testtools.TestCase):
 
-    def test_the_limit_goes_to_mallopt(self):
-        mallopt = mock.Mock(return_value=1)
-        with self.libc(mallopt):
-            self.assertTrue(heap.limit_arenas(2))
-        mallopt.assert_called_once_with(heap.M_ARENA_MAX, 2)
-        self.assertEqual(-8, heap.M_ARENA_MAX)
+    def test_cycles_go_then_the_pages(self):
+        class Node(object):
+            pass
 
-    def test_zero_leaves_the_default(self):
-        mallopt = mock.Mock(return_value=1)
-        with self.libc(mallopt):
-            self.assertFalse(heap.limit_arenas(0))
-        mallopt.assert_not_called()
+        gc.collect()
+        node = Node()
+        node.self = node
+        ref = weakref.ref(node)
+        del node
+        self.assertIsNotNone(ref())        # a cycle: refcounts keep it
+        with mock.patch.object(heap, 'trim', return_value=True) as trim:
+            self.assertTrue(heap.collect())
+        self.assertIsNone(ref())
+        trim.assert_called_once_with()
 
-    def test_refused_or_missing(self):
-        with self.libc(mock.Mock(return_value=0)):
-            self.assertFalse(heap.limit_arenas(2))
-        with mock.patch('ctypes.CDLL', side_effect=OSError('no libc')):
-            self.assertFalse(heap.limit_arenas(2))
-
-    def test_this_c_library_takes_it(self):
-        # glibc on the test machines; arenas made before stay, so this
-        # changes nothing already running.
-        self.assertTrue(heap.limit_arenas(8))
+    def test_the_generation_is_passed_on(self):
+        with mock.patch('gc.collect') as collect, \
+                mock.patch.object(heap, 'trim', return_value=False):
+            self.assertFalse(heap.collect(1))
+        collect.assert_called_once_with(1)

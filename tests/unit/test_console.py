@@ -79,6 +79,18 @@ class TestRedirects(SimTestCase):
         self.assertIsNone(console._NoRedirects().get_redirect_target(
             mock.Mock(is_redirect=True, headers={'location': '/x'})))
 
+    def test_the_environment_is_not_trusted(self):
+        # A proxy set for the host's other traffic would get the session
+        # token; the console is reached directly.
+        for name in ('NO_PROXY', 'no_proxy'):
+            self.useFixture(fixtures.EnvironmentVariable(name))
+        for name in ('HTTP_PROXY', 'http_proxy', 'ALL_PROXY'):
+            self.useFixture(fixtures.EnvironmentVariable(
+                name, 'http://127.0.0.1:9'))
+        self.assertFalse(console._NoRedirects().trust_env)
+        adpt = pvm_adpt.Adapter(self.session())
+        self.assertTrue(adpt.read('ManagedSystem').feed.entries)
+
     def test_installed_once(self):
         console._refuse_redirects()
         installed = pvm_adpt.requests

@@ -287,6 +287,16 @@ class TestStagePartners(DestinationTestCase):
 
 class TestPrepareDestination(DestinationTestCase):
 
+    def test_no_configured_port_here_names_the_system(self):
+        self.fx.configure({'A': fx.FABRIC_A, 'B': [fx.NOWHERE]})
+        err = self.assertRaises(exception.FabricPortsNotFound,
+                                self.migration().targets, self.fx.feed)
+        self.assertEqual(
+            'Fabric B: configured physical port(s) %s are not on any active '
+            'Virtual I/O Server of %s' % (fx.NOWHERE, fx.HOST_UUID),
+            err.format_message())
+        self.assertEqual({}, md.get_targets(self.inst))
+
     def test_partners_unstaged_and_targets_recorded_in_one_read(self):
         self.migration().stage_partners()
         self.fx.reset_counts()

@@ -52,3 +52,19 @@ class TestUndoWaitsForTheViosFeed(testtools.TestCase):
                     http_error(None)):
             self.assertEqual(tf_stg.UNDO_ATTEMPTS, self.tries(err), err)
         self.sleep.assert_not_called()
+
+
+class TestBudgetEdge(testtools.TestCase):
+
+    def test_nothing_left_of_the_budget_is_no_time_for_another_try(self):
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+        clock = iter([0.0, 1.0, 1.0, 1.0])
+        self.useFixture(fixtures.MockPatch(
+            'time.monotonic', side_effect=lambda: next(clock)))
+        self.useFixture(fixtures.MockPatchObject(tf_stg, '_undo_budget',
+                                                 return_value=1))
+        gone = pvm_exc.ConnectionError('refused')
+        func = mock.Mock(side_effect=[gone, gone, 'done'])
+        self.assertRaises(pvm_exc.ConnectionError, tf_stg.retried, 'Undo',
+                          func)
+        self.assertEqual(tf_stg.UNDO_ATTEMPTS, func.call_count)

@@ -42,8 +42,10 @@ class TestBuildWithoutSystem(testtools.TestCase):
         sim = _sim(self, ('sys-a', 'sys-b'))
         err = self.assertRaises(exception.ManagedSystemNotFound, vm.build,
                                 sim.adapter(), _SimInstance())
-        self.assertIn('the console manages 2 systems', str(err))
-        self.assertIn('sys-a, sys-b', str(err))
+        self.assertEqual(
+            'Managed system (not named: the console manages 2 systems) is '
+            'not known to the management console (it has: sys-a, sys-b)',
+            str(err))
 
 
 class TestFlavorDoesNotFit(testtools.TestCase):

@@ -11,6 +11,7 @@ from nova import exception as nova_exc
 from nova_npiv import cross_cell
 from nova_npiv import exception
 from nova_npiv import recovery
+from nova_npiv import vios as npiv_vios
 from nova_npiv import vm
 from tests.unit import test_driver
 
@@ -118,3 +119,22 @@ class TestFabricPortsChecked(test_driver.DriverTestCase):
             'fabric b: configured physical port(s) c05076000000aa01, '
             'c05076000000aa02 are not on any active virtual i/o server of '
             'sys-a', err.format_message().lower())
+
+    def test_no_vios_at_all_is_every_port_missing(self):
+        with mock.patch.object(npiv_vios, 'read_feed', return_value=[]):
+            err = self.assertRaises(exception.FabricPortsNotFound,
+                                    self.load)
+        self.assertIn('Fabric A: configured physical port(s) '
+                      '10000090FA9E5000, 10000090FA9E5002 are not on any '
+                      'active Virtual I/O Server of sys-a'.lower(),
+                      err.format_message().lower())
+
+    def test_the_start_up_read_serves_as_the_port_directory(self):
+        # The ports read at start-up (with the storage group) are the
+        # system's port directory: the first connector reads the VIOSes'
+        # mappings only.
+        before = len(self.sim.request_log)
+        self.drv.get_volume_connector(self.inst)
+        reads = [r.query for r in self.sim.request_log[before:]
+                 if r.method == 'GET' and r.kind == 'VirtualIOServer']
+        self.assertEqual(['group=ViosFCMapping'], reads)

@@ -78,6 +78,20 @@ class TestSpawnNamed(test_driver.DriverTestCase):
         self.assertIsNone(self.lpar())
 
 
+    def test_every_volume_joins_the_one_feed_task(self):
+        # One POST per touched VIOS for all the volumes (module docstring),
+        # after the LPAR's create; the feed read at start-up serves.
+        bdi = self.bdi(2)
+        before = len(self.sim.request_log)
+        self.drv.spawn(self.ctxt, self.inst, None, [], None, {},
+                       block_device_info=bdi, power_on=False)
+        self.assertEqual([('PUT', 'LogicalPartition'),
+                          ('POST', 'VirtualIOServer'),
+                          ('POST', 'VirtualIOServer')],
+                         [(r.method, r.kind)
+                          for r in self.sim.request_log[before:]])
+        self.assertEqual({'A', 'B'}, {m.fabric for m in self.own_maps()})
+
 class TestSpawnCrossCell(test_driver.DriverTestCase):
     """A cross-cell resize's spawn is the arrival, nothing else."""
 
@@ -138,3 +152,21 @@ class TestFabricPortsChecked(test_driver.DriverTestCase):
         reads = [r.query for r in self.sim.request_log[before:]
                  if r.method == 'GET' and r.kind == 'VirtualIOServer']
         self.assertEqual(['group=ViosFCMapping'], reads)
+
+
+class TestConnectorStages(test_driver.DriverTestCase):
+
+    def test_the_wwpns_wait_on_the_staging_partition(self):
+        # Cinder zones the WWPNs before the LPAR exists: they are logged
+        # in through the staging partition found at start-up.
+        conn = self.drv.get_volume_connector(self.inst)
+        staging = self.drv.staging.uuid.upper()
+        staged = [m for m in self.model.mappings('sys-a')
+                  if (m.client_lpar_uuid or '').upper() == staging]
+        self.assertEqual({'A', 'B'}, {m.fabric for m in staged})
+        staged_wwpns = {w.lower() for m in staged for w in m.wwpns}
+        # Each staged adapter carries a WWPN the connector gave Cinder.
+        for m in staged:
+            self.assertTrue({w.lower() for w in m.wwpns} &
+                            {w.lower() for w in conn['wwpns']}, m)
+        self.assertTrue(staged_wwpns)

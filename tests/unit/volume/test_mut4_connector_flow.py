@@ -241,3 +241,61 @@ class TestStagingSlotsForRecordedWWPNs(npiv_base.NPIVTestCase):
         self.assertIn('instance %s needs 2' % self.inst.uuid, str(err))
         self.assertEqual(0, self.fx.updates)
         self.assertEqual({}, self.fx.staging_maps())
+
+    def test_fabric_added_while_mapped_needs_its_own_slots_only(self):
+        # Fabric A is mapped to the instance (not staged); fabric B is
+        # added to the configuration: one slot, for B's new adapter.
+        fabric_meta.set_fabric(self.inst, 'A', INST,
+                               [(fx.V1_FCS0, pair(0, 1))])
+        self.inst.save()
+        drv = self.fx.npiv(self.inst, staging=fx.Staging(
+            max_slots=npiv_staging.RESERVED_SLOTS + 1))
+
+        drv.wwpns()
+
+        self.assertEqual({'A': INST, 'B': MGMT}, self.states())
+        self.assertEqual([1], self.fx.job.jobs)
+
+
+class TestRehomeFabricByFabric(npiv_base.NPIVTestCase):
+
+    def test_only_the_fabric_on_foreign_ports_gets_new_ports(self):
+        # A reschedule left A on a port of this system and B on another
+        # system's: B is placed here, A keeps its port.
+        fabric_meta.set_fabric(self.inst, 'A', UNMAPPED,
+                               [(fx.V1_FCS0, pair(0, 1))])
+        fabric_meta.set_fabric(self.inst, 'B', UNMAPPED,
+                               [(fx.OTHER_FCS4, pair(2, 3))])
+        self.inst.save()
+
+        self.connector()
+
+        self.assertStates(MGMT)
+        self.assertEqual([(fx.V1_FCS0, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        self.assertEqual([(fx.V2_FCS1, pair(2, 3))],
+                         fx.port_map(self.inst, 'B'))
+        self.assertEqual(
+            {fx.VIOS1: [(fx.V1_FCS0, pair(0, 1))],
+             fx.VIOS2: [(fx.V2_FCS1, pair(2, 3))]},
+            self.fx.staging_maps())
+
+    def test_fabrics_it_does_not_stage_keep_their_records(self):
+        # Not this host's instance (a live-migration source asking after
+        # the destination took over): A's staging on the other system's
+        # port is not this connector's to move; only B, unmapped, is
+        # staged.
+        self.inst.host = 'source-host'
+        fabric_meta.set_fabric(self.inst, 'A', MGMT,
+                               [(fx.OTHER_FCS2, pair(0, 1))])
+        fabric_meta.set_fabric(self.inst, 'B', UNMAPPED,
+                               [(fx.V2_FCS1, pair(2, 3))])
+        self.inst.save()
+
+        self.connector()
+
+        self.assertEqual({'A': MGMT, 'B': MGMT}, self.states())
+        self.assertEqual([(fx.OTHER_FCS2, pair(0, 1))],
+                         fx.port_map(self.inst, 'A'))
+        self.assertEqual({fx.VIOS2: [(fx.V2_FCS1, pair(2, 3))]},
+                         self.fx.staging_maps())

@@ -1,6 +1,8 @@
 """NPIV connect cases the fourth mutation round found unchecked (see
 doc/mutation-survivors.md, fourth round)."""
 
+import threading
+
 from nova_npiv import exception
 from nova_npiv import fabric_meta
 from tests.unit import fixtures as fx
@@ -36,3 +38,32 @@ class TestConnectWithoutWWPNs(npiv_base.NPIVTestCase):
                                 drv.connect_volume)
 
         self.assertIn(': fabric(s) A, B have no WWPNs:', str(err))
+
+
+class TestConnectorLockPerInstance(npiv_base.NPIVTestCase):
+
+    def test_another_instances_connector_does_not_wait(self):
+        # The connector is serialised per instance: while one instance's
+        # WWPN job runs, another instance's connector call goes through.
+        other = self.fx.instance(uuid='aaaaaaaa-0000-4000-8000-000000000002')
+        done = {}
+
+        def second():
+            done['wwpns'] = self.fx.npiv(other).wwpns()
+
+        thread = threading.Thread(target=second, name='second')
+
+        def during_first_job():
+            if (threading.current_thread() is not thread and
+                    not thread.is_alive() and 'wwpns' not in done):
+                thread.start()
+                thread.join(10)
+                done['while_first_ran'] = 'wwpns' in done
+
+        self.fx.job.before_return = during_first_job
+        first = self.connector()
+        thread.join(10)
+
+        self.assertTrue(done['while_first_ran'])
+        self.assertEqual(2, len(done['wwpns']))
+        self.assertNotEqual(set(first), set(done['wwpns']))

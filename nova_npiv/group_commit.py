@@ -74,10 +74,10 @@ def snapshot(wrapper):
     the system's serialisation; None if a POST of it is under way.
 
     The batch that owns a wrapper lets its document go while it is POSTed
-    (see :func:`update`) and :func:`adopt` swaps the reply in: a reader of
-    the shared wrapper could find it half-way.  The snapshot's entry is its
-    own and holds the version it was taken from, for as long as the reader
-    keeps it, and no longer.
+    (see :func:`.payloads.update`) and :func:`adopt` swaps the reply in: a
+    reader of the shared wrapper could find it half-way.  The snapshot's
+    entry is its own and holds the version it was taken from, for as long
+    as the reader keeps it, and no longer.
     """
     element = wrapper.entry.element
     if element is None:

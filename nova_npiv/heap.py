@@ -20,19 +20,15 @@ _UNSET = object()
 _TRIM = _UNSET
 
 
-def _libc(name):
+def _malloc_trim():
     # The process's own symbols, which hold the C library's: no
     # ctypes.util.find_library, which runs ldconfig and os.uname (nova's
     # test fixtures forbid the latter, and it is looked up lazily so that
     # importing the driver inspects nothing of the host).
     try:
-        return getattr(ctypes.CDLL(None), name)
+        return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):
         return None
-
-
-def _malloc_trim():
-    return _libc('malloc_trim')
 
 
 def trim():

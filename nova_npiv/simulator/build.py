@@ -10,6 +10,7 @@ seed always give the same estate.
 
 import collections
 
+from nova_npiv.simulator import pools
 from nova_npiv.simulator import state as st
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator.vocab import NOT_ACTIVATED
@@ -29,6 +30,7 @@ def build_system(model, index, spec):
         spec['machine_type'], spec['model'], serial, prefix)
     model.register_system(sysm)
     model.touch(sysm)
+    sysm.pools = pools.make(model, sysm, spec.get('shared_pools') or [])
     sysm.reserved_ids = {p['id'] for p in spec['vioses'] + spec['lpars']
                          if p['id'] is not None}
     mgmt = spec['mgmt_partition']

@@ -9,6 +9,7 @@ through the model.
 import copy
 import re
 
+from nova_npiv.simulator import pools
 from nova_npiv.simulator import topology as topo
 from nova_npiv.simulator.vocab import MEMORY_REGION_MB
 from nova_npiv.simulator.vocab import NOT_ACTIVATED
@@ -68,6 +69,8 @@ def check_create(model, sysm, fields):
         _refuse('HSCL1314', 'The processor configuration '
                 '(HasDedicatedProcessors) is required')
     _check_procs(fields)
+    if not fields.dedicated and fields.pool_id is not None:
+        pools.check_placement(sysm, fields.pool_id)
 
 
 def _check_procs(fields):
@@ -121,6 +124,8 @@ def check_update(lpar, fields):
         _check_range('memory', fields.memory_range, MEMORY_REGION_MB)
     if fields.proc_range is not None or fields.units_range is not None:
         _check_procs(fields)
+    if fields.pool_id is not None:
+        pools.check_placement(lpar.system, fields.pool_id)
     if lpar.state == NOT_ACTIVATED:
         return
     after = copy.copy(lpar)
@@ -149,6 +154,10 @@ def apply_fields(lpar, fields):
         lpar.proc_units = float(fields.proc_units)
     elif fields.vcpus is not None and lpar.dedicated:
         lpar.proc_units = float(fields.vcpus)
+    if lpar.dedicated:
+        lpar.pool_id = pools.DEFAULT_ID
+    elif fields.pool_id is not None:
+        lpar.pool_id = fields.pool_id
 
 
 def check_delete(part):

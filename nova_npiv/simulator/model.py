@@ -22,6 +22,7 @@ from nova_npiv.simulator import dlpar
 from nova_npiv.simulator import consoles
 from nova_npiv.simulator import jobs
 from nova_npiv.simulator import lpars
+from nova_npiv.simulator import pools
 from nova_npiv.simulator import queries
 from nova_npiv.simulator import rmc
 from nova_npiv.simulator import state as st
@@ -343,6 +344,16 @@ class Model(queries.SnapshotQueries, rmc.RmcControl):
             return st.lpar_snapshot(self.new_lpar(
                 sysm, name, id, uuid, state, memory_mb, vcpus,
                 max_virtual_slots))
+
+    def configure_pool(self, system, pool_id, name, max_units):
+        """Name and size a shared processor pool, as an operator does."""
+        with self.lock:
+            sysm = self._systems_for(system)[0]
+            pool = sysm.pools[pool_id]
+            if pool_id == pools.DEFAULT_ID or max_units <= 0:
+                raise ValueError('pool %d cannot be configured as %s, %s'
+                                 % (pool_id, name, max_units))
+            pool.name, pool.max_units = name, float(max_units)
 
     def set_lpar_state(self, system, lpar, state):
         with self.lock:

@@ -139,6 +139,8 @@ def parse_lpar(body):
             fields.units_range = _range(
                 proc, 'SharedProcessorConfiguration/%sProcessingUnits',
                 _float_or_none)
+            fields.pool_id = int_or_none(text(
+                proc, 'SharedProcessorConfiguration/SharedProcessorPoolID'))
     srr = text(root, 'SimplifiedRemoteRestartCapable')
     if srr is not None:
         fields.srr = srr.lower() == 'true'

@@ -8,6 +8,7 @@ caller cannot corrupt it or race with request threads.  Mixed into
 
 import collections
 
+from nova_npiv.simulator import pools
 from nova_npiv.simulator import state as st
 from nova_npiv.simulator.vocab import RUNNING
 
@@ -30,6 +31,16 @@ class SnapshotQueries(object):
     def system(self, key):
         with self.lock:
             return st.system_snapshot(self._systems_for(key)[0])
+
+    def pools(self, system):
+        """The system's configured shared processor pools (the default
+        one included), each with the names of its partitions."""
+        with self.lock:
+            sysm = self._systems_for(system)[0]
+            return [st.Pool(p.id, p.uuid, p.name, p.max_units,
+                            tuple(m.name for m in pools.members(sysm, p)))
+                    for _id, p in sorted(sysm.pools.items())
+                    if p.configured]
 
     def vioses(self, system=None):
         with self.lock:

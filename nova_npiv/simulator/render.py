@@ -293,7 +293,7 @@ def _partition_middle(root, part, io_children=None):
         _el(shr, 'MaximumVirtualProcessors', part.vcpus)
         _el(shr, 'MinimumProcessingUnits', '%.2f' % part.proc_units)
         _el(shr, 'MinimumVirtualProcessors', part.vcpus)
-        _el(shr, 'SharedProcessorPoolID', 0)
+        _el(shr, 'SharedProcessorPoolID', part.pool_id)
         _el(shr, 'UncappedWeight', 128)
         _el(proc, 'SharingMode', 'uncapped')
 

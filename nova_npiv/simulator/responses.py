@@ -23,6 +23,7 @@ from nova_npiv.simulator import parse
 from nova_npiv.simulator import render
 from nova_npiv.simulator import render_jobs
 from nova_npiv.simulator import responses_console
+from nova_npiv.simulator import responses_pools
 from nova_npiv.simulator import vocab
 from nova_npiv.simulator.replies import atom_reply
 from nova_npiv.simulator.replies import Reply
@@ -94,7 +95,8 @@ class EntryCache(object):
                 self._entries.popitem(last=False)
 
 
-class Responses(responses_console.ConsoleHandlers):
+class Responses(responses_console.ConsoleHandlers,
+                responses_pools.PoolHandlers):
     """The handlers; each takes the :class:`Request` and the route's args.
 
     :param model: the :class:`~nova_npiv.simulator.model.Model`.

@@ -126,6 +126,15 @@ class PostedMapping:
     port_name: object = None
 
 
+@dataclasses.dataclass(frozen=True)
+class Pool:
+    id: int
+    uuid: str
+    name: str
+    max_units: float
+    partitions: tuple
+
+
 @dataclasses.dataclass
 class LparFields:
     """The partition attributes the simulator honours on create/update."""
@@ -143,6 +152,8 @@ class LparFields:
     memory_range: object = None
     proc_range: object = None
     units_range: object = None
+    #: SharedProcessorPoolID of a shared-processor configuration.
+    pool_id: object = None
 
 
 # --------------------------------------------------------------------------
@@ -209,6 +220,8 @@ class PartState(object):
         self.vcpus = vcpus
         self.proc_units = float(vcpus)
         self.dedicated = True
+        #: SharedProcessorPoolID of a shared-processor partition.
+        self.pool_id = 0
         self.max_slots = max_slots
         self.srr = False
         self.etag = None
@@ -311,6 +324,8 @@ class SystemState(object):
         self.ids = collections.Counter()  # partition id -> partitions
         self.id_hint = 1
         self.etag = None
+        #: pool id -> pools.PoolState (its shared processor pools).
+        self.pools = {}
 
     def partitions(self):
         return list(self.vioses.values()) + list(self.lpars.values())

@@ -30,6 +30,7 @@ Shape (every key but ``systems[].name`` is optional)::
          'lpars': [{'name':, 'id':, 'uuid':, 'state': 'not activated',
                     'memory_mb': 2048, 'vcpus': 1}, ...],
          'existing_mappings': 0,
+         'shared_pools': [{'id': 1, 'name': 'gold', 'max_units': 8.0}],
          'vios_feed': '/path/to/a/VirtualIOServer/feed'},   # instead of vioses
         ...],
       'vios_busy': {'every': 0, 'probability': 0.0, 'seed': 1},
@@ -359,8 +360,37 @@ def _norm_system(system):
         'lpars': lpars,
         'existing_mappings': _int(system.get('existing_mappings', 0),
                                   where + ' existing_mappings'),
+        'shared_pools': _norm_pools(system.get('shared_pools') or [], where),
         'vios_feed': feed,
     }
+
+
+def _norm_pools(specs, where):
+    """``shared_pools``: the configured ones of the system's 64 shared
+    processor pools (see simulator.pools), ids 1-63, names unique."""
+    out = {}
+    for spec in specs:
+        _check(isinstance(spec, dict), '%s: a shared pool is a dict, not %r',
+               where, spec)
+        pool_id = _int(spec.get('id'), '%s shared pool id' % where, 1)
+        _check(pool_id < 64, '%s: shared pool ids are 1 to 63, not %d',
+               where, pool_id)
+        name = str(spec.get('name') or '')
+        _check(name, '%s: shared pool %d needs a name', where, pool_id)
+        try:
+            units = float(spec.get('max_units', 1.0))
+        except (TypeError, ValueError):
+            units = -1.0
+        _check(units > 0, '%s: shared pool %s needs max_units > 0, not %r',
+               where, name, spec.get('max_units'))
+        _check(pool_id not in out, '%s: shared pool id %d repeats', where,
+               pool_id)
+        _check(name not in [n for n, _ in out.values()] and
+               name != 'DefaultPool', '%s: shared pool name %s repeats',
+               where, name)
+        out[pool_id] = (name, units)
+    return [{'id': i, 'name': n, 'max_units': u}
+            for i, (n, u) in sorted(out.items())]
 
 
 def normalize(spec):

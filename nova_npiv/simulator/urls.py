@@ -51,6 +51,13 @@ _TABLE = (
     (ANY, r'(?P<kind>LogicalPartition)/' + _UUID +
      r'/VirtualFibreChannelClientAdapter(/(?P<adapter>[^/]+))?',
      _R.vfc_client_adapters),
+    # A managed system's shared processor pools (read-only).
+    ('GET', r'ManagedSystem/' + _UUID + r'/SharedProcessorPool',
+     _R.pool_feed),
+    ('GET', r'ManagedSystem/' + _UUID + r'/SharedProcessorPool/'
+     r'(?P<pool>[^/]+)', _R.pool_get),
+    (ANY, r'ManagedSystem/' + _UUID + r'/SharedProcessorPool(/[^/]+)?',
+     _R.pool_not_allowed),
     # One object.
     ('GET', _KIND + '/' + _UUID, _R.get_entry),
     ('POST', _KIND + '/' + _UUID, _R.update),

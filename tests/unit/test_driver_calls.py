@@ -45,15 +45,16 @@ class TestPrepareForSpawn(test_driver.DriverTestCase):
     def test_an_unknown_shared_pool_is_looked_up_and_refused(self):
         self.inst.flavor.extra_specs = {
             'powervm:shared_proc_pool_name': 'nosuchpool'}
-        # (The simulator serves no SharedProcessorPool searches.)
-        with mock.patch.object(vm.pvm_spp.SharedProcPool, 'search',
-                               return_value=[]) as search:
-            err = self.assertRaises(exception.InvalidFlavorExtraSpec,
-                                    self.drv.prepare_for_spawn, self.inst)
-        # Through the driver's session, on the system it drives.
-        self.assertIs(self.drv.adapter, search.call_args[0][0])
-        self.assertEqual('sys-a',
-                         search.call_args[1]['parent'].system_name)
+        self.sim.reset_counters()
+        err = self.assertRaises(exception.InvalidFlavorExtraSpec,
+                                self.drv.prepare_for_spawn, self.inst)
+        # The pools of the system it drives, read through its session.
+        self.assertEqual(
+            [('GET', '/rest/api/uom/ManagedSystem/%s/SharedProcessorPool'
+              % self.drv.system_uuid)],
+            [(r.method, r.path) for r in self.sim.request_log
+             if 'SharedProcessorPool' in r.path])
+        self.assertEqual({}, self.writes())
         self.assertIn('names 0 shared processor pools of managed system '
                       'sys-a, not one', err.format_message())
 

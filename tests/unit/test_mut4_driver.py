@@ -12,7 +12,6 @@ from nova_npiv import cross_cell
 from nova_npiv import exception
 from nova_npiv import recovery
 from nova_npiv import vios as npiv_vios
-from nova_npiv import vm
 from tests.unit import test_driver
 
 
@@ -67,14 +66,15 @@ class TestSpawnNamed(test_driver.DriverTestCase):
         self.inst.flavor.extra_specs = {
             'powervm:shared_proc_pool_name': 'nosuchpool'}
         bdi = self.bdi(1)
-        # (The simulator serves no SharedProcessorPool searches.)
-        with mock.patch.object(vm.pvm_spp.SharedProcPool, 'search',
-                               return_value=[]) as search:
-            self.assertRaises(exception.InvalidFlavorExtraSpec,
-                              self.drv.spawn, self.ctxt, self.inst, None,
-                              [], None, {}, block_device_info=bdi)
-        self.assertIs(self.drv.adapter, search.call_args[0][0])
-        self.assertEqual('sys-a', search.call_args[1]['parent'].system_name)
+        start = len(self.sim.request_log)
+        self.assertRaises(exception.InvalidFlavorExtraSpec,
+                          self.drv.spawn, self.ctxt, self.inst, None,
+                          [], None, {}, block_device_info=bdi)
+        self.assertEqual(
+            [('GET', '/rest/api/uom/ManagedSystem/%s/SharedProcessorPool'
+              % self.drv.system_uuid)],
+            [(r.method, r.path) for r in self.sim.request_log[start:]
+             if 'SharedProcessorPool' in r.path])
         self.assertIsNone(self.lpar())
 
 

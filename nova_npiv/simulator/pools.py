@@ -51,16 +51,18 @@ def make(model, sysm, configured):
 
 
 def members(sysm, pool):
-    """The shared-processor partitions of ``sysm`` in ``pool``."""
-    return [p for p in sysm.partitions()
-            if not p.dedicated and getattr(p, 'pool_id', DEFAULT_ID) ==
-            pool.id]
+    """The partitions of ``sysm`` the pool lists: those placed in it; the
+    default pool's also every partition with dedicated processors (the
+    captured default pool lists a VIOS)."""
+    # Client partitions first, then the VIOSes, as captured.
+    parts = list(sysm.lpars.values()) + list(sysm.vioses.values())
+    return [p for p in parts if p.pool_id == pool.id]
 
 
 def reserved_units(sysm, pool):
-    """Processing units the pool's activated partitions hold."""
+    """Processing units the pool's activated shared partitions hold."""
     return sum(p.proc_units for p in members(sysm, pool)
-               if p.state != 'not activated')
+               if not p.dedicated and p.state != 'not activated')
 
 
 def check_placement(sysm, pool_id):

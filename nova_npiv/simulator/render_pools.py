@@ -3,8 +3,10 @@
 Children and attributes as in pypowervm's captured feed
 (``shrprocpool.txt``): the default pool carries no maximum nor reserved
 units; a configured pool does.  The assigned partitions are links to the
-partitions of the pool, VIOSes included.
+partitions of the pool, VIOSes included, and absent from an empty pool.
 """
+
+import zlib
 
 from nova_npiv.simulator import pools
 from nova_npiv.simulator import render
@@ -16,8 +18,11 @@ _el = render._el
 def _pool(sysm, pool, base):
     root = render._root(pools.KIND, schemaVersion='V1_2_0')
     render._metadata(root, pool.uuid)
-    assigned = _el(root, 'AssignedPartitions', kb='CUD', kxe='false')
-    for part in pools.members(sysm, pool):
+    members = pools.members(sysm, pool)
+    # An empty pool has no AssignedPartitions (the capture's SharedPool01).
+    assigned = _el(root, 'AssignedPartitions', kb='CUD',
+                   kxe='false') if members else None
+    for part in members:
         _el(assigned, 'link', rel='related',
             href='%s/rest/api/uom/ManagedSystem/%s/%s/%s'
             % (base, sysm.uuid, part.kind, part.uuid))
@@ -46,9 +51,12 @@ def href(sysm, base, pool=None):
 
 
 def entry(sysm, pool, base):
+    # The etag follows the content (members, units), which changes with
+    # the partitions rather than with any one object the model touches.
+    content = _pool(sysm, pool, base)
+    etag = str(zlib.crc32(render.tostring(content)))
     return render.entry(pool.uuid, pools.KIND, href(sysm, base, pool),
-                        _pool(sysm, pool, base),
-                        vocab.UOM_TYPE % pools.KIND)
+                        content, vocab.UOM_TYPE % pools.KIND, etag=etag)
 
 
 def feed(sysm, base):

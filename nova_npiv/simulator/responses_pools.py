@@ -19,8 +19,6 @@ class PoolHandlers(object):
     def pool_feed(self, req, uuid):
         with self.model.lock:
             sysm = self.find(vocab.SYSTEM_KIND, None, uuid)
-            # Rendered without etags: their content follows the partitions
-            # (members, reserved units), which do not touch the system.
             return replies.atom_reply(render_pools.feed(sysm, req.base))
 
     def pool_get(self, req, uuid, pool):

@@ -492,6 +492,21 @@ class TestEntries(FidelityTestCase):
         self.check('HMC ManagementConsole', first_content(ours),
                    first_content(capture('managementconsole.txt')))
 
+    def test_shared_processor_pools(self):
+        """The default pool and a configured one, as the capture's first
+        and second entries."""
+        self.sim.model.configure_pool('sys-a', 1, 'gold', 8)
+        lpar = self.sim.model.add_lpar('sys-a', 'vm1', state='running')
+        uuid = self.sim.model.system('sys-a').uuid
+        ours = entries(self.read('ManagedSystem', uuid,
+                                 child_type='SharedProcessorPool'))
+        cap = entries(capture('shrprocpool.txt'))
+        self.check('DefaultPool', entry_content(ours[0]),
+                   entry_content(cap[0]))
+        self.check('SharedProcessorPool', entry_content(ours[1]),
+                   entry_content(cap[1]))
+        self.assertIsNotNone(lpar)
+
     def read_from(self, adpt, *args, **kwargs):
         return etree.fromstring(adpt.read(*args, **kwargs).body.encode())
 
@@ -617,6 +632,12 @@ class TestFeeds(FidelityTestCase):
     def test_managed_system_feed(self):
         self.check('feed', self.read('ManagedSystem'),
                    capture('managedsystem.txt'), stop=('content',))
+
+    def test_shared_processor_pool_feed(self):
+        uuid = self.sim.model.system('sys-a').uuid
+        self.check('feed', self.read('ManagedSystem', uuid,
+                                     child_type='SharedProcessorPool'),
+                   capture('shrprocpool.txt'), stop=('content',))
 
 
 class TestComparator(testtools.TestCase):

@@ -267,10 +267,16 @@ def recorded_fabrics(instance):
     """Fabrics the instance has a recorded state for, whatever the config.
 
     A live-migration destination or an operator tool may not share the
-    configuration of the host that wrote the metadata.
+    configuration of the host that wrote the metadata.  A state key no
+    fabric could have written (a hand edit: ``fabric_state_``,
+    ``fabric_state_A_1``) names no fabric: reading it as one would raise a
+    configuration error in the audit; :func:`check_instance` reports the
+    key instead.
     """
-    return sorted(key[len(STATE_PREFIX):] for key in _sysmeta(instance)
-                  if key.startswith(STATE_PREFIX))
+    names = (key[len(STATE_PREFIX):] for key in _sysmeta(instance)
+             if isinstance(key, str) and key.startswith(STATE_PREFIX))
+    return sorted(n for n in names
+                  if n and not _ENDS_IN_SPILL_SUFFIX.search(n))
 
 
 def get_fabric(instance, fabric):

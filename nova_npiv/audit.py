@@ -179,8 +179,14 @@ def select(findings, include_foreign=False, named=()):
     return chosen
 
 
-def _remove_matching(vios_w, targets):
-    removed = False
+def _remove_matching(vios_w, targets, removed):
+    """Take the ``targets`` (server slot, client id) off the VIOS.
+
+    ``removed[VIOS UUID]``: the keys this run found, what the report may
+    call removed.  A refused etag runs it again on the VIOS as it is now,
+    which replaces what an earlier run found.
+    """
+    found = set()
     for vmap in list(vios_w.vfc_mappings):
         server = vmap.server_adapter
         if server is None:
@@ -188,27 +194,43 @@ def _remove_matching(vios_w, targets):
         key = (server.vios_slot_num, server.lpar_id)
         if key in targets:
             vios_w.vfc_mappings.remove(vmap)
-            removed = True
-    return removed
+            found.add(key)
+    removed[vios_w.uuid] = found
+    return bool(found)
 
 
 def fix(view, findings):
-    """Remove ``findings`` of one system in one FeedTask; returns them."""
+    """Remove ``findings`` of one system in one FeedTask; returns those
+    removed.
+
+    A mapping gone by the time the fix posts (another host's clean-up,
+    an operator) is not reported as removed: the report and the count
+    say what this fix did.
+    """
     mine = [f for f in findings if f.system == view.name]
     if not mine:
         return []
     by_vios = collections.defaultdict(set)
     for f in mine:
         by_vios[f.vios_uuid].add((f.server_slot, f.client_id))
+    removed = {}
     ftsk = pvm_tx.FeedTask('audit_fix_%s' % view.name, view.vios_wraps)
     for uuid, wtask in ftsk.wrapper_tasks.items():
         if uuid in by_vios:
-            wtask.add_functor_subtask(_remove_matching, by_vios[uuid])
+            wtask.add_functor_subtask(_remove_matching, by_vios[uuid],
+                                      removed)
     ftsk.execute()
+    done = []
     for f in mine:
-        LOG.warning('Removed %s mapping %s/%s (%s; %s)', f.kind, f.vios,
-                    f.vfchost, f.detail, f.proof or 'named by the operator')
-    return mine
+        if (f.server_slot, f.client_id) not in removed.get(f.vios_uuid, ()):
+            LOG.info('%s mapping %s was gone when the fix was sent: '
+                     'nothing removed', f.kind.capitalize(), mapping_name(f))
+            continue
+        LOG.warning('Removed %s mapping %s (%s; %s)', f.kind,
+                    mapping_name(f), f.detail,
+                    f.proof or 'named by the operator')
+        done.append(f)
+    return done
 
 
 def report_unproven(findings):

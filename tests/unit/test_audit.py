@@ -208,7 +208,7 @@ class TestFixOnConsole(testtools.TestCase):
         self.assertEqual(before_b, self.clients('sys-b'))
         # One POST: only vios-a1 held something to remove.
         self.assertEqual(1, self.sim.count('POST'))
-        self.assertIn('Removed no-partition mapping vios-a1/%s'
+        self.assertIn('Removed no-partition mapping sys-a/vios-a1/%s'
                       % self.orphan1.vfchost, self.logs.output)
         self.assertIn('named by the operator', self.logs.output)
 

@@ -116,17 +116,23 @@ class TestRemoveMatching(testtools.TestCase):
     def test_only_the_targets_are_removed(self):
         keep = [_vmap(None, None), _vmap(10, CLIENT), _vmap(11, GONE)]
         drop = [_vmap(12, GONE), _vmap(10, GONE)]
-        vios_w = types.SimpleNamespace(vfc_mappings=[keep[0], drop[0],
-                                                     keep[1], keep[2],
-                                                     drop[1]])
+        vios_w = types.SimpleNamespace(uuid='V1', vfc_mappings=[
+            keep[0], drop[0], keep[1], keep[2], drop[1]])
+        removed = {'V1': {(99, GONE)}}
         self.assertIs(True, audit._remove_matching(
-            vios_w, {(12, GONE), (10, GONE)}))
+            vios_w, {(12, GONE), (10, GONE), (13, GONE)}, removed))
         self.assertEqual(keep, vios_w.vfc_mappings)
+        # What this run found replaces an earlier run's (a refused etag).
+        self.assertEqual({'V1': {(12, GONE), (10, GONE)}}, removed)
 
     def test_nothing_to_remove(self):
-        vios_w = types.SimpleNamespace(vfc_mappings=[_vmap(10, CLIENT)])
-        self.assertIs(False, audit._remove_matching(vios_w, {(10, GONE)}))
+        vios_w = types.SimpleNamespace(uuid='V1',
+                                       vfc_mappings=[_vmap(10, CLIENT)])
+        removed = {}
+        self.assertIs(False, audit._remove_matching(vios_w, {(10, GONE)},
+                                                    removed))
         self.assertEqual(1, len(vios_w.vfc_mappings))
+        self.assertEqual({'V1': set()}, removed)
 
 
 class TestFindOwnership(testtools.TestCase):

@@ -88,13 +88,39 @@ class TestRemovedReport(FixTestCase):
 
         self.assertEqual([], self.clients())
         self.assertEqual(
-            ['WARNING Removed no-partition mapping vios-a1/%s (client '
+            ['WARNING Removed no-partition mapping sys-a/vios-a1/%s (client '
              'partition id 40 does not exist; named by the operator)'
              % self.orphan1.vfchost,
-             'WARNING Removed no-partition mapping vios-a2/%s (client '
+             'WARNING Removed no-partition mapping sys-a/vios-a2/%s (client '
              'partition id 41 does not exist; client WWPNs are in nova '
              'fabric metadata)' % self.orphan2.vfchost],
             sorted(self.logs.output.splitlines()))
+
+
+class TestGoneBeforeTheFix(FixTestCase):
+
+    def test_a_mapping_gone_before_the_fix_is_not_reported_removed(self):
+        view = self.view()
+        own = audit.Ownership(pairs=[frozenset(
+            w.lower() for w in w_pair) for w_pair in (self.orphan1.wwpns,
+                                                      self.orphan2.wwpns)])
+        findings = audit.select(audit.find([view], {'sys-a': None}, own))
+        self.assertEqual({40, 41}, {f.client_id for f in findings})
+        # Another host's clean-up removes one after the audit's read.
+        self.assertEqual(1, self.sim.model.remove_mappings(
+            'sys-a', client_lpar_id=40))
+
+        removed = audit.fix(view, findings)
+
+        self.assertEqual([41], [f.client_id for f in removed])
+        self.assertEqual([], self.clients())
+        lines = self.logs.output.splitlines()
+        self.assertEqual(
+            ['INFO No-partition mapping sys-a/vios-a1/%s was gone when the '
+             'fix was sent: nothing removed' % self.orphan1.vfchost],
+            [line for line in lines if 'vios-a1' in line])
+        self.assertEqual(1, len([line for line in lines
+                                 if line.startswith('WARNING Removed')]))
 
 
 class TestFailedFixReport(FixTestCase):

@@ -170,8 +170,8 @@ class AuditTestCase(base.WorldTestCase):
         audit.fix(view, findings)
         # The operator's record of what was removed.
         self.assertIn('WARNING nova_npiv.audit Removed no-client-adapter '
-                      'mapping %s/%s (%s' % (vios, gone.vfchost,
-                                             found.detail),
+                      'mapping sys-a/%s/%s (%s' % (vios, gone.vfchost,
+                                                   found.detail),
                       self.logs.output)
         left = model.mappings('sys-a')
         self.assertEqual(len(healthy) - 1, len(left))
